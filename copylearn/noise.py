@@ -1,0 +1,122 @@
+"""Noise models: gate-local depolarizing and amplitude damping, readout error, composable.
+
+A spec string joins terms with ``+``: ``"depolarizing:0.01+amplitude_damping:0.02+readout:0.03"``.
+
+* ``depolarizing:p``: after every gate, ``cirq.depolarize(p)`` on each qubit the gate acts on
+  (X, Y, Z each with probability p/3, so the Pauli fidelity is f = 1 - 4p/3);
+* ``amplitude_damping:g``: after every gate, ``cirq.amplitude_damp(g)`` on each qubit it acts on;
+* ``readout:q``: a bit flip with probability q on every measured qubit just before its
+  measurement (a channel, because qsim rejects confusion maps on measurements).
+
+Any ``cirq.NoiseModel`` may be passed instead of a spec. The same model acts on every
+circuit a protocol executes, state preparation and measurement stage alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cirq
+
+from copylearn.errors import CopylearnError
+
+NOISE_KINDS = ("depolarizing", "amplitude_damping", "readout")
+
+
+@dataclass(frozen=True)
+class LocalNoise(cirq.NoiseModel):
+    """Gate-local noise after every gate plus a bit flip before every measurement.
+
+    Parameters
+    ----------
+    depolarizing : float
+        Single-qubit depolarizing probability p after each gate, on each of its qubits.
+    amplitude_damping : float
+        Amplitude-damping probability after each gate, on each of its qubits.
+    readout : float
+        Bit-flip probability before each measurement.
+    """
+
+    depolarizing: float = 0.0
+    amplitude_damping: float = 0.0
+    readout: float = 0.0
+
+    def spec(self) -> str:
+        """The canonical spec string, e.g. ``"depolarizing:0.01+readout:0.02"``."""
+        terms = [f"{kind}:{getattr(self, kind):g}" for kind in NOISE_KINDS if getattr(self, kind)]
+        return "+".join(terms) or "none"
+
+    def noisy_moment(self, moment: cirq.Moment, system_qubits: Sequence[cirq.Qid]) -> cirq.OP_TREE:
+        measured = [q for op in moment if cirq.is_measurement(op) for q in op.qubits]
+        gate_qubits = sorted(q for op in moment if not cirq.is_measurement(op) for q in op.qubits)
+        before, after = [], []
+        if measured and self.readout:
+            before.append(cirq.Moment(cirq.bit_flip(self.readout).on(q) for q in measured))
+        if gate_qubits and self.depolarizing:
+            after.append(cirq.Moment(cirq.depolarize(self.depolarizing).on(q) for q in gate_qubits))
+        if gate_qubits and self.amplitude_damping:
+            after.append(
+                cirq.Moment(cirq.amplitude_damp(self.amplitude_damping).on(q) for q in gate_qubits)
+            )
+        return [*before, moment, *after]
+
+
+def parse_noise(spec: str) -> LocalNoise | None:
+    """Parse a noise spec string; ``""`` and ``"none"`` mean no noise.
+
+    Raises
+    ------
+    CopylearnError
+        An unknown kind, a malformed term or a probability outside [0, 1].
+    """
+    text = spec.strip().lower()
+    if text in ("", "none"):
+        return None
+    values: dict[str, float] = {}
+    for term in text.split("+"):
+        kind, sep, value = term.strip().partition(":")
+        kind = kind.strip().replace("-", "_")
+        if kind not in NOISE_KINDS:
+            raise CopylearnError(
+                f"unknown noise {kind!r} in {spec!r}: use terms KIND:P joined by '+', "
+                f"KIND one of {', '.join(NOISE_KINDS)} (e.g. 'depolarizing:0.01+readout:0.02')."
+            )
+        if not sep:
+            raise CopylearnError(
+                f"noise term {term!r} has no probability: write it as {kind}:P, e.g. {kind}:0.01."
+            )
+        try:
+            p = float(value)
+        except ValueError:
+            raise CopylearnError(
+                f"noise term {term!r}: {value!r} is not a number; write e.g. {kind}:0.01."
+            ) from None
+        if not 0.0 <= p <= 1.0:
+            raise CopylearnError(f"noise term {term!r}: probability {p} is outside [0, 1].")
+        if kind in values:
+            raise CopylearnError(f"noise {kind!r} appears twice in {spec!r}: give it once.")
+        values[kind] = p
+    model = LocalNoise(**values)
+    return model if model.spec() != "none" else None
+
+
+def resolve_noise(noise: str | cirq.NoiseModel | None) -> tuple[cirq.NoiseModel | None, str]:
+    """Turn the ``noise`` argument of :func:`copylearn.collect` into a model and a description."""
+    if noise is None:
+        return None, "none"
+    if isinstance(noise, str):
+        model = parse_noise(noise)
+        return model, (model.spec() if model is not None else "none")
+    if isinstance(noise, LocalNoise):
+        return noise, noise.spec()
+    if isinstance(noise, cirq.NoiseModel):
+        try:
+            description = cirq.to_json(noise)
+        except (TypeError, ValueError):
+            description = repr(noise)
+        return noise, description
+    raise CopylearnError(
+        f"noise={noise!r} is not understood: pass None, a spec such as "
+        "'depolarizing:0.01+readout:0.02', or a cirq.NoiseModel."
+    )

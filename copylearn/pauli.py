@@ -1,0 +1,368 @@
+"""Pauli strings in symplectic, bit-packed form and their vectorised per-shot estimators.
+
+A Pauli string Q on n qubits is stored as two bit vectors (x, z): site i carries
+X if (x_i, z_i) = (1, 0), Z if (0, 1), Y if (1, 1) and I if (0, 0). Bit i lives in
+bit ``i % 64`` of 64-bit word ``i // 64``, so any number of qubits is supported.
+Qubit 0 is the leftmost letter of a label such as ``"XYZI"`` (Cirq's big-endian order).
+
+Per-shot estimators (physics.md §2):
+
+* random-Pauli shadow: ``x_Q = prod_{i in supp Q} 3 * 1[B_i = Q_i] * e_i`` where B is
+  the measured basis and ``e_i = (-1)^bit_i`` the measured eigenvalue;
+* Bell sampling: ``f_Q(m) = (-1)^{#Y(Q)} (-1)^{q.m}`` with ``q.m`` the parity of
+  ``(x & m_A) ^ (z & m_B)``; ``E f_Q = tr(Q rho)^2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import cirq
+import numpy as np
+
+from copylearn.errors import CopylearnError
+
+WORD_BITS = 64
+_LETTERS = {"I": (0, 0), "X": (1, 0), "Y": (1, 1), "Z": (0, 1)}
+_CIRQ_LETTERS = {cirq.X: "X", cirq.Y: "Y", cirq.Z: "Z"}
+# Elements of an (N, M, W) temporary per chunk in the vectorised estimators.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def n_words(n: int) -> int:
+    """Number of 64-bit words that hold ``n`` bits."""
+    return (n + WORD_BITS - 1) // WORD_BITS
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """Pack the last axis of a 0/1 array into little-endian 64-bit words.
+
+    Parameters
+    ----------
+    bits : np.ndarray
+        Array of shape ``(..., n)`` holding 0 and 1.
+
+    Returns
+    -------
+    np.ndarray
+        ``uint64`` array of shape ``(..., n_words(n))``;
+        bit i is bit ``i % 64`` of word ``i // 64``.
+    """
+    bits = np.asarray(bits, dtype=np.uint8)
+    n = bits.shape[-1]
+    words = n_words(n)
+    padded = np.zeros((*bits.shape[:-1], words * WORD_BITS), dtype=np.uint8)
+    padded[..., :n] = bits
+    packed = np.packbits(padded, axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64, copy=False)
+
+
+def unpack_bits(words: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: ``(..., W) uint64`` to ``(..., n) uint8``."""
+    words = np.ascontiguousarray(np.asarray(words, dtype="<u8"))
+    as_bytes = words.view(np.uint8)
+    return np.unpackbits(as_bytes, axis=-1, bitorder="little")[..., :n]
+
+
+def popcount(words: np.ndarray) -> np.ndarray:
+    """Number of set bits, summed over the last (word) axis."""
+    return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Paulis:
+    """A list of M Pauli strings on n qubits in packed symplectic form.
+
+    Attributes
+    ----------
+    n : int
+        Number of qubits.
+    x, z : np.ndarray
+        ``uint64`` arrays of shape ``(M, n_words(n))``.
+    sign : np.ndarray
+        ``(M,)`` array of +1 / -1 coefficients.
+    labels : tuple of str
+        Labels such as ``"XYZI"`` or ``"-ZZ"``, in input order.
+    """
+
+    n: int
+    x: np.ndarray
+    z: np.ndarray
+    sign: np.ndarray
+    labels: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def support(self) -> np.ndarray:
+        """Packed mask of the non-identity sites, ``(M, W)``."""
+        return self.x | self.z
+
+    @property
+    def weight(self) -> np.ndarray:
+        """Number of non-identity sites of each string, ``(M,)``."""
+        return popcount(self.support)
+
+    @property
+    def n_y(self) -> np.ndarray:
+        """Number of Y sites of each string, ``(M,)``."""
+        return popcount(self.x & self.z)
+
+    def letters(self) -> list[str]:
+        """Unsigned labels, one letter per qubit."""
+        return [label.lstrip("+-") for label in self.labels]
+
+
+def _parse_label(label: str, n: int | None) -> tuple[int, list[tuple[int, int]], str]:
+    text = label.strip().upper()
+    sign = 1
+    if text[:1] in "+-" and text:
+        sign = -1 if text[0] == "-" else 1
+        text = text[1:]
+    bad = sorted({c for c in text if c not in _LETTERS})
+    if not text or bad:
+        raise CopylearnError(
+            f"Pauli label {label!r} has unknown letters {''.join(bad) or '(empty)'}: "
+            "use one of I, X, Y, Z per qubit, e.g. 'XYZI'."
+        )
+    if n is not None and len(text) != n:
+        raise CopylearnError(
+            f"Pauli label {label!r} has {len(text)} letters but the state has {n} qubits: "
+            f"give exactly one of I, X, Y, Z per qubit."
+        )
+    return sign, [_LETTERS[c] for c in text], text
+
+
+def _parse_cirq(ps: cirq.PauliString, n: int | None) -> tuple[int, list[tuple[int, int]], str]:
+    coefficient = complex(ps.coefficient)
+    if coefficient not in (1, -1):
+        raise CopylearnError(
+            f"cirq.PauliString {ps} has coefficient {coefficient}: only +1 and -1 are supported."
+        )
+    qubits = list(ps.qubits)
+    if not all(isinstance(q, cirq.LineQubit) for q in qubits):
+        raise CopylearnError(
+            f"cirq.PauliString {ps} acts on {qubits}: use cirq.LineQubit(i) for qubit i "
+            "of the state, or give a label such as 'XYZI'."
+        )
+    if n is None and not qubits:
+        raise CopylearnError(
+            f"cannot tell the number of qubits of the identity {ps}: pass n, or use a label."
+        )
+    size = n if n is not None else max(q.x for q in qubits) + 1
+    letters = ["I"] * size
+    for q, p in ps.items():
+        if not 0 <= q.x < size:
+            raise CopylearnError(
+                f"cirq.PauliString {ps} acts on {q}, outside the state's qubits 0..{size - 1}."
+            )
+        letters[q.x] = _CIRQ_LETTERS[p]
+    text = "".join(letters)
+    return (1 if coefficient == 1 else -1), [_LETTERS[c] for c in text], text
+
+
+def parse_paulis(
+    observables: str | cirq.PauliString | Paulis | Iterable[str | cirq.PauliString],
+    n: int | None = None,
+) -> Paulis:
+    """Parse Pauli observables into packed form.
+
+    Parameters
+    ----------
+    observables : str, cirq.PauliString, Paulis or iterable of str / cirq.PauliString
+        Labels like ``"XYZI"`` (optionally prefixed by ``+``/``-``), or Cirq Pauli strings
+        on ``cirq.LineQubit(i)``. A single comma-separated string ``"XX,ZZ"`` is accepted.
+    n : int, optional
+        The number of qubits every string must have. Inferred from the first string if omitted.
+
+    Returns
+    -------
+    Paulis
+
+    Raises
+    ------
+    CopylearnError
+        Unknown letters, a wrong length, or an unsupported coefficient.
+    """
+    if isinstance(observables, Paulis):
+        if n is not None and observables.n != n:
+            raise CopylearnError(f"observables act on {observables.n} qubits, the state on {n}.")
+        return observables
+    if isinstance(observables, str):
+        items: Sequence = [s for s in observables.split(",") if s.strip()]
+    elif isinstance(observables, cirq.PauliString):
+        items = [observables]
+    elif isinstance(observables, Iterable):
+        items = list(observables)
+    else:
+        raise CopylearnError(
+            f"observables {observables!r} are not understood: give labels like 'XYZ', a "
+            "comma-separated string 'XX,ZZ', or cirq.PauliStrings."
+        )
+    if not items:
+        raise CopylearnError("no observables given: pass at least one Pauli label such as 'XZ'.")
+    signs, rows, labels = [], [], []
+    for item in items:
+        if isinstance(item, cirq.PauliString):
+            sign, sites, text = _parse_cirq(item, n)
+        elif isinstance(item, str):
+            sign, sites, text = _parse_label(item, n)
+        else:
+            raise CopylearnError(
+                f"observable {item!r} is neither a label like 'XYZ' nor a cirq.PauliString."
+            )
+        if n is None:
+            n = len(text)
+        signs.append(sign)
+        rows.append(sites)
+        labels.append(("-" if sign < 0 else "") + text)
+    bits = np.array(rows, dtype=np.uint8)  # (M, n, 2)
+    return Paulis(
+        n=int(n),
+        x=pack_bits(bits[..., 0]),
+        z=pack_bits(bits[..., 1]),
+        sign=np.array(signs, dtype=np.int8),
+        labels=tuple(labels),
+    )
+
+
+def commutes(a: Paulis, b: Paulis) -> np.ndarray:
+    """Whether each string of ``a`` commutes with each of ``b``: ``(len(a), len(b))`` bool."""
+    if a.n != b.n:
+        raise CopylearnError(f"cannot compare Paulis on {a.n} and {b.n} qubits.")
+    sym = (a.x[:, None, :] & b.z[None]) ^ (a.z[:, None, :] & b.x[None])
+    return (popcount(sym) & 1) == 0
+
+
+def shot_chunks(n_shots: int, n_obs: int, n_words_: int) -> list[slice]:
+    """Slices of the shot axis small enough that an ``(chunk, M, W)`` temporary stays bounded.
+
+    Callers evaluate the per-shot estimators chunk by chunk, so memory is independent of N.
+    """
+    size = max(1, _CHUNK_ELEMENTS // max(1, n_obs * n_words_))
+    return [slice(start, min(n_shots, start + size)) for start in range(0, n_shots, size)]
+
+
+def shadow_values(
+    paulis: Paulis, bases_x: np.ndarray, bases_z: np.ndarray, bits: np.ndarray
+) -> np.ndarray:
+    """Single-shot random-Pauli shadow estimates of tr(Q rho).
+
+    Parameters
+    ----------
+    paulis : Paulis
+        The M observables.
+    bases_x, bases_z : np.ndarray
+        Packed ``(N, W)`` measured bases in the same symplectic code as the observables.
+    bits : np.ndarray
+        Packed ``(N, W)`` eigenvalue bits: the measured eigenvalue of qubit i is ``(-1)^bit_i``.
+
+    Returns
+    -------
+    np.ndarray
+        ``(N, M)`` float64 array of ``sign * 3^|Q| * 1[bases match] * (-1)^parity``.
+    """
+    support = paulis.support
+    scale = paulis.sign * np.power(3.0, paulis.weight)
+    mismatch = (bases_x[:, None, :] ^ paulis.x[None]) | (bases_z[:, None, :] ^ paulis.z[None])
+    matched = ~np.any(mismatch & support[None], axis=-1)
+    parity = popcount(bits[:, None, :] & support[None]) & 1
+    return matched * scale * (1 - 2 * parity)
+
+
+def bell_values(paulis: Paulis, m_a: np.ndarray, m_b: np.ndarray) -> np.ndarray:
+    """Single-shot Bell-sampling values f_Q(m) in {+1, -1} with E f_Q = tr(Q rho)^2.
+
+    Parameters
+    ----------
+    paulis : Paulis
+        The M observables (their signs do not matter: the estimate is of a square).
+    m_a, m_b : np.ndarray
+        Packed ``(N, W)`` outcome bits of copy A's and copy B's qubits after CNOT(A->B), H(A).
+
+    Returns
+    -------
+    np.ndarray
+        ``(N, M)`` int8 array.
+    """
+    sym = (m_a[:, None, :] & paulis.x[None]) ^ (m_b[:, None, :] & paulis.z[None])
+    parity = (popcount(sym) + (paulis.n_y & 1)[None]) & 1
+    return (1 - 2 * parity).astype(np.int8)
+
+
+# ----- bit-sliced estimators: 64 shots per machine word -------------------------------------
+# The per-shot functions above cost O(N M W) words. Transposing the data to qubit-major bit
+# planes (plane i holds qubit i of 64 consecutive shots per word) turns every observable's
+# sums into AND/XOR over planes plus popcounts: O(n M N / 64) words, chunked over shots.
+
+# Planes per chunk for an (M, chunk_words) temporary.
+_PLANE_ELEMENTS = 1 << 21
+_LETTER_CODE = {"I": 0, "X": 1, "Y": 2, "Z": 3}
+
+
+def letter_codes(paulis: Paulis) -> np.ndarray:
+    """``(M, n)`` uint8 letter codes: I = 0, X = 1, Y = 2, Z = 3."""
+    return np.array([[_LETTER_CODE[c] for c in label] for label in paulis.letters()], np.uint8)
+
+
+def to_planes(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Transpose ``(N, W)`` shot-major packed rows to ``(n, ceil(N/64))`` qubit-major planes.
+
+    Returns the planes and a ``(ceil(N/64),)`` mask of the valid shots (padding bits are 0).
+    """
+    planes = pack_bits(unpack_bits(words, n).T)
+    valid = pack_bits(np.ones((1, words.shape[0]), dtype=np.uint8))[0]
+    return planes, valid
+
+
+def plane_chunks(n_shots: int, n_obs: int) -> list[slice]:
+    """Shot slices (multiples of 64 shots) for the bit-sliced estimators."""
+    words = max(1, _PLANE_ELEMENTS // max(1, n_obs))
+    size = words * WORD_BITS
+    return [slice(start, min(n_shots, start + size)) for start in range(0, n_shots, size)]
+
+
+def shadow_sums(
+    paulis: Paulis, bases_x: np.ndarray, bases_z: np.ndarray, bits: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sums over shots of the shadow estimates x_Q and of x_Q^2 (see :func:`shadow_values`).
+
+    The arguments are one chunk of packed rows (e.g. from :func:`plane_chunks`).
+    """
+    n = paulis.n
+    bx, valid = to_planes(bases_x, n)
+    bz, _ = to_planes(bases_z, n)
+    e, _ = to_planes(bits, n)
+    letters = letter_codes(paulis)
+    match = np.broadcast_to(valid, (len(paulis), valid.size)).copy()
+    parity = np.zeros_like(match)
+    zero = np.zeros_like(valid)
+    for i in np.flatnonzero(letters.any(axis=0)):
+        table = np.stack([valid, bx[i] & ~bz[i], bx[i] & bz[i], ~bx[i] & bz[i]])
+        match &= table[letters[:, i]]
+        parity ^= np.stack([zero, e[i]])[(letters[:, i] != 0).astype(np.intp)]
+    hits = popcount(match)
+    odd = popcount(match & parity)
+    weight = paulis.weight
+    s1 = paulis.sign * np.power(3.0, weight) * (hits - 2 * odd)
+    s2 = np.power(9.0, weight) * hits
+    return s1.astype(np.float64), s2.astype(np.float64)
+
+
+def bell_sums(paulis: Paulis, m_a: np.ndarray, m_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums over shots of f_Q and of f_Q^2 (= the number of shots); see :func:`bell_values`."""
+    n = paulis.n
+    a, valid = to_planes(m_a, n)
+    b, _ = to_planes(m_b, n)
+    letters = letter_codes(paulis)
+    parity = np.zeros((len(paulis), valid.size), dtype=np.uint64)
+    zero = np.zeros_like(valid)
+    for i in np.flatnonzero(letters.any(axis=0)):
+        parity ^= np.stack([zero, a[i], a[i] ^ b[i], b[i]])[letters[:, i]]
+    shots = float(m_a.shape[0])
+    odd = popcount(parity & valid[None])
+    y_sign = 1 - 2 * (paulis.n_y & 1)
+    s1 = y_sign * (shots - 2.0 * odd)
+    return s1.astype(np.float64), np.full(len(paulis), shots)

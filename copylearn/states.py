@@ -1,0 +1,347 @@
+"""Unknown states: what a learner is handed, one copy per experiment.
+
+A state gives a Cirq circuit that prepares one copy on given qubits, possibly with
+per-shot classical randomness. That randomness lives in the circuit's parameters
+(sympy symbols); :meth:`sample_parameters` draws one row of values per shot, so all
+shots share one parameterised circuit executed as a parameter sweep. Averaged over
+the parameter distribution the circuit prepares the state's density matrix.
+
+For small n every state also gives :meth:`density_matrix`, computed by a path that does
+not touch the simulators (closed form, or plain NumPy Kraus evolution).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from pathlib import Path
+
+import cirq
+import numpy as np
+import sympy
+
+from copylearn.errors import CopylearnError
+
+MAX_DENSITY_MATRIX_QUBITS = 10
+_PAULI_MATRICES = {
+    "I": np.eye(2, dtype=complex),
+    "X": np.array([[0, 1], [1, 0]], dtype=complex),
+    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
+    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
+}
+# Maps |b> to the (-1)^b eigenvector of the Pauli (physics.md §1a, step 3).
+_EIGENBASIS_GATES: dict[str, tuple[cirq.Gate, ...]] = {
+    "I": (),
+    "Z": (),
+    "X": (cirq.H,),
+    "Y": (cirq.H, cirq.S),
+}
+
+
+def pauli_matrix(label: str) -> np.ndarray:
+    """Dense matrix of a Pauli label such as ``"XYZ"`` (qubit 0 is the leftmost factor)."""
+    return reduce(np.kron, (_PAULI_MATRICES[c] for c in label), np.eye(1, dtype=complex))
+
+
+def _check_density_matrix_size(n: int) -> None:
+    if n > MAX_DENSITY_MATRIX_QUBITS:
+        raise CopylearnError(
+            f"density_matrix() is limited to n <= {MAX_DENSITY_MATRIX_QUBITS} qubits (got {n}): "
+            "estimate observables from collected data instead."
+        )
+
+
+@dataclass(frozen=True)
+class PauliMixedState:
+    """The state (I + alpha * sign * P) / 2^n of the Science 2022 experiment.
+
+    Prepared as ReCirq's ``create_randomized_sweeps`` does (physics.md §1a): per shot, draw a
+    target parity ``sign`` with probability (1 + alpha)/2 (else ``-sign``), uniform X flips
+    with the last support site of P fixed so that the P-eigenvalue equals the target, then
+    rotate each qubit into the eigenbasis of P_i.
+
+    Parameters
+    ----------
+    pauli : str
+        A non-identity Pauli label such as ``"XYZI"``.
+    alpha : float
+        Bias in (0, 1]; the Science experiment used 0.9.
+    sign : int
+        +1 or -1.
+    """
+
+    pauli: str
+    alpha: float = 0.9
+    sign: int = 1
+
+    def __post_init__(self) -> None:
+        label = str(self.pauli).strip().upper()
+        bad = sorted({c for c in label if c not in "IXYZ"})
+        if not label or bad:
+            raise CopylearnError(
+                f"Pauli {self.pauli!r} has unknown letters {''.join(bad) or '(empty)'}: "
+                "use one of I, X, Y, Z per qubit, e.g. 'XYZI'."
+            )
+        if set(label) == {"I"}:
+            raise CopylearnError(
+                f"Pauli {self.pauli!r} is the identity, for which (I + alpha*s*P)/2^n is not a "
+                "state: give a string with at least one X, Y or Z."
+            )
+        try:
+            if isinstance(self.alpha, bool):
+                raise TypeError
+            alpha = float(self.alpha)
+        except (TypeError, ValueError):
+            raise CopylearnError(
+                f"alpha={self.alpha!r} is not a number: use 0 < alpha <= 1."
+            ) from None
+        if not 0 < alpha <= 1:
+            raise CopylearnError(f"alpha={self.alpha!r} is outside (0, 1]: use 0 < alpha <= 1.")
+        if isinstance(self.sign, bool) or self.sign not in (1, -1):
+            raise CopylearnError(f"sign={self.sign!r} must be +1 or -1.")
+        object.__setattr__(self, "pauli", label)
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "sign", int(self.sign))
+
+    @property
+    def n(self) -> int:
+        """Number of qubits."""
+        return len(self.pauli)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Names of the per-shot parameters: one X-flip exponent per qubit."""
+        return tuple(f"flip{i}" for i in range(self.n))
+
+    def prep_circuit(self, qubits: Sequence[cirq.Qid], prefix: str = "") -> cirq.Circuit:
+        """The parameterised preparation circuit on ``qubits`` (symbols ``prefix + name``)."""
+        qubits = _check_qubits(qubits, self.n)
+        flips = [
+            cirq.X(q) ** sympy.Symbol(prefix + name)
+            for q, name in zip(qubits, self.parameter_names, strict=True)
+        ]
+        # Basis turns in aligned layers: every H in one moment, every S in the next.
+        layers = [
+            cirq.Moment(
+                gates[k](q)
+                for q, p in zip(qubits, self.pauli, strict=True)
+                if len(gates := _EIGENBASIS_GATES[p]) > k
+            )
+            for k in range(2)
+        ]
+        return cirq.Circuit(cirq.Moment(flips), *(layer for layer in layers if layer))
+
+    def sample_parameters(self, rng: np.random.Generator, shots: int) -> np.ndarray:
+        """Draw the X-flip bits for ``shots`` shots: ``(shots, n)`` uint8 (physics.md §1a)."""
+        bits = rng.integers(0, 2, size=(shots, self.n), dtype=np.uint8)
+        support = [i for i, p in enumerate(self.pauli) if p != "I"]
+        keep_sign = rng.random(shots) < (1.0 + self.alpha) / 2.0
+        target_odd = keep_sign == (self.sign < 0)  # target P-eigenvalue is -1
+        others = bits[:, support[:-1]].sum(axis=1) & 1
+        bits[:, support[-1]] = (others ^ target_odd).astype(np.uint8)
+        return bits
+
+    def density_matrix(self) -> np.ndarray:
+        """(I + alpha * sign * P) / 2^n in closed form (n <= 10)."""
+        _check_density_matrix_size(self.n)
+        d = 2**self.n
+        return (np.eye(d) + self.alpha * self.sign * pauli_matrix(self.pauli)) / d
+
+    def spec(self) -> str:
+        """The state's spec string, as the CLI takes it: ``pauli:LABEL:ALPHA:SIGN``."""
+        return f"pauli:{self.pauli}:{self.alpha:g}:{self.sign:+d}"
+
+
+@dataclass(frozen=True)
+class CircuitState:
+    """Any Cirq circuit without measurements: unitary gates and noise channels alike.
+
+    The circuit's qubits, in sorted order, are the state's qubits 0..n-1.
+
+    Parameters
+    ----------
+    circuit : cirq.Circuit
+        A circuit with no measurements and no unresolved parameters.
+    name : str
+        A short label recorded in dataset metadata.
+    """
+
+    circuit: cirq.Circuit
+    name: str = "circuit"
+    qubits: tuple[cirq.Qid, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        circuit = self.circuit
+        if isinstance(circuit, cirq.FrozenCircuit):
+            circuit = circuit.unfreeze()
+        if not isinstance(circuit, cirq.Circuit):
+            raise CopylearnError(
+                f"CircuitState needs a cirq.Circuit, got {type(circuit).__name__}."
+            )
+        # Flatten sub-circuits (with their repetitions) so every operation has Kraus operators.
+        circuit = cirq.unroll_circuit_op(circuit, deep=True, tags_to_check=None)
+        if not circuit.all_qubits():
+            raise CopylearnError("the circuit acts on no qubits: add at least one operation.")
+        if circuit.has_measurements():
+            raise CopylearnError(
+                "the state circuit contains measurements: remove them; the protocol adds its own."
+            )
+        if cirq.is_parameterized(circuit):
+            raise CopylearnError(
+                "the state circuit has unresolved parameters: resolve them with "
+                "cirq.resolve_parameters first."
+            )
+        if any(q.dimension != 2 for q in circuit.all_qubits()):
+            raise CopylearnError("the state circuit must act on qubits (dimension 2) only.")
+        object.__setattr__(self, "circuit", circuit)
+        object.__setattr__(self, "qubits", tuple(sorted(circuit.all_qubits())))
+
+    @property
+    def n(self) -> int:
+        """Number of qubits."""
+        return len(self.qubits)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """A circuit state has no per-shot parameters."""
+        return ()
+
+    def prep_circuit(self, qubits: Sequence[cirq.Qid], prefix: str = "") -> cirq.Circuit:
+        """The circuit moved onto ``qubits`` (qubit i of the state goes to ``qubits[i]``)."""
+        qubits = _check_qubits(qubits, self.n)
+        mapping = dict(zip(self.qubits, qubits, strict=True))
+        return self.circuit.transform_qubits(lambda q: mapping[q])
+
+    def sample_parameters(self, rng: np.random.Generator, shots: int) -> np.ndarray:
+        """No per-shot randomness: a ``(shots, 0)`` array."""
+        return np.zeros((shots, 0), dtype=np.uint8)
+
+    def density_matrix(self) -> np.ndarray:
+        """Exact density matrix by NumPy Kraus evolution of |0...0> (n <= 10).
+
+        This path uses only ``cirq.kraus`` of each operation, not a Cirq simulator.
+        """
+        _check_density_matrix_size(self.n)
+        index = {q: i for i, q in enumerate(self.qubits)}
+        n = self.n
+        rho = np.zeros((2,) * (2 * n), dtype=complex)
+        rho[(0,) * (2 * n)] = 1.0
+        for op in self.circuit.all_operations():
+            axes = [index[q] for q in op.qubits]
+            rho = _apply_kraus(rho, cirq.kraus(op), axes, n)
+        return rho.reshape(2**n, 2**n)
+
+    def spec(self) -> str:
+        """A short description for metadata."""
+        return f"circuit:{self.name}"
+
+
+def _check_qubits(qubits: Sequence[cirq.Qid], n: int) -> list[cirq.Qid]:
+    qubits = list(qubits)
+    if len(qubits) != n:
+        raise CopylearnError(f"the state has {n} qubits but {len(qubits)} were given to place it.")
+    return qubits
+
+
+def _apply_kraus(
+    rho: np.ndarray, kraus: Sequence[np.ndarray], axes: list[int], n: int
+) -> np.ndarray:
+    """Apply the channel sum_k K rho K^dagger on tensor axes ``axes`` of a (2,)*2n tensor."""
+    k = len(axes)
+    out = np.zeros_like(rho)
+    col_axes = [n + a for a in axes]
+    for op in kraus:
+        t = np.asarray(op, dtype=complex).reshape((2,) * (2 * k))
+        left = np.tensordot(t, rho, axes=(list(range(k, 2 * k)), axes))
+        left = np.moveaxis(left, list(range(k)), axes)
+        right = np.tensordot(t.conj(), left, axes=(list(range(k, 2 * k)), col_axes))
+        out += np.moveaxis(right, list(range(k)), col_axes)
+    return out
+
+
+def _random_single_qubit_layer(qubits: Sequence[cirq.Qid], rng: np.random.Generator) -> cirq.Moment:
+    return cirq.Moment(
+        cirq.PhasedXZGate(
+            x_exponent=rng.uniform(0, 2),
+            z_exponent=rng.uniform(0, 2),
+            axis_phase_exponent=rng.uniform(0, 2),
+        ).on(q)
+        for q in qubits
+    )
+
+
+def random_product_state(n: int, seed: int | np.random.Generator | None = None) -> CircuitState:
+    """A random pure product state: one random single-qubit gate per qubit on |0...0>."""
+    rng = np.random.default_rng(seed)
+    qubits = cirq.LineQubit.range(_check_n(n))
+    return CircuitState(
+        cirq.Circuit(_random_single_qubit_layer(qubits, rng)), name="random-product"
+    )
+
+
+def random_brickwork_state(
+    n: int, depth: int = 3, seed: int | np.random.Generator | None = None
+) -> CircuitState:
+    """A random entangled pure state: ``depth`` layers of random 1-qubit gates and CZs."""
+    rng = np.random.default_rng(seed)
+    qubits = cirq.LineQubit.range(_check_n(n))
+    moments = []
+    for layer in range(depth):
+        moments.append(_random_single_qubit_layer(qubits, rng))
+        pairs = [(qubits[i], qubits[i + 1]) for i in range(layer % 2, n - 1, 2)]
+        if pairs:
+            moments.append(cirq.Moment(cirq.CZ(a, b) for a, b in pairs))
+    moments.append(_random_single_qubit_layer(qubits, rng))
+    return CircuitState(cirq.Circuit(moments), name=f"random-brickwork-d{depth}")
+
+
+def random_mixed_state(
+    n: int, depth: int = 2, seed: int | np.random.Generator | None = None
+) -> CircuitState:
+    """A random mixed state: a random brickwork interleaved with random-strength
+    amplitude-damping and depolarizing channels."""
+    rng = np.random.default_rng(seed)
+    pure = random_brickwork_state(n, depth=depth, seed=rng)
+    qubits = cirq.LineQubit.range(n)
+    moments = list(pure.circuit.moments)
+    noisy = []
+    for moment in moments:
+        noisy.append(moment)
+        noisy.append(cirq.Moment(cirq.amplitude_damp(rng.uniform(0.05, 0.4)).on(q) for q in qubits))
+    noisy.append(cirq.Moment(cirq.depolarize(rng.uniform(0.05, 0.3)).on(q) for q in qubits))
+    noisy.append(_random_single_qubit_layer(qubits, rng))
+    return CircuitState(cirq.Circuit(noisy), name=f"random-mixed-d{depth}")
+
+
+def _check_n(n: int) -> int:
+    if not isinstance(n, int | np.integer) or n <= 0:
+        raise CopylearnError(f"n={n!r} must be a positive integer number of qubits.")
+    return int(n)
+
+
+def load_circuit(path: str) -> cirq.Circuit:
+    """Read a circuit saved with ``cirq.to_json`` (a clear error for anything else)."""
+    import json
+
+    file = Path(path)
+    if not file.is_file():
+        raise CopylearnError(f"circuit file {path!r} does not exist: check the path.")
+    try:
+        loaded = cirq.read_json(file)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CopylearnError(
+            f"circuit file {path!r} is not JSON: save the circuit with cirq.to_json(circuit, path)."
+        ) from None
+    except Exception as exc:  # cirq raises many types for JSON it cannot resolve
+        raise CopylearnError(
+            f"circuit file {path!r} is JSON but not a Cirq object ({exc.__class__.__name__}): "
+            "save the circuit with cirq.to_json(circuit, path)."
+        ) from None
+    if isinstance(loaded, cirq.FrozenCircuit):
+        loaded = loaded.unfreeze()
+    if not isinstance(loaded, cirq.Circuit):
+        raise CopylearnError(
+            f"circuit file {path!r} holds a {type(loaded).__name__}, not a cirq.Circuit."
+        )
+    return loaded

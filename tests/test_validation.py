@@ -1,0 +1,622 @@
+"""Statistical validation of every estimator against exact values (fixed seeds).
+
+Acceptance criterion: for n = 1..3, at least 20 random states per n (product, entangled
+brickwork, mixed through channels) plus PauliMixedState instances, with and without noise,
+on both backends, every estimator's mean lies within 5 of its own standard errors of the
+exact value. Noiseless exact values come from ``state.density_matrix()``; noisy ones from
+``tests/exact_reference.py`` (Cirq's density-matrix simulator on the protocol's noisy
+circuit, every parameter setting enumerated), which is itself checked here against the
+density matrix (noiseless, to 1e-9) and against closed-form noise laws.
+
+The thresholds are 5 standard errors as reported by the estimator; they are never tuned.
+Where the reported standard error is exactly 0 (every shot gave the same value, e.g. a Bell
+f_Q with tr(Q rho)^2 = 0.9999), the estimator's exact standard error, computed from the
+reference's exact per-shot variance, stands in; where that is 0 too, the estimate must equal
+the exact value up to rounding (1e-12). Because an inflated standard error would make the
+5-sigma test vacuous, the reported standard errors of the plain means are also checked
+against the exact ones (median ratio over the observables of a run within 0.75..1.33).
+
+Size of the default (not slow) run: 3 qubit counts x 22 states (7 product, 7 brickwork,
+6 mixed, 2 PauliMixedState) x 2 noise settings x 2 backends, each on the whole-circuit
+execution path and, where the circuits factor into blocks (n = 1, product and PauliMixed
+states), on the block path too: 424 cases, each collecting 2000 copies with both protocols
+and making 4 (4^n - 1) + 1 five-sigma comparisons (41,224 in all), plus standard-error
+calibration and consistency checks. The slow run repeats this with fresh states and 20,000
+copies, and checks the Science state on all 255 Paulis on both backends.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cirq
+import numpy as np
+import pytest
+from exact_reference import (
+    Moments,
+    all_paulis,
+    bell_moments,
+    bell_outcome_distributions,
+    expectation,
+    shadow_moments,
+    state_settings,
+)
+
+import copylearn as cl
+from copylearn.backends import execute
+from copylearn.noise import LocalNoise
+from copylearn.protocols import two_copy
+
+Z_MAX = 5.0
+ZERO_SE_TOL = 1e-12
+NOISE = "depolarizing:0.05+amplitude_damping:0.03+readout:0.02"
+NOISES = {"noiseless": None, "noisy": NOISE}
+BACKENDS = ("qsim", "exact")
+COPIES = 2000
+SLOW_COPIES = 20_000
+MOM_BATCHES = 5
+# A reported standard error of a plain mean is a sample standard deviation over sqrt(N):
+# its median ratio to the exact value over the observables of one run must be near 1.
+SE_RATIO_RANGE = (0.75, 1.0 / 0.75)
+
+PAULI_MIXED = {  # per variant (0: default run, 1: slow run), per n
+    0: {
+        1: [("X", 0.9, 1), ("Y", 0.6, -1)],
+        2: [("XZ", 0.9, -1), ("YI", 0.7, 1)],
+        3: [("XYZ", 0.9, -1), ("IZY", 0.5, 1)],
+    },
+    1: {
+        1: [("Z", 0.8, -1), ("X", 1.0, 1)],
+        2: [("ZY", 0.9, 1), ("XX", 0.4, -1)],
+        3: [("YXX", 0.9, 1), ("ZIZ", 0.3, -1)],
+    },
+}
+
+
+def make_states(n: int, variant: int = 0) -> dict[str, object]:
+    """At least 20 random states for n qubits, plus PauliMixedState instances.
+
+    ``variant`` shifts the seeds, giving a fresh set of states for the slow tests.
+    """
+    base = 100_000 * variant + 1000 * n
+    states: dict[str, object] = {}
+    for k in range(7):
+        states[f"product{k}"] = cl.random_product_state(n, seed=base + k)
+    for k in range(7):
+        states[f"brickwork{k}"] = cl.random_brickwork_state(n, depth=2 + k % 3, seed=base + 100 + k)
+    for k in range(6):
+        states[f"mixed{k}"] = cl.random_mixed_state(n, depth=1 + k % 3, seed=base + 200 + k)
+    for label, alpha, sign in PAULI_MIXED[variant][n]:
+        states[f"pauli-{label}{sign:+d}"] = cl.PauliMixedState(label, alpha, sign)
+    return states
+
+
+STATES = {n: make_states(n) for n in (1, 2, 3)}
+STATE_CASES = [(n, name) for n in (1, 2, 3) for name in STATES[n]]
+STATE_IDS = [f"n{n}-{name}" for n, name in STATE_CASES]
+
+
+def weight(label: str) -> int:
+    return sum(c != "I" for c in label)
+
+
+# ----- exact values ------------------------------------------------------------------------
+_REFERENCE: dict[tuple, tuple[Moments, Moments, Moments]] = {}
+
+
+def reference(n: int, name: str, noise_key: str, states=None) -> tuple[Moments, Moments, Moments]:
+    """Cached exact moments: (shadow x_Q, Bell f_Q, Bell purity estimator)."""
+    states = STATES if states is None else states
+    key = (n, name, noise_key, id(states))
+    if key not in _REFERENCE:
+        state = states[n][name]
+        labels = all_paulis(n)
+        shadow = shadow_moments(state, labels, NOISES[noise_key])
+        bell, purity = bell_moments(state, labels, NOISES[noise_key])
+        _REFERENCE[key] = (shadow, bell, purity)
+    return _REFERENCE[key]
+
+
+def density_values(state, labels: list[str]) -> tuple[np.ndarray, float]:
+    """tr(Q rho) for every label and tr(rho^2), from ``state.density_matrix()``."""
+    rho = state.density_matrix()
+    return np.array([expectation(rho, q) for q in labels]), float(np.real(np.trace(rho @ rho)))
+
+
+# ----- comparison helpers ------------------------------------------------------------------
+class Checker:
+    """Collects every comparison of one test so a failure lists all offenders at once."""
+
+    def __init__(self, context: str):
+        self.context = context
+        self.failures: list[str] = []
+        self.count = 0
+
+    def within(self, what: str, est: cl.Estimates, exact, exact_se) -> None:
+        """|estimate - exact| <= 5 * reported stderr, for every observable.
+
+        Where the reported stderr is 0 (every shot gave the same value) the estimator's exact
+        standard error ``exact_se`` from the reference stands in; where that is 0 as well the
+        estimate must equal the exact value up to rounding.
+        """
+        shape = est.values.shape
+        exact = np.broadcast_to(np.asarray(exact, dtype=float), shape)
+        exact_se = np.broadcast_to(np.asarray(exact_se, dtype=float), shape)
+        for label, value, se, truth, true_se in zip(
+            est.observables, est.values, est.stderr, exact, exact_se, strict=True
+        ):
+            self.count += 1
+            diff = abs(float(value) - float(truth))
+            scale = se if se > 0 else true_se
+            ok = diff <= Z_MAX * scale if scale > 0 else diff <= ZERO_SE_TOL
+            if not ok:
+                z = diff / scale if scale > 0 else math.inf
+                self.failures.append(
+                    f"{what} {label}: estimate {value:.6f}, exact {truth:.6f}, "
+                    f"reported stderr {se:.6f}, exact stderr {true_se:.6f} (|z| = {z:.2f})"
+                )
+
+    def stderr_calibrated(self, what: str, est: cl.Estimates, exact_var: np.ndarray) -> None:
+        exact_se = np.sqrt(np.asarray(exact_var) / est.shots)
+        usable = exact_se > 1e-9
+        if not usable.any():
+            return
+        ratio = float(np.median(est.stderr[usable] / exact_se[usable]))
+        self.count += 1
+        if not SE_RATIO_RANGE[0] <= ratio <= SE_RATIO_RANGE[1]:
+            self.failures.append(
+                f"{what}: median reported/exact standard error ratio {ratio:.3f} outside "
+                f"{SE_RATIO_RANGE}"
+            )
+
+    def equal(self, what: str, got, expected, tol: float = 1e-12) -> None:
+        self.count += 1
+        if not np.allclose(got, expected, rtol=0, atol=tol):
+            self.failures.append(f"{what}: got {np.asarray(got)}, expected {np.asarray(expected)}")
+
+    def assert_ok(self) -> None:
+        assert not self.failures, (
+            f"{self.context}: {len(self.failures)} of {self.count} comparisons failed:\n"
+            + "\n".join(self.failures)
+        )
+
+
+def mean_se(variance, shots: int) -> np.ndarray:
+    """Exact standard error of a mean of ``shots`` i.i.d. values with this variance."""
+    return np.sqrt(np.asarray(variance, dtype=float) / shots)
+
+
+def u_statistic_se(mu, variance, shots: int) -> np.ndarray:
+    """Exact standard error of (S1^2 - S2)/(N(N-1)), the U-statistic with kernel x*y:
+    Var = (4 (N-2) zeta1 + 2 zeta2) / (N (N-1)), zeta1 = mu^2 s^2, zeta2 = (s^2+mu^2)^2 - mu^4."""
+    mu, var = np.asarray(mu, dtype=float), np.asarray(variance, dtype=float)
+    zeta1 = mu**2 * var
+    zeta2 = (var + mu**2) ** 2 - mu**4
+    return np.sqrt((4 * (shots - 2) * zeta1 + 2 * zeta2) / (shots * (shots - 1)))
+
+
+def run_statistical_checks(
+    n: int,
+    name: str,
+    noise_key: str,
+    backend: str,
+    copies: int,
+    seed: int,
+    states=None,
+    execution: str = "circuit",
+) -> int:
+    """Collect with both protocols and check every estimator; returns the comparison count."""
+    states = STATES if states is None else states
+    state = states[n][name]
+    noise = NOISES[noise_key]
+    labels = all_paulis(n)
+    shadow_ref, bell_ref, purity_ref = reference(n, name, noise_key, states)
+    if noise is None:  # exact values straight from the density matrix
+        exact_signed, exact_purity = density_values(state, labels)
+        exact_square = exact_signed**2
+    else:  # noisy: exact means of the per-shot estimators of the noisy circuits
+        exact_signed = shadow_ref.mean
+        exact_square = bell_ref.mean  # E f_Q, not a square of anything in general
+        exact_purity = purity_ref.mean[0]
+    check = Checker(
+        f"n={n} state={name} noise={noise_key} backend={backend} execution={execution} seed={seed}"
+    )
+
+    shadows = cl.collect(
+        state,
+        protocol="pauli-shadow",
+        copies=copies,
+        noise=noise,
+        backend=backend,
+        seed=seed,
+        execution=execution,
+    )
+    assert shadows.metadata["execution"]["path"] == execution
+    shots = shadows.shots
+    mean = shadows.estimate(labels)
+    check.within("shadow estimate", mean, exact_signed, mean_se(shadow_ref.variance, shots))
+    check.stderr_calibrated("shadow estimate", mean, shadow_ref.variance)
+    # The U-statistic is unbiased for (E x_Q)^2, noisy or not.
+    check.within(
+        "shadow estimate_square",
+        shadows.estimate_square(labels),
+        exact_signed**2,
+        u_statistic_se(shadow_ref.mean, shadow_ref.variance, shots),
+    )
+    mom = shadows.estimate(labels, median_of_means=MOM_BATCHES)
+    check.within(
+        f"shadow median-of-{MOM_BATCHES}-means",
+        mom,
+        exact_signed,
+        math.sqrt(math.pi / 2) * mean_se(shadow_ref.variance, mom.shots),
+    )
+    check.equal(
+        "shadow estimate_abs == |estimate|",
+        shadows.estimate_abs(labels).values,
+        np.abs(mean.values),
+    )
+
+    bell = cl.collect(
+        state,
+        protocol="bell",
+        copies=copies,
+        noise=noise,
+        backend=backend,
+        seed=seed,
+        execution=execution,
+    )
+    assert bell.metadata["execution"]["path"] == execution
+    shots = bell.shots
+    square = bell.estimate_square(labels)
+    check.within("bell estimate_square", square, exact_square, mean_se(bell_ref.variance, shots))
+    check.stderr_calibrated("bell estimate_square", square, bell_ref.variance)
+    pur = bell.purity()
+    check.within("bell purity", pur, exact_purity, mean_se(purity_ref.variance, shots))
+    check.stderr_calibrated("bell purity", pur, purity_ref.variance)
+    check.equal(
+        "bell estimate_abs == sqrt(max(0, estimate_square))",
+        bell.estimate_abs(labels).values,
+        np.sqrt(np.maximum(square.values, 0.0)),
+    )
+    check.assert_ok()
+    return check.count
+
+
+# ----- 1. the exact reference itself -------------------------------------------------------
+@pytest.mark.parametrize(("n", "name"), STATE_CASES, ids=STATE_IDS)
+def test_reference_matches_density_matrix(n, name):
+    """Noiseless, the enumerated circuits reproduce tr(Q rho), tr(Q rho)^2 and tr(rho^2)."""
+    state = STATES[n][name]
+    labels = all_paulis(n)
+    signed, purity = density_values(state, labels)
+    shadow, bell, pur = reference(n, name, "noiseless")
+    np.testing.assert_allclose(shadow.mean, signed, rtol=0, atol=1e-9)
+    # E x_Q^2 = 3^|Q| exactly (physics.md §2.1).
+    np.testing.assert_allclose(shadow.second, [3.0 ** weight(q) for q in labels], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(bell.mean, signed**2, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pur.mean, [purity], rtol=0, atol=1e-9)
+    assert np.trace(state.density_matrix()).real == pytest.approx(1.0, abs=1e-12)
+
+
+def test_state_families_are_what_they_claim():
+    """Product states are pure and unentangled, brickwork states entangled, mixed states mixed."""
+    for n in (1, 2, 3):
+        states = STATES[n]
+        assert sum(not k.startswith("pauli") for k in states) >= 20
+        for name, state in states.items():
+            rho = state.density_matrix()
+            purity = np.trace(rho @ rho).real
+            if name.startswith(("product", "brickwork")):
+                assert purity == pytest.approx(1.0, abs=1e-9), name
+            if name.startswith("mixed"):
+                assert purity < 0.99, name
+            if name.startswith("product") and n > 1:
+                first = rho.reshape(2, 2 ** (n - 1), 2, 2 ** (n - 1)).trace(axis1=1, axis2=3)
+                assert np.trace(first @ first).real == pytest.approx(1.0, abs=1e-9), name
+        if n > 1:
+            entangled = 0
+            for name, state in states.items():
+                if not name.startswith("brickwork"):
+                    continue
+                rho = state.density_matrix()
+                first = rho.reshape(2, 2 ** (n - 1), 2, 2 ** (n - 1)).trace(axis1=1, axis2=3)
+                entangled += np.trace(first @ first).real < 0.99
+            assert entangled >= 5
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_reference_readout_noise_law(n):
+    """Readout flips q (physics.md §2.6): shadows (1-2q)^|Q| tr(Q rho); Bell
+    (1-2q)^(#X+#Z+2#Y) tr(Q rho)^2. Checks the reference and the readout model exactly."""
+    q = 0.1
+    labels = all_paulis(n)
+    for name in ("product0", "brickwork1", "mixed2", *(k for k in STATES[n] if k[:5] == "pauli")):
+        state = STATES[n][name]
+        signed, _ = density_values(state, labels)
+        shadow = shadow_moments(state, labels, f"readout:{q}")
+        bell, _ = bell_moments(state, labels, f"readout:{q}")
+        damp_shadow = np.array([(1 - 2 * q) ** weight(p) for p in labels])
+        damp_bell = np.array(
+            [(1 - 2 * q) ** (p.count("X") + p.count("Z") + 2 * p.count("Y")) for p in labels]
+        )
+        np.testing.assert_allclose(shadow.mean, damp_shadow * signed, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(bell.mean, damp_bell * signed**2, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            shadow.second, [3.0 ** weight(p) for p in labels], rtol=0, atol=1e-9
+        )
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_reference_depolarizing_noise_law(n):
+    """Gate-local depolarizing p, Pauli fidelity f = 1 - 4p/3, on a circuit state.
+
+    Let rho' be the state after the noisy preparation (computed by the product's NumPy
+    Kraus path, not a simulator). Depolarizing commutes with single-qubit unitaries, and the
+    shadow measurement stage puts two gates (Z**s, H**h) on every qubit, so
+    E x_Q = f^(2|Q|) tr(Q rho'). For Bell sampling the measured parity Z_A^x Z_B^z picks up
+    f^x after H(A) and f^(x+z) after the CNOT layer, then maps to Q (x) Q through the CNOT:
+    E f_Q = f^(sum_i 2x_i + z_i) tr(Q rho')^2, i.e. f^2 per X, f per Z, f^3 per Y.
+    """
+    p = 0.1
+    f = 1 - 4 * p / 3
+    labels = all_paulis(n)
+    for name in ("product1", "brickwork2", "mixed0"):
+        state = STATES[n][name]
+        noisy_prep = cl.CircuitState(state.circuit.with_noise(LocalNoise(depolarizing=p)))
+        signed, _ = density_values(noisy_prep, labels)
+        shadow = shadow_moments(state, labels, f"depolarizing:{p}")
+        bell, _ = bell_moments(state, labels, f"depolarizing:{p}")
+        damp_shadow = np.array([f ** (2 * weight(q)) for q in labels])
+        damp_bell = np.array(
+            [f ** (2 * q.count("X") + q.count("Z") + 3 * q.count("Y")) for q in labels]
+        )
+        np.testing.assert_allclose(shadow.mean, damp_shadow * signed, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(bell.mean, damp_bell * signed**2, rtol=0, atol=1e-9)
+
+
+# ----- 2. statistical validation -----------------------------------------------------------
+def factorable(n: int, name: str) -> bool:
+    """Whether the protocol circuits split into independent blocks (single qubits for shadows,
+    (A_i, B_i) pairs for Bell sampling): no gate or channel joins two qubits of one copy."""
+    return n == 1 or name.startswith(("product", "pauli"))
+
+
+def execution_cases(states) -> list[tuple[int, str, str]]:
+    """Every state on the whole-circuit path, and the factorable ones on the block path too."""
+    cases = []
+    for n in (1, 2, 3):
+        for name in states[n]:
+            cases.append((n, name, "circuit"))
+            if factorable(n, name):
+                cases.append((n, name, "blocks"))
+    return cases
+
+
+EXECUTIONS = ("circuit", "blocks")
+CASES = execution_cases(STATES)
+
+
+def case_seed(base: int, states, n: int, name: str, noise_key: str, backend: str, execution):
+    index = list(states[n]).index(name)
+    return (
+        base
+        + 10_000 * n
+        + 100 * index
+        + 10 * list(NOISES).index(noise_key)
+        + 2 * BACKENDS.index(backend)
+        + EXECUTIONS.index(execution)
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("noise_key", list(NOISES))
+@pytest.mark.parametrize(
+    ("n", "name", "execution"), CASES, ids=[f"n{n}-{name}-{e}" for n, name, e in CASES]
+)
+def test_estimators_within_five_standard_errors(n, name, execution, noise_key, backend):
+    seed = case_seed(0, STATES, n, name, noise_key, backend, execution)
+    run_statistical_checks(n, name, noise_key, backend, COPIES, seed, execution=execution)
+
+
+SLOW_STATES = {n: make_states(n, variant=1) for n in (1, 2, 3)}
+SLOW_CASES = execution_cases(SLOW_STATES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("noise_key", list(NOISES))
+@pytest.mark.parametrize(
+    ("n", "name", "execution"), SLOW_CASES, ids=[f"n{n}-{name}-{e}" for n, name, e in SLOW_CASES]
+)
+def test_estimators_within_five_standard_errors_many_copies(n, name, execution, noise_key, backend):
+    """A fresh set of states and ten times the copies: tighter intervals, same criterion."""
+    seed = case_seed(900_000, SLOW_STATES, n, name, noise_key, backend, execution)
+    run_statistical_checks(
+        n, name, noise_key, backend, SLOW_COPIES, seed, states=SLOW_STATES, execution=execution
+    )
+
+
+# ----- 3. Bell-state labels ----------------------------------------------------------------
+BELL_STATES = {  # name -> (expected (m_A, m_B), textbook vector on (A, B))
+    "phi+": ((0, 0), np.array([1, 0, 0, 1]) / math.sqrt(2)),
+    "psi+": ((0, 1), np.array([0, 1, 1, 0]) / math.sqrt(2)),
+    "phi-": ((1, 0), np.array([1, 0, 0, -1]) / math.sqrt(2)),
+    "psi-": ((1, 1), np.array([0, 1, -1, 0]) / math.sqrt(2)),
+}
+
+
+def bell_pair(kind: str, a: cirq.Qid, b: cirq.Qid) -> list[cirq.Operation]:
+    ops = [cirq.H(a), cirq.CNOT(a, b)]
+    if kind.startswith("psi"):
+        ops.append(cirq.X(b))
+    if kind.endswith("-"):
+        ops.append(cirq.Z(a))
+    return ops
+
+
+@pytest.mark.parametrize("kind", list(BELL_STATES))
+def test_bell_pair_preparation_is_the_textbook_state(kind):
+    a, b = cirq.LineQubit.range(2)
+    vector = cirq.final_state_vector(cirq.Circuit(bell_pair(kind, a, b)), qubit_order=[a, b])
+    np.testing.assert_allclose(vector, BELL_STATES[kind][1], atol=1e-7)
+
+
+@pytest.mark.parametrize("execution", ["circuit", "blocks"])
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        ("phi+",),
+        ("psi+",),
+        ("phi-",),
+        ("psi-",),
+        ("psi-", "phi+", "psi+"),
+        ("phi-", "psi-", "phi+", "psi+"),
+    ],
+    ids=lambda kinds: "-".join(kinds),
+)
+def test_bell_states_map_to_outcome_labels(kinds, backend, execution):
+    """Phi+, Psi+, Phi-, Psi- on (A_i, B_i) give (0,0), (0,1), (1,0), (1,1) deterministically."""
+    n = len(kinds)
+    a, b = two_copy.registers(n)
+    prep = cirq.Circuit(op for i, k in enumerate(kinds) for op in bell_pair(k, a[i], b[i]))
+    circuit = prep + two_copy.bell_measurement(a, b)
+    shots = 200
+    bits, info = execute(
+        circuit,
+        (),
+        np.zeros((shots, 0)),
+        np.random.SeedSequence(17),
+        backend=backend,
+        execution=execution,
+    )
+    assert info["path"] == execution
+    expected_a = [BELL_STATES[k][0][0] for k in kinds]
+    expected_b = [BELL_STATES[k][0][1] for k in kinds]
+    assert bits["a"].shape == bits["b"].shape == (shots, n)
+    assert (bits["a"] == np.array(expected_a)[None]).all()
+    assert (bits["b"] == np.array(expected_b)[None]).all()
+    # The same on the exact outcome distribution (interleaved order A_0, B_0, A_1, ...).
+    interleaved = [q for pair in zip(a, b, strict=True) for q in pair]
+    rho = (
+        cirq.DensityMatrixSimulator(dtype=np.complex128)
+        .simulate(prep + two_copy.bell_measurement(a, b)[:-1], qubit_order=interleaved)
+        .final_density_matrix
+    )
+    index = int("".join(f"{x}{y}" for x, y in zip(expected_a, expected_b, strict=True)), 2)
+    assert np.real(rho[index, index]) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_bell_outcome_law_of_pauli_mixed_state():
+    """Reference check of physics.md §2.5: p(m) = (1 + a^2 f_P(m)) / 4^n for (I + a s P)/2^n."""
+    for label, alpha, sign in [("XY", 0.9, -1), ("ZIX", 0.6, 1)]:
+        state = cl.PauliMixedState(label, alpha, sign)
+        n = len(label)
+        total = np.zeros(4**n)
+        m_a = m_b = None
+        for p_setting, probs, bits_a, bits_b in bell_outcome_distributions(state):
+            total += p_setting * probs
+            m_a, m_b = bits_a, bits_b
+        f_p = np.ones(4**n)
+        for i, q in enumerate(label):
+            if q == "X":
+                f_p *= (-1.0) ** m_a[:, i]
+            elif q == "Z":
+                f_p *= (-1.0) ** m_b[:, i]
+            elif q == "Y":
+                f_p *= -((-1.0) ** (m_a[:, i] + m_b[:, i]))
+        np.testing.assert_allclose(total, (1 + alpha**2 * f_p) / 4**n, rtol=0, atol=1e-9)
+
+
+# ----- 4. the Science state ----------------------------------------------------------------
+SCIENCE_OTHERS = ["XYZZ", "XYII", "ZZZZ", "IIIX", "XXXX", "IYZI", "YXZI", "XYIZ"]
+
+
+def _science_check(sign: int, backend: str, copies: int, all_q: bool) -> None:
+    alpha = 0.9
+    state = cl.PauliMixedState("XYZI", alpha=alpha, sign=sign)
+    labels = all_paulis(4) if all_q else ["XYZI", *SCIENCE_OTHERS]
+    truth_signed = np.array([alpha * sign if q == "XYZI" else 0.0 for q in labels])
+    rho = state.density_matrix()
+    np.testing.assert_allclose(
+        [expectation(rho, q) for q in labels], truth_signed, rtol=0, atol=1e-12
+    )
+    check = Checker(f"Science state sign={sign:+d} backend={backend}")
+    seed = 4242 + (sign > 0) + 2 * BACKENDS.index(backend)
+    shadows = cl.collect(state, protocol="pauli-shadow", copies=copies, backend=backend, seed=seed)
+    # Exact per-shot variances: 3^|Q| - tr(Q rho)^2 (shadows), 1 - tr(Q rho)^4 (Bell).
+    shadow_var = np.array([3.0 ** weight(q) for q in labels]) - truth_signed**2
+    n_sh = shadows.shots
+    check.within(
+        "shadow estimate", shadows.estimate(labels), truth_signed, mean_se(shadow_var, n_sh)
+    )
+    check.within(
+        "shadow estimate_square",
+        shadows.estimate_square(labels),
+        truth_signed**2,
+        u_statistic_se(truth_signed, shadow_var, n_sh),
+    )
+    bell = cl.collect(state, protocol="bell", copies=copies, backend=backend, seed=seed)
+    square = bell.estimate_square(labels)
+    check.within(
+        "bell estimate_square", square, truth_signed**2, mean_se(1 - truth_signed**4, bell.shots)
+    )
+    purity = (1 + alpha**2) / 16
+    check.within("bell purity", bell.purity(), purity, mean_se(1 - purity**2, bell.shots))
+    check.assert_ok()
+    # The signal itself is resolved, not merely consistent with zero.
+    value, se = shadows.estimate(["XYZI"])["XYZI"]
+    assert sign * value > 10 * se
+    value, se = square["XYZI"]
+    assert value == pytest.approx(alpha**2, abs=Z_MAX * se) and value > 10 * se
+    if all_q:
+        assert square.observables[int(np.argmax(square.values))] == "XYZI"
+
+
+@pytest.mark.parametrize("sign", [-1, 1])
+def test_science_state(sign):
+    """tr(P rho) = alpha * s from shadows, tr(P rho)^2 = alpha^2 = 0.81 from Bell sampling."""
+    _science_check(sign, "qsim", 20_000, all_q=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("sign", [-1, 1])
+def test_science_state_all_paulis(sign, backend):
+    """All 255 non-identity Paulis, both backends; the Bell argmax identifies P."""
+    _science_check(sign, backend, 20_000, all_q=True)
+
+
+# ----- 5. single-shot unbiasedness of the noisy reference ----------------------------------
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_noisy_shadow_second_moment_is_exact(n):
+    """Under the full noise model the shadow estimator still has E x_Q^2 = 3^|Q| exactly
+    (x_Q^2 = 9^|Q| 1[bases match], whatever the outcomes): a check that the reference
+    enumerates the bases uniformly even when noise changes every outcome distribution."""
+    labels = all_paulis(n)
+    for name in ("mixed1", *(k for k in STATES[n] if k[:5] == "pauli")):
+        shadow, _, purity = reference(n, name, "noisy")
+        np.testing.assert_allclose(
+            shadow.second, [3.0 ** weight(q) for q in labels], rtol=0, atol=1e-9
+        )
+        assert 0 < purity.mean[0] <= 1
+
+
+def test_pauli_mixed_flip_distribution_matches_sampler():
+    """The reference's exact flip-pattern law p(b) (physics.md §1a) is normalised and is what
+    ``PauliMixedState.sample_parameters`` draws (each pattern's frequency within 5 SE)."""
+    rng = np.random.default_rng(99)
+    shots = 200_000
+    for n in (1, 2, 3):
+        for name, state in STATES[n].items():
+            if not isinstance(state, cl.PauliMixedState):
+                continue
+            settings = state_settings(state)
+            assert sum(p for _, p in settings) == pytest.approx(1.0, abs=1e-12)
+            draws = state.sample_parameters(rng, shots)
+            codes = draws.astype(np.int64) @ (2 ** np.arange(n - 1, -1, -1))
+            freq = np.bincount(codes, minlength=2**n) / shots
+            for values, p in settings:
+                code = int("".join(str(int(v)) for v in values), 2)
+                se = math.sqrt(p * (1 - p) / shots)
+                assert abs(freq[code] - p) <= Z_MAX * se, (name, values, freq[code], p)
