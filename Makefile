@@ -10,11 +10,14 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "copylearn needs Python >= 3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/copylearn demo
+	$(BIN)/copylearn sweep experiments/quick.toml --out runs/quick
+	$(BIN)/copylearn plot runs/quick --out runs/quick/figures
+	$(BIN)/copylearn summary runs/quick
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -31,4 +34,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check copylearn
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info runs

@@ -45,11 +45,8 @@ def per_shot_baseline(experiment, model, shots: int, seed: int) -> dict[str, np.
 def estimates(protocol, experiment, outcomes, n, labels):
     module = get_protocol(protocol)
     shots = next(iter(outcomes.values())).shape[0]
-    trimmed = type(experiment)(
-        experiment.circuit, experiment.parameter_names, experiment.values[:shots],
-        {k: v[:shots] for k, v in experiment.record.items()},
-    )
-    data = cl.Dataset(protocol, n, module.outcome_arrays(trimmed, outcomes))
+    record = {k: v[:shots] for k, v in experiment.record.items()}
+    data = cl.Dataset(protocol, n, module.outcome_arrays(record, outcomes))
     return data.estimate_square(labels) if protocol == "bell" else data.estimate(labels)
 
 

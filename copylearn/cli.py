@@ -1,4 +1,4 @@
-"""The ``copylearn`` command: collect data, estimate observables, run the demo.
+"""The ``copylearn`` command: collect data, estimate observables, run sweeps, the demo.
 
 Bad input prints one line ``copylearn: error: ...`` on stderr and exits with status 2.
 """
@@ -104,6 +104,41 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--pauli", default=DEMO_PAULI, help=f"hidden Pauli (default {DEMO_PAULI})")
     d.add_argument("--copies", type=_int, default=20_000, help="copies per protocol")
     d.add_argument("--seed", type=_int, default=7)
+
+    s = sub.add_parser(
+        "sweep", help="run or resume a sweep (TOML config) into an append-only result store"
+    )
+    s.add_argument("config", help="a sweep config (TOML), e.g. experiments/quick.toml")
+    s.add_argument("--out", required=True, metavar="DIR", help="the result store directory")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_int,
+        default=None,
+        metavar="K",
+        help="process-pool workers (default: all cores; 0 runs in this process)",
+    )
+    where.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDR",
+        help="a Dask scheduler address, or 'local' for a LocalCluster "
+        "(needs pip install 'copylearn[distributed]')",
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress bar or per-point lines")
+
+    m = sub.add_parser("summary", help="table of N*, CIs and fitted bases of a sweep store")
+    m.add_argument("dir", metavar="DIR", help="a directory written by 'copylearn sweep'")
+    m.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line: each grid point ('kind': 'point'), then each fit "
+        "('kind': 'fit')",
+    )
+
+    f = sub.add_parser("plot", help="draw the figures of a sweep store (PNG and PDF)")
+    f.add_argument("dir", metavar="DIR", help="a directory written by 'copylearn sweep'")
+    f.add_argument("--out", default="figures", metavar="DIR", help="figure directory")
     return parser
 
 
@@ -221,11 +256,152 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from copylearn.sweep import STORE_NAME, load_config, run_sweep
+
+    if args.workers is not None and args.workers < 0:
+        raise CopylearnError(f"--workers {args.workers}: use K >= 1, or 0 to run in-process.")
+    config = load_config(args.config)
+    start = time.perf_counter()
+    try:
+        rows = run_sweep(
+            config, args.out, workers=args.workers, dask=args.dask, progress=not args.quiet
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ncopylearn: interrupted; finished points are kept in {Path(args.out) / STORE_NAME}: "
+            "rerun the same command to resume.",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"{len(rows)} points in {Path(args.out) / STORE_NAME} "
+        f"({time.perf_counter() - start:.1f} s); see 'copylearn summary {args.out}'"
+    )
+    return 0
+
+
+def _load_fits(rows: list[dict]) -> tuple[list[dict], str | None]:
+    """Fitted bases per group, or ([], why not) when copylearn.fits is unavailable or fails."""
+    try:
+        from copylearn.fits import fit_groups
+    except ModuleNotFoundError as exc:
+        if exc.name != "copylearn.fits":
+            raise
+        return [], "fits unavailable (copylearn.fits is missing)"
+    try:
+        return list(fit_groups(rows)), None
+    except CopylearnError as exc:
+        return [], f"fits unavailable: {exc}"
+
+
+def _fmt_number(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int | float):
+        value = float(value)
+        return f"{value:.0f}" if abs(value) >= 10 and abs(value) < 1e5 else f"{value:.{digits}g}"
+    return str(value)
+
+
+def _fmt_interval(ci: object, digits: int = 3) -> str:
+    if not ci:
+        return "-"
+    lo, hi = ci
+    return f"[{_fmt_number(lo, digits)}, {_fmt_number(hi, digits)}]"
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from copylearn.sweep import summary_rows, varying_keys
+
+    rows = summary_rows(args.dir)
+    fits, why = _load_fits(rows) if rows else ([], None)
+    if args.json:
+        for row in rows:
+            print(json.dumps({"kind": "point", **row}))
+        for fit in fits:
+            print(json.dumps({"kind": "fit", **fit}))
+        if why:
+            print(f"copylearn: {why}", file=sys.stderr)
+        return 0
+    if not rows:
+        print(f"{args.dir}: no finished points yet")
+        return 0
+    keys = varying_keys([row["spec"] for row in rows])
+    header = ["strategy", "n", *keys, "N* copies", "95% CI", "N*(2/3)", "95% CI (2/3)"]
+    header += ["experiments", "reached", "seconds"]
+    table = [header]
+    for row in rows:
+        spec = row["spec"]
+        table.append(
+            [
+                spec["strategy"],
+                str(spec["n"]),
+                *(str(spec[k]) for k in keys),
+                _fmt_number(row.get("n_star")),
+                _fmt_interval(row.get("n_star_ci")),
+                _fmt_number(row.get("n_star_2_3")),
+                _fmt_interval(row.get("n_star_2_3_ci")),
+                _fmt_number(row.get("experiments_star")),
+                "yes" if row.get("reached") else "no",
+                f"{row.get('seconds', 0.0):.1f}",
+            ]
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for i, line in enumerate(table):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    if fits:
+        print(
+            "\nfitted log N* = a + n log b (weighted least squares, n where N* is off its floor):"
+        )
+        for fit in fits:
+            group = fit.get("group", {})
+            label = " ".join(f"{k}={group[k]}" for k in keys if k in group)
+            ns = fit.get("ns") or []
+            span = f"n = {min(ns)}..{max(ns)} ({len(ns)} points)" if ns else "no points"
+            name = " ".join([str(fit.get("strategy", group.get("strategy", "?"))), label]).strip()
+            print(
+                f"  {name}: "
+                f"b = {_fmt_number(fit.get('base'))} {_fmt_interval(fit.get('base_ci'))}, "
+                f"log b = {_fmt_number(fit.get('log_base'))} "
+                f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
+            )
+    if why:
+        print(f"\n({why})")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from copylearn.sweep import summary_rows
+
+    summary_rows(args.dir)  # a clear error when DIR holds no sweep
+    try:
+        from copylearn.plotting import plot_store
+    except ModuleNotFoundError as exc:
+        if exc.name != "copylearn.plotting":
+            raise
+        raise CopylearnError(
+            "plotting is unavailable: this copylearn has no copylearn.plotting module."
+        ) from None
+    for path in plot_store(Path(args.dir), Path(args.out)):
+        print(path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``copylearn`` command; returns the exit status."""
     try:
         args = _build_parser().parse_args(argv)
-        command = {"collect": _collect, "estimate": _estimate, "demo": _demo}[args.command]
+        command = {
+            "collect": _collect,
+            "estimate": _estimate,
+            "demo": _demo,
+            "sweep": _sweep,
+            "summary": _summary,
+            "plot": _plot,
+        }[args.command]
         return command(args)
     except CopylearnError as exc:
         print(f"copylearn: error: {exc}", file=sys.stderr)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from typing import Any
 
 import cirq
 import numpy as np
 
-from copylearn.backends import check_backend, execute
+from copylearn.backends import Plan, check_backend, plan
 from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
 from copylearn.noise import resolve_noise
@@ -53,12 +54,101 @@ def _check_copies(copies, copies_per_shot: int, protocol: str) -> int:
     return int(copies) // copies_per_shot
 
 
-def _check_seed(seed) -> int:
+def _check_seed(seed) -> np.random.SeedSequence:
     if seed is None:
-        return int(np.random.SeedSequence().entropy)
+        return np.random.SeedSequence()
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise CopylearnError(f"seed={seed!r} must be a non-negative integer or None.")
-    return int(seed)
+    return np.random.SeedSequence(int(seed))
+
+
+@dataclass
+class Collector:
+    """A prepared collection: one noisy parameterised circuit and its execution plan.
+
+    Building the circuit and planning its execution happen once; :meth:`sample` then draws
+    data for any state that shares the circuit (every :class:`PauliMixedState` on n qubits,
+    whose Pauli is a parameter, or the same :class:`CircuitState`), reusing the executed
+    block distributions. The sample-complexity runner collects thousands of datasets this way.
+    """
+
+    protocol: str
+    n: int
+    key: tuple
+    noise_description: str
+    plan: Plan
+
+    def sample(
+        self, state: PauliMixedState | CircuitState, shots: int, root: np.random.SeedSequence
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Measure ``shots`` experiments of ``state``; returns dataset arrays and the path info."""
+        arrays, info = self.sample_many(
+            [state], shots, [root], substream(root, _STREAMS["backend"])
+        )
+        return arrays[0], info
+
+    def sample_many(
+        self,
+        states: list[PauliMixedState | CircuitState],
+        shots: int,
+        roots: list[np.random.SeedSequence],
+        backend_seed: np.random.SeedSequence,
+    ) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+        """Measure ``shots`` experiments of each state in one simulator run.
+
+        Each state's own randomness (its parameters, the protocol's bases) comes from its
+        root seed; the backend draws with ``backend_seed``.
+        """
+        module = get_protocol(self.protocol)
+        values, records = [], []
+        for state, root in zip(states, roots, strict=True):
+            if _circuit_key(state) != self.key:
+                raise CopylearnError("this collector was prepared for a different circuit family.")
+            rngs = {
+                name: np.random.default_rng(substream(root, key)) for name, key in _STREAMS.items()
+            }
+            v, record = module.draw(state, shots, rngs)
+            values.append(v)
+            records.append(record)
+        measurements, info = self.plan.run(np.concatenate(values), backend_seed)
+        arrays = [
+            module.outcome_arrays(
+                record, {k: m[i * shots : (i + 1) * shots] for k, m in measurements.items()}
+            )
+            for i, record in enumerate(records)
+        ]
+        return arrays, info
+
+
+def _circuit_key(state: PauliMixedState | CircuitState) -> tuple:
+    if isinstance(state, PauliMixedState):
+        return ("pauli", state.n)
+    return ("circuit", id(state.circuit))
+
+
+def prepare_collector(
+    state: PauliMixedState | CircuitState,
+    protocol: str = "bell",
+    noise: str | cirq.NoiseModel | None = None,
+    backend: str = "qsim",
+    execution: str = "auto",
+) -> Collector:
+    """Build and plan the (noisy) circuit of ``protocol`` for ``state``'s circuit family."""
+    module = get_protocol(protocol)
+    model, noise_description = resolve_noise(noise)
+    check_backend(backend, execution)
+    circuit, names = module.build(state)
+    if model is not None:
+        circuit = circuit.with_noise(model)
+    return Collector(
+        protocol,
+        state.n,
+        _circuit_key(state),
+        noise_description,
+        plan(circuit, names, backend, execution),
+    )
 
 
 def collect(
@@ -67,7 +157,7 @@ def collect(
     copies: int = 1000,
     noise: str | cirq.NoiseModel | None = None,
     backend: str = "qsim",
-    seed: int | None = None,
+    seed: int | np.random.SeedSequence | None = None,
     execution: str = "auto",
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
@@ -88,7 +178,7 @@ def collect(
         executed circuits.
     backend : {"qsim", "exact"}
         qsimcirq (trajectories for noise) or Cirq's density-matrix simulator.
-    seed : int, optional
+    seed : int or numpy.random.SeedSequence, optional
         Seed of the run; the same seed gives bit-identical data. ``None`` draws fresh entropy,
         recorded in the metadata so the run can be repeated.
     execution : {"auto", "blocks", "circuit"}
@@ -103,33 +193,19 @@ def collect(
     state = _check_state(state)
     module = get_protocol(protocol)
     shots = _check_copies(copies, module.COPIES_PER_SHOT, protocol)
-    model, noise_description = resolve_noise(noise)
-    check_backend(backend, execution)
-    entropy = _check_seed(seed)
-    root = np.random.SeedSequence(entropy)
-    streams = {name: substream(root, key) for name, key in _STREAMS.items()}
-    rngs = {name: np.random.default_rng(s) for name, s in streams.items()}
-
-    experiment = module.prepare(state, shots, rngs)
-    circuit = experiment.circuit if model is None else experiment.circuit.with_noise(model)
-    measurements, path = execute(
-        circuit,
-        experiment.parameter_names,
-        experiment.values,
-        streams["backend"],
-        backend=backend,
-        execution=execution,
-    )
-    arrays = module.outcome_arrays(experiment, measurements)
+    root = _check_seed(seed)
+    collector = prepare_collector(state, protocol, noise, backend, execution)
+    arrays, path = collector.sample(state, shots, root)
     meta: dict[str, Any] = {
         "state": state.spec(),
         "protocol": protocol,
         "n": state.n,
         "copies": shots * module.COPIES_PER_SHOT,
         "experiments": shots,
-        "noise": noise_description,
+        "noise": collector.noise_description,
         "backend": backend,
-        "seed": entropy,
+        "seed": root.entropy,
+        "seed_spawn_key": list(root.spawn_key),
         "execution": path,
         "versions": _versions(),
     }

@@ -271,28 +271,9 @@ class Dataset:
                 f"{MAX_ALL_SQUARES_QUBITS} (n = {self.n}): use estimate_square() on a query set."
             )
         self._require_enough_shots(2, "estimate_all_squares()")
-        n, shots = self.n, self.shots
-        m_a = unpack_bits(self.arrays["m_a"], n).astype(np.int64)
-        m_b = unpack_bits(self.arrays["m_b"], n).astype(np.int64)
-        # Outcome code: qubit i contributes the base-4 digit 2*m_A + m_B, qubit 0 most significant.
-        code = np.zeros(shots, dtype=np.int64)
-        for i in range(n):
-            code = code * 4 + 2 * m_a[:, i] + m_b[:, i]
-        spectrum = np.bincount(code, minlength=4**n).astype(np.float64)
-        for k in range(2 * n):  # in-place Hadamard butterfly on each of the 2n bits
-            view = spectrum.reshape(-1, 2, 2**k)
-            low = view[:, 0, :].copy()
-            view[:, 0, :] += view[:, 1, :]
-            view[:, 1, :] = low - view[:, 1, :]
-        means = (spectrum / shots).reshape((4,) * n)
-        # Transform digit 2x + z is the symplectic pair (x, z); reorder digits to I, X, Y, Z.
-        letters = [0, 2, 3, 1]  # I=(0,0)->0, X=(1,0)->2, Y=(1,1)->3, Z=(0,1)->1
-        means = means[np.ix_(*([letters] * n))]
-        n_y = sum(
-            np.reshape(np.array([0, 0, 1, 0]), [4 if j == i else 1 for j in range(n)])
-            for i in range(n)
-        )
-        values = means * (1 - 2 * (n_y & 1))
+        shots = self.shots
+        codes = bell_outcome_codes(self.arrays["m_a"], self.arrays["m_b"], self.n)
+        values = walsh_squares(np.bincount(codes, minlength=4**self.n), self.n)
         var = np.maximum(1.0 - values**2, 0.0) * shots / (shots - 1)
         return values, _pm1_stderr(values, var, shots)
 
@@ -368,6 +349,41 @@ class Dataset:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+
+def bell_outcome_codes(m_a: np.ndarray, m_b: np.ndarray, n: int) -> np.ndarray:
+    """Per-shot outcome codes in [0, 4^n): qubit i contributes the base-4 digit 2 m_A + m_B,
+    qubit 0 most significant. ``m_a``, ``m_b`` are packed ``(N, W)`` outcome words."""
+    a = unpack_bits(m_a, n).astype(np.int64)
+    b = unpack_bits(m_b, n).astype(np.int64)
+    code = np.zeros(a.shape[0], dtype=np.int64)
+    for i in range(n):
+        code = code * 4 + 2 * a[:, i] + b[:, i]
+    return code
+
+
+def walsh_squares(histogram: np.ndarray, n: int) -> np.ndarray:
+    """Means of f_Q for all 4^n Paulis from a histogram of Bell outcome codes.
+
+    One fast Walsh-Hadamard transform over the 2n outcome bits (physics.md §2.5):
+    mean f_Q = (-1)^{#Y(Q)} sum_m p(m) (-1)^{q.m}. Returns shape ``(4,) * n`` indexed by
+    the letter codes I = 0, X = 1, Y = 2, Z = 3 of qubits 0..n-1.
+    """
+    spectrum = np.asarray(histogram, dtype=np.float64).copy()
+    total = spectrum.sum()
+    for k in range(2 * n):  # in-place Hadamard butterfly on each of the 2n bits
+        view = spectrum.reshape(-1, 2, 2**k)
+        low = view[:, 0, :].copy()
+        view[:, 0, :] += view[:, 1, :]
+        view[:, 1, :] = low - view[:, 1, :]
+    means = (spectrum / total).reshape((4,) * n)
+    # Transform digit 2x + z is the symplectic pair (x, z); reorder digits to I, X, Y, Z.
+    letters = [0, 2, 3, 1]  # I=(0,0)->0, X=(1,0)->2, Y=(1,1)->3, Z=(0,1)->1
+    means = means[np.ix_(*([letters] * n))]
+    y_count = sum(
+        np.reshape(np.array([0, 0, 1, 0]), [4 if j == i else 1 for j in range(n)]) for i in range(n)
+    )
+    return means * (1 - 2 * (y_count & 1))
 
 
 def _pm1_stderr(mean: np.ndarray, var: np.ndarray, n: int) -> np.ndarray:

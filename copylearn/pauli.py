@@ -304,7 +304,9 @@ _LETTER_CODE = {"I": 0, "X": 1, "Y": 2, "Z": 3}
 
 def letter_codes(paulis: Paulis) -> np.ndarray:
     """``(M, n)`` uint8 letter codes: I = 0, X = 1, Y = 2, Z = 3."""
-    return np.array([[_LETTER_CODE[c] for c in label] for label in paulis.letters()], np.uint8)
+    x = unpack_bits(paulis.x, paulis.n)
+    z = unpack_bits(paulis.z, paulis.n)
+    return (x * (1 + z) + 3 * z * (1 - x)).astype(np.uint8)
 
 
 def to_planes(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -324,14 +326,55 @@ def plane_chunks(n_shots: int, n_obs: int) -> list[slice]:
     return [slice(start, min(n_shots, start + size)) for start in range(0, n_shots, size)]
 
 
+def _prefix_counts(planes: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Set bits among the first ``end`` shots of each ``(M, words)`` plane row: ``(G, M)``."""
+    per_word = np.bitwise_count(planes).astype(np.int64)
+    cumulative = np.concatenate(
+        [np.zeros((planes.shape[0], 1), dtype=np.int64), np.cumsum(per_word, axis=1)], axis=1
+    )
+    word, rest = ends // WORD_BITS, ends % WORD_BITS
+    counts = cumulative[:, word]
+    partial = np.flatnonzero(rest)
+    if partial.size:
+        masks = (np.uint64(1) << rest[partial].astype(np.uint64)) - np.uint64(1)
+        tail = np.bitwise_count(planes[:, word[partial]] & masks[None]).astype(np.int64)
+        counts[:, partial] += tail
+    return counts.T
+
+
+def _check_ends(ends, shots: int) -> np.ndarray:
+    ends = np.atleast_1d(np.asarray(shots if ends is None else ends, dtype=np.int64))
+    if ends.size and (ends.min() < 0 or ends.max() > shots):
+        raise ValueError(f"prefix ends {ends} outside 0..{shots}")
+    return ends
+
+
 def shadow_sums(
-    paulis: Paulis, bases_x: np.ndarray, bases_z: np.ndarray, bits: np.ndarray
+    paulis: Paulis,
+    bases_x: np.ndarray,
+    bases_z: np.ndarray,
+    bits: np.ndarray,
+    ends: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sums over shots of the shadow estimates x_Q and of x_Q^2 (see :func:`shadow_values`).
 
-    The arguments are one chunk of packed rows (e.g. from :func:`plane_chunks`).
+    Parameters
+    ----------
+    paulis : Paulis
+        The M observables.
+    bases_x, bases_z, bits : np.ndarray
+        One chunk of packed ``(N, W)`` rows (e.g. from :func:`plane_chunks`).
+    ends : array of int, optional
+        Prefix lengths: sums over the first ``end`` shots for each (nested prefixes, one pass).
+        Default: all N shots.
+
+    Returns
+    -------
+    (np.ndarray, np.ndarray)
+        ``(M,)`` sums, or ``(len(ends), M)`` with ``ends``.
     """
     n = paulis.n
+    prefixes = _check_ends(ends, bits.shape[0])
     bx, valid = to_planes(bases_x, n)
     bz, _ = to_planes(bases_z, n)
     e, _ = to_planes(bits, n)
@@ -343,17 +386,25 @@ def shadow_sums(
         table = np.stack([valid, bx[i] & ~bz[i], bx[i] & bz[i], ~bx[i] & bz[i]])
         match &= table[letters[:, i]]
         parity ^= np.stack([zero, e[i]])[(letters[:, i] != 0).astype(np.intp)]
-    hits = popcount(match)
-    odd = popcount(match & parity)
+    hits = _prefix_counts(match, prefixes)
+    odd = _prefix_counts(match & parity, prefixes)
     weight = paulis.weight
-    s1 = paulis.sign * np.power(3.0, weight) * (hits - 2 * odd)
-    s2 = np.power(9.0, weight) * hits
-    return s1.astype(np.float64), s2.astype(np.float64)
+    s1 = (paulis.sign * np.power(3.0, weight))[None] * (hits - 2 * odd)
+    s2 = np.power(9.0, weight)[None] * hits
+    if ends is None:
+        return s1[0], s2[0]
+    return s1, s2
 
 
-def bell_sums(paulis: Paulis, m_a: np.ndarray, m_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sums over shots of f_Q and of f_Q^2 (= the number of shots); see :func:`bell_values`."""
+def bell_sums(
+    paulis: Paulis, m_a: np.ndarray, m_b: np.ndarray, ends: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sums over shots of f_Q and of f_Q^2 (= the number of shots); see :func:`bell_values`.
+
+    ``ends`` gives nested prefix lengths as in :func:`shadow_sums`.
+    """
     n = paulis.n
+    prefixes = _check_ends(ends, m_a.shape[0])
     a, valid = to_planes(m_a, n)
     b, _ = to_planes(m_b, n)
     letters = letter_codes(paulis)
@@ -361,8 +412,10 @@ def bell_sums(paulis: Paulis, m_a: np.ndarray, m_b: np.ndarray) -> tuple[np.ndar
     zero = np.zeros_like(valid)
     for i in np.flatnonzero(letters.any(axis=0)):
         parity ^= np.stack([zero, a[i], a[i] ^ b[i], b[i]])[letters[:, i]]
-    shots = float(m_a.shape[0])
-    odd = popcount(parity & valid[None])
+    odd = _prefix_counts(parity & valid[None], prefixes)
     y_sign = 1 - 2 * (paulis.n_y & 1)
-    s1 = y_sign * (shots - 2.0 * odd)
-    return s1.astype(np.float64), np.full(len(paulis), shots)
+    s1 = y_sign[None] * (prefixes[:, None] - 2.0 * odd)
+    s2 = np.broadcast_to(prefixes[:, None].astype(np.float64), s1.shape).copy()
+    if ends is None:
+        return s1[0], s2[0]
+    return s1, s2

@@ -30,13 +30,6 @@ _PAULI_MATRICES = {
     "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
     "Z": np.array([[1, 0], [0, -1]], dtype=complex),
 }
-# Maps |b> to the (-1)^b eigenvector of the Pauli (physics.md §1a, step 3).
-_EIGENBASIS_GATES: dict[str, tuple[cirq.Gate, ...]] = {
-    "I": (),
-    "Z": (),
-    "X": (cirq.H,),
-    "Y": (cirq.H, cirq.S),
-}
 
 
 def pauli_matrix(label: str) -> np.ndarray:
@@ -111,36 +104,57 @@ class PauliMixedState:
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
-        """Names of the per-shot parameters: one X-flip exponent per qubit."""
-        return tuple(f"flip{i}" for i in range(self.n))
+        """Per-shot parameters: an X-flip exponent per qubit, then the eigenbasis turns.
+
+        The turns ``H**turn_h{i}`` and ``S**turn_s{i}`` encode P itself ((1, 0) for X,
+        (1, 1) for Y, (0, 0) for Z and I) as constant columns, so every Pauli state on n
+        qubits shares one parameterised circuit.
+        """
+        n = self.n
+        return (
+            tuple(f"flip{i}" for i in range(n))
+            + tuple(f"turn_h{i}" for i in range(n))
+            + tuple(f"turn_s{i}" for i in range(n))
+        )
+
+    def turn_values(self) -> np.ndarray:
+        """The constant turn parameters ``(turn_h..., turn_s...)`` of P, ``(2n,)`` uint8."""
+        h = [1 if p in "XY" else 0 for p in self.pauli]
+        s = [1 if p == "Y" else 0 for p in self.pauli]
+        return np.array(h + s, dtype=np.uint8)
 
     def prep_circuit(self, qubits: Sequence[cirq.Qid], prefix: str = "") -> cirq.Circuit:
-        """The parameterised preparation circuit on ``qubits`` (symbols ``prefix + name``)."""
+        """The parameterised preparation circuit on ``qubits`` (symbols ``prefix + name``).
+
+        X**flip, then H**turn_h, then S**turn_s on every qubit: |b> goes to the (-1)^b
+        eigenvector of P_i (H for X, S.H for Y, nothing for Z and I).
+        """
         qubits = _check_qubits(qubits, self.n)
-        flips = [
-            cirq.X(q) ** sympy.Symbol(prefix + name)
-            for q, name in zip(qubits, self.parameter_names, strict=True)
-        ]
-        # Basis turns in aligned layers: every H in one moment, every S in the next.
-        layers = [
+        names = self.parameter_names
+        gates = [cirq.X] * self.n + [cirq.H] * self.n + [cirq.S] * self.n
+        return cirq.Circuit(
             cirq.Moment(
-                gates[k](q)
-                for q, p in zip(qubits, self.pauli, strict=True)
-                if len(gates := _EIGENBASIS_GATES[p]) > k
+                gates[k](qubits[k % self.n]) ** sympy.Symbol(prefix + names[k])
+                for k in range(layer * self.n, (layer + 1) * self.n)
             )
-            for k in range(2)
-        ]
-        return cirq.Circuit(cirq.Moment(flips), *(layer for layer in layers if layer))
+            for layer in range(3)
+        )
 
     def sample_parameters(self, rng: np.random.Generator, shots: int) -> np.ndarray:
-        """Draw the X-flip bits for ``shots`` shots: ``(shots, n)`` uint8 (physics.md §1a)."""
+        """Draw per-shot parameters: ``(shots, 3n)`` uint8, X-flip bits then the turns.
+
+        The flip bits follow physics.md §1a: uniform bits with the last support site of P
+        fixed so that the P-eigenvalue equals a target parity that is ``sign`` with
+        probability (1 + alpha)/2.
+        """
         bits = rng.integers(0, 2, size=(shots, self.n), dtype=np.uint8)
         support = [i for i, p in enumerate(self.pauli) if p != "I"]
         keep_sign = rng.random(shots) < (1.0 + self.alpha) / 2.0
         target_odd = keep_sign == (self.sign < 0)  # target P-eigenvalue is -1
         others = bits[:, support[:-1]].sum(axis=1) & 1
         bits[:, support[-1]] = (others ^ target_odd).astype(np.uint8)
-        return bits
+        turns = np.broadcast_to(self.turn_values(), (shots, 2 * self.n))
+        return np.concatenate([bits, turns], axis=1)
 
     def density_matrix(self) -> np.ndarray:
         """(I + alpha * sign * P) / 2^n in closed form (n <= 10)."""

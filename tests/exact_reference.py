@@ -70,11 +70,15 @@ def state_settings(state) -> list[tuple[tuple[float, ...], float]]:
         target = 1 if state.sign < 0 else 0  # P-eigenvalue (-1)^parity equals sign
         keep, flip = (1 + state.alpha) / 2, (1 - state.alpha) / 2
         out = []
+        # P's eigenbasis turns: H for X and Y, then S for Y (constant per state).
+        turns = tuple(float(p in "XY") for p in state.pauli) + tuple(
+            float(p == "Y") for p in state.pauli
+        )
         for bits in itertools.product((0, 1), repeat=n):
             parity = sum(bits[i] for i in support) % 2
             out.append(
                 (
-                    tuple(float(b) for b in bits),
+                    tuple(float(b) for b in bits) + turns,
                     2.0 ** -(n - 1) * (keep if parity == target else flip),
                 )
             )

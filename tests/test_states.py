@@ -49,6 +49,16 @@ def reduced(rho: np.ndarray, keep: list[int], n: int) -> np.ndarray:
     return t.reshape(d, d)
 
 
+def resolver(pauli: str, flips, prefix: str = "") -> dict[str, int]:
+    """Parameter values for flip pattern ``flips``, with P's eigenbasis turns written out
+    independently here: H for X and Y, then S for Y (physics.md §1a, step 3)."""
+    n = len(pauli)
+    values = {f"{prefix}flip{i}": int(flips[i]) for i in range(n)}
+    values |= {f"{prefix}turn_h{i}": int(p in "XY") for i, p in enumerate(pauli)}
+    values |= {f"{prefix}turn_s{i}": int(p == "Y") for i, p in enumerate(pauli)}
+    return values
+
+
 def exact_flip_probability(pauli: str, alpha: float, sign: int, b: tuple[int, ...]) -> float:
     """p(b) = 2^-(n-1) ((1+alpha)/2 if prod_{supp P} (-1)^b_i == s else (1-alpha)/2)."""
     n = len(pauli)
@@ -118,7 +128,19 @@ class TestPauliMixedStateBasics:
         assert PauliMixedState("Z", alpha=0.25).spec() == "pauli:Z:0.25:+1"
 
     def test_parameter_names(self):
-        assert PauliMixedState("XIZ").parameter_names == ("flip0", "flip1", "flip2")
+        assert PauliMixedState("XIZ").parameter_names == (
+            "flip0",
+            "flip1",
+            "flip2",
+            "turn_h0",
+            "turn_h1",
+            "turn_h2",
+            "turn_s0",
+            "turn_s1",
+            "turn_s2",
+        )
+        # the turns encode P: H for X and Y, S for Y only
+        assert PauliMixedState("XIZY").turn_values().tolist() == [1, 0, 0, 1, 0, 0, 0, 1]
 
     def test_frozen(self):
         state = PauliMixedState("XZ")
@@ -169,12 +191,12 @@ def test_prep_circuit_reproduces_density_matrix_exactly(pauli, alpha, sign):
     qubits = cirq.LineQubit.range(n)
     circuit = state.prep_circuit(qubits)
     assert cirq.is_parameterized(circuit)
-    assert {str(s) for s in cirq.parameter_symbols(circuit)} == {f"flip{i}" for i in range(n)}
+    assert {str(s) for s in cirq.parameter_symbols(circuit)} == set(state.parameter_names)
     total = np.zeros((2**n, 2**n), dtype=complex)
     prob_sum = 0.0
     for b in itertools.product((0, 1), repeat=n):
         p = exact_flip_probability(pauli, alpha, sign, b)
-        resolved = cirq.resolve_parameters(circuit, {f"flip{i}": b[i] for i in range(n)})
+        resolved = cirq.resolve_parameters(circuit, resolver(pauli, b))
         rho_b = cirq_dm(resolved, qubits)
         # each pattern prepares a pure product eigenstate of P with eigenvalue prod (-1)^b_i
         assert purity(rho_b) == pytest.approx(1.0, abs=1e-9)
@@ -193,11 +215,13 @@ def test_prep_circuit_prefix_and_qubits():
     qubits = [cirq.GridQubit(3, 1), cirq.GridQubit(0, 0), cirq.NamedQubit("q")]
     circuit = state.prep_circuit(qubits, prefix="a_")
     assert circuit.all_qubits() == set(qubits)
-    assert {str(s) for s in cirq.parameter_symbols(circuit)} == {"a_flip0", "a_flip1", "a_flip2"}
+    assert {str(s) for s in cirq.parameter_symbols(circuit)} == {
+        "a_" + name for name in state.parameter_names
+    }
     assert not circuit.has_measurements()
     # qubit i of the state goes to qubits[i]: the resolved pattern b = (0, 0, 0) gives the +1
     # eigenstates of X on qubits[0], Y on qubits[1], Z on qubits[2]
-    resolved = cirq.resolve_parameters(circuit, {"a_flip0": 0, "a_flip1": 0, "a_flip2": 0})
+    resolved = cirq.resolve_parameters(circuit, resolver("XYZ", (0, 0, 0), prefix="a_"))
     rho = cirq_dm(resolved, qubits)
     for i, c in enumerate("XYZ"):
         label = "I" * i + c + "I" * (2 - i)
@@ -217,8 +241,11 @@ class TestSampleParameters:
         state = PauliMixedState(pauli, alpha=alpha, sign=sign)
         n = state.n
         rng = np.random.default_rng(sum(map(ord, pauli)) + 17 * sign)
-        bits = state.sample_parameters(rng, self.SHOTS)
-        assert bits.shape == (self.SHOTS, n)
+        params = state.sample_parameters(rng, self.SHOTS)
+        assert params.shape == (self.SHOTS, 3 * n)
+        # the turn columns are the constant encoding of P
+        assert np.all(params[:, n:] == list(resolver(pauli, (0,) * n).values())[n:])
+        bits = params[:, :n]
         assert bits.dtype == np.uint8
         assert set(np.unique(bits).tolist()) <= {0, 1}
 
@@ -246,7 +273,7 @@ class TestSampleParameters:
 
     def test_alpha_one_is_deterministic_parity(self):
         state = PauliMixedState("XYZ", alpha=1.0, sign=-1)
-        bits = state.sample_parameters(np.random.default_rng(3), 2000)
+        bits = state.sample_parameters(np.random.default_rng(3), 2000)[:, :3]
         assert np.all(bits.sum(axis=1) % 2 == 1)
 
     def test_same_seed_same_array(self):
@@ -266,7 +293,7 @@ class TestSampleParameters:
 
     def test_zero_shots(self):
         bits = PauliMixedState("XZ").sample_parameters(np.random.default_rng(0), 0)
-        assert bits.shape == (0, 2)
+        assert bits.shape == (0, 6)
 
 
 def test_sampled_circuit_average_matches_density_matrix():
@@ -278,12 +305,9 @@ def test_sampled_circuit_average_matches_density_matrix():
     circuit = state.prep_circuit(qubits)
     patterns = list(itertools.product((0, 1), repeat=n))
     rhos = np.array(
-        [
-            cirq_dm(cirq.resolve_parameters(circuit, {f"flip{i}": b[i] for i in range(n)}), qubits)
-            for b in patterns
-        ]
+        [cirq_dm(cirq.resolve_parameters(circuit, resolver("YX", b)), qubits) for b in patterns]
     )
-    bits = state.sample_parameters(np.random.default_rng(77), shots)
+    bits = state.sample_parameters(np.random.default_rng(77), shots)[:, :n]
     codes = bits @ (1 << np.arange(n)[::-1])
     samples = rhos[codes]
     mean = samples.mean(axis=0)

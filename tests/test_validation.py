@@ -614,9 +614,11 @@ def test_pauli_mixed_flip_distribution_matches_sampler():
             settings = state_settings(state)
             assert sum(p for _, p in settings) == pytest.approx(1.0, abs=1e-12)
             draws = state.sample_parameters(rng, shots)
-            codes = draws.astype(np.int64) @ (2 ** np.arange(n - 1, -1, -1))
+            # Columns after the n flip bits are P's constant eigenbasis turns.
+            assert np.all(draws[:, n:] == np.array(settings[0][0][n:]))
+            codes = draws[:, :n].astype(np.int64) @ (2 ** np.arange(n - 1, -1, -1))
             freq = np.bincount(codes, minlength=2**n) / shots
             for values, p in settings:
-                code = int("".join(str(int(v)) for v in values), 2)
+                code = int("".join(str(int(v)) for v in values[:n]), 2)
                 se = math.sqrt(p * (1 - p) / shots)
                 assert abs(freq[code] - p) <= Z_MAX * se, (name, values, freq[code], p)

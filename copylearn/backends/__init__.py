@@ -20,13 +20,14 @@ shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Two p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import cirq
 import numpy as np
 
 from copylearn.backends import exact, qsim
-from copylearn.backends.blocks import plan_blocks, run_blocks
+from copylearn.backends.blocks import Block, plan_blocks, run_blocks
 from copylearn.backends.grouped import run_grouped
 from copylearn.errors import CopylearnError
 from copylearn.seeding import substream
@@ -52,6 +53,84 @@ def _key_sizes(circuit: cirq.Circuit) -> dict[str, int]:
         for op in circuit.all_operations()
         if cirq.is_measurement(op)
     }
+
+
+@dataclass
+class Plan:
+    """How one (noisy) parameterised circuit is executed, reusable across many runs.
+
+    Attributes
+    ----------
+    circuit : cirq.Circuit
+        The circuit, noise attached.
+    parameter_names : tuple of str
+        Symbol names, one per column of the values passed to :meth:`run`.
+    backend : str
+        ``"qsim"`` or ``"exact"``.
+    blocks : list of Block or None
+        The independent blocks, or ``None`` for the whole-register path.
+    cache : dict
+        Outcome distributions of the block circuits executed so far (kept across runs).
+    """
+
+    circuit: cirq.Circuit
+    parameter_names: tuple[str, ...]
+    backend: str
+    blocks: list[Block] | None
+    cache: dict = field(default_factory=dict)
+
+    def run(
+        self, values: np.ndarray, seed: np.random.SeedSequence
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Execute the circuit for every row of ``values``; see :func:`execute`."""
+        module = _MODULES[self.backend]
+        if self.blocks is not None:
+            outcomes, executed = run_blocks(
+                self.blocks,
+                self.parameter_names,
+                values,
+                module.block_distribution,
+                np.random.default_rng(substream(seed, 2)),
+                _key_sizes(self.circuit),
+                self.cache,
+            )
+            info = {
+                "path": "blocks",
+                "blocks": len(self.blocks),
+                "largest_block_qubits": max(len(b.measured) + len(b.others) for b in self.blocks),
+                "block_circuits_executed": executed,
+                "block_simulator": module.BLOCK_SIMULATOR,
+            }
+            return outcomes, info
+        simulator = module.simulator(self.circuit, seed)
+        outcomes, distinct = run_grouped(
+            simulator,
+            self.circuit,
+            self.parameter_names,
+            values,
+            np.random.default_rng(substream(seed, 1)),
+        )
+        return outcomes, {"path": "circuit", "distinct_settings": distinct}
+
+
+def plan(
+    circuit: cirq.Circuit,
+    parameter_names: Sequence[str],
+    backend: str = "qsim",
+    execution: str = "auto",
+) -> Plan:
+    """Choose the execution path for ``circuit`` (noise attached); see :func:`execute`."""
+    check_backend(backend, execution)
+    blocks = None
+    if execution != "circuit":
+        blocks = plan_blocks(circuit, parameter_names)
+        if blocks is None and execution == "blocks":
+            raise CopylearnError(
+                "this circuit does not factor into independent qubit blocks (an entangling "
+                "preparation, correlated noise or a mid-circuit measurement): use "
+                "execution='auto' or 'circuit'."
+            )
+    return Plan(circuit, tuple(parameter_names), backend, blocks)
 
 
 def execute(
@@ -85,35 +164,4 @@ def execute(
         Measurement key to ``(shots, bits)`` uint8 outcomes, and a description of the path
         that ran (recorded in dataset metadata).
     """
-    check_backend(backend, execution)
-    module = _MODULES[backend]
-    if execution != "circuit":
-        blocks = plan_blocks(circuit, parameter_names)
-        if blocks is None and execution == "blocks":
-            raise CopylearnError(
-                "this circuit does not factor into independent qubit blocks (an entangling "
-                "preparation, correlated noise or a mid-circuit measurement): use "
-                "execution='auto' or 'circuit'."
-            )
-        if blocks is not None:
-            outcomes, executed = run_blocks(
-                blocks,
-                parameter_names,
-                values,
-                module.block_distribution,
-                np.random.default_rng(substream(seed, 2)),
-                _key_sizes(circuit),
-            )
-            info = {
-                "path": "blocks",
-                "blocks": len(blocks),
-                "largest_block_qubits": max(len(b.measured) + len(b.others) for b in blocks),
-                "block_circuits_executed": executed,
-                "block_simulator": module.BLOCK_SIMULATOR,
-            }
-            return outcomes, info
-    simulator = module.simulator(circuit, seed)
-    outcomes, distinct = run_grouped(
-        simulator, circuit, parameter_names, values, np.random.default_rng(substream(seed, 1))
-    )
-    return outcomes, {"path": "circuit", "distinct_settings": distinct}
+    return plan(circuit, parameter_names, backend, execution).run(values, seed)

@@ -185,6 +185,7 @@ def run_blocks(
     distribution: Callable[[cirq.Circuit, int], np.ndarray],
     rng: np.random.Generator,
     key_sizes: dict[str, int],
+    cache: dict | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Sample every shot's outcomes block by block.
 
@@ -204,38 +205,53 @@ def run_blocks(
         Draws the outcomes.
     key_sizes : dict
         Number of bits of each measurement key.
+    cache : dict, optional
+        Block distributions by canonical block circuit, reused across calls.
 
     Returns
     -------
     (dict, int)
         Measurement key to ``(shots, bits)`` uint8 arrays, and the number of distinct block
-        circuits executed.
+        circuits executed so far (in ``cache``).
     """
     shots = values.shape[0]
     out = {key: np.zeros((shots, size), dtype=np.uint8) for key, size in key_sizes.items()}
-    cache: dict[cirq.FrozenCircuit, np.ndarray] = {}
-    for block in blocks:
+    cache = {} if cache is None else cache
+    for index, block in enumerate(blocks):
         columns = list(block.columns)
         settings, inverse = _setting_index(values[:, columns])
         order = block.measured + block.others
         cdfs = []
         for setting in settings:
-            resolver = {parameter_names[c]: float(v) for c, v in zip(columns, setting, strict=True)}
-            resolved = cirq.resolve_parameters(block.circuit, resolver)
-            canonical = _canonical(resolved, order)
-            if canonical not in cache:
-                probabilities = np.asarray(distribution(canonical.unfreeze(), len(block.measured)))
-                probabilities = np.clip(probabilities.astype(np.float64), 0.0, None)
-                cache[canonical] = np.cumsum(probabilities / probabilities.sum())
-            cdfs.append(cache[canonical])
+            # Two cache levels: (block, setting) skips Cirq entirely on a repeat; the canonical
+            # circuit shares one execution between blocks that hold the same circuit.
+            key = (index, setting.tobytes())
+            if key not in cache:
+                resolver = {
+                    parameter_names[c]: float(v) for c, v in zip(columns, setting, strict=True)
+                }
+                canonical = _canonical(cirq.resolve_parameters(block.circuit, resolver), order)
+                if canonical not in cache:
+                    probabilities = np.asarray(
+                        distribution(canonical.unfreeze(), len(block.measured))
+                    )
+                    probabilities = np.clip(probabilities.astype(np.float64), 0.0, None)
+                    cache[canonical] = np.cumsum(probabilities / probabilities.sum())
+                cache[key] = cache[canonical]
+            cdfs.append(cache[key])
         u = rng.random(shots)
-        outcome = np.empty(shots, dtype=np.int64)
-        group_order = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(settings)))])
-        for s, cdf in enumerate(cdfs):
-            rows = group_order[bounds[s] : bounds[s + 1]]
-            outcome[rows] = np.minimum(np.searchsorted(cdf, u[rows], side="right"), len(cdf) - 1)
         width = len(block.measured)
+        if width <= 3:  # small blocks: compare against each shot's CDF row, no sorting
+            table = np.stack(cdfs)[:, :-1]
+            outcome = (u[:, None] >= table[inverse]).sum(axis=1)
+        else:  # large blocks: search each setting's CDF for its group of shots
+            outcome = np.empty(shots, dtype=np.int64)
+            group_order = np.argsort(inverse, kind="stable")
+            counts = np.bincount(inverse, minlength=len(settings))
+            bounds = np.concatenate([[0], np.cumsum(counts)])
+            for s, cdf in enumerate(cdfs):
+                rows = group_order[bounds[s] : bounds[s + 1]]
+                outcome[rows] = np.searchsorted(cdf[:-1], u[rows], side="right")
         for j, (key, position) in enumerate(block.targets):
             out[key][:, position] = (outcome >> (width - 1 - j)) & 1
-    return out, len(cache)
+    return out, sum(isinstance(k, cirq.FrozenCircuit) for k in cache)

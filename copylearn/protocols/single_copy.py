@@ -22,18 +22,8 @@ BASES = "XYZ"
 _BASIS_TABLE = np.array([[0, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1]], dtype=np.uint8)
 
 
-def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
-    """Build the shadow experiment for ``shots`` copies of ``state``.
-
-    Parameters
-    ----------
-    state : PauliMixedState or CircuitState
-        The unknown state.
-    shots : int
-        Number of copies, one per shot.
-    rngs : dict
-        Generators ``"state_a"`` (the state's own randomness) and ``"protocol"`` (bases).
-    """
+def build(state) -> tuple[cirq.Circuit, tuple[str, ...]]:
+    """The parameterised shadow circuit for ``state`` and its parameter names."""
     n = state.n
     qubits = cirq.LineQubit.range(n)
     s_names = tuple(f"basis_s{i}" for i in range(n))
@@ -45,20 +35,35 @@ def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experime
         cirq.Moment(cirq.H(q) ** sympy.Symbol(h) for q, h in zip(qubits, h_names, strict=True)),
         cirq.Moment(cirq.measure(*qubits, key="m")),
     )
-    codes = rngs["protocol"].integers(0, 3, size=(shots, n), dtype=np.uint8)
+    return circuit, state.parameter_names + s_names + h_names
+
+
+def draw(
+    state, shots: int, rngs: dict[str, np.random.Generator]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per-shot parameter values (state randomness, then bases) and the bases to record.
+
+    ``rngs["state_a"]`` drives the state's randomness, ``rngs["protocol"]`` the bases.
+    """
+    codes = rngs["protocol"].integers(0, 3, size=(shots, state.n), dtype=np.uint8)
     table = _BASIS_TABLE[codes]  # (shots, n, 4)
     values = np.concatenate(
         [state.sample_parameters(rngs["state_a"], shots), table[..., 0], table[..., 1]], axis=1
     )
-    record = {
-        "bases_x": pack_bits(table[..., 2]),
-        "bases_z": pack_bits(table[..., 3]),
-    }
-    return Experiment(circuit, state.parameter_names + s_names + h_names, values, record)
+    record = {"bases_x": pack_bits(table[..., 2]), "bases_z": pack_bits(table[..., 3])}
+    return values, record
+
+
+def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
+    """Build the shadow experiment for ``shots`` copies of ``state`` (:func:`build` and
+    :func:`draw` together)."""
+    circuit, names = build(state)
+    values, record = draw(state, shots, rngs)
+    return Experiment(circuit, names, values, record)
 
 
 def outcome_arrays(
-    experiment: Experiment, measurements: dict[str, np.ndarray]
+    record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
     """Dataset arrays: packed bases and packed eigenvalue bits (eigenvalue ``(-1)^bit``)."""
-    return {**experiment.record, "bits": pack_bits(measurements["m"])}
+    return {**record, "bits": pack_bits(measurements["m"])}

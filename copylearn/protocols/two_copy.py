@@ -35,18 +35,8 @@ def bell_measurement(a: Sequence[cirq.Qid], b: Sequence[cirq.Qid]) -> cirq.Circu
     )
 
 
-def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
-    """Build the Bell-sampling experiment: ``shots`` experiments, ``2 * shots`` copies.
-
-    Parameters
-    ----------
-    state : PauliMixedState or CircuitState
-        The unknown state.
-    shots : int
-        Number of two-copy experiments.
-    rngs : dict
-        Generators ``"state_a"`` and ``"state_b"``: independent randomness for each copy.
-    """
+def build(state) -> tuple[cirq.Circuit, tuple[str, ...]]:
+    """The parameterised two-copy circuit for ``state`` and its parameter names."""
     a, b = registers(state.n)
     circuit = state.prep_circuit(a, prefix="a_").zip(
         state.prep_circuit(b, prefix="b_")
@@ -54,6 +44,16 @@ def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experime
     names = tuple("a_" + p for p in state.parameter_names) + tuple(
         "b_" + p for p in state.parameter_names
     )
+    return circuit, names
+
+
+def draw(
+    state, shots: int, rngs: dict[str, np.random.Generator]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per-shot parameter values: independent draws for copy A and copy B.
+
+    ``rngs["state_a"]`` and ``rngs["state_b"]`` drive the two copies; nothing is recorded.
+    """
     values = np.concatenate(
         [
             state.sample_parameters(rngs["state_a"], shots),
@@ -61,11 +61,19 @@ def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experime
         ],
         axis=1,
     )
-    return Experiment(circuit, names, values, {})
+    return values, {}
+
+
+def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
+    """Build the Bell-sampling experiment: ``shots`` experiments, ``2 * shots`` copies
+    (:func:`build` and :func:`draw` together)."""
+    circuit, names = build(state)
+    values, record = draw(state, shots, rngs)
+    return Experiment(circuit, names, values, record)
 
 
 def outcome_arrays(
-    experiment: Experiment, measurements: dict[str, np.ndarray]
+    record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
     """Dataset arrays: packed outcome bits of copy A (``m_a``) and copy B (``m_b``)."""
     return {"m_a": pack_bits(measurements["a"]), "m_b": pack_bits(measurements["b"])}

@@ -1,0 +1,204 @@
+"""Measured sample complexity: the number of copies N* a strategy needs to succeed.
+
+For one grid point (task, strategy, n, alpha, noise, ...) :func:`run_point` estimates
+N*(target) = min{N : P_succ(N) >= target} honestly (physics.md §4):
+
+* every trial draws a fresh instance (hidden P, sign, queries) and its own stream of shots;
+* each stream is evaluated on nested prefixes (common random numbers) at every point of a
+  ~5% logarithmic grid of copy counts, so the success curve is smooth and each shot is
+  simulated once;
+* the stream grows by doubling: after each doubling the success rate at the newest grid
+  point is checked, and growth stops once its Wilson 95% lower bound reaches the target.
+  Every grid point below is already evaluated, so no separate bisection is needed;
+* N* is the crossing of the success curve with the target (the last up-crossing, linearly
+  interpolated in log N between grid points); its 95% interval is a percentile bootstrap
+  over trials (1000 resamples); N* at target 2/3 is reported too.
+
+Copies count copies of rho consumed; a Bell experiment consumes two.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from copylearn.collect import prepare_collector
+from copylearn.data import bell_outcome_codes, walsh_squares
+from copylearn.errors import CopylearnError
+from copylearn.pauli import bell_sums, shadow_sums
+from copylearn.protocols import get_protocol
+from copylearn.seeding import substream
+from copylearn.states import PauliMixedState
+from copylearn.tasks import get_task
+
+GRID_RATIO = 1.05
+BOOTSTRAP_RESAMPLES = 1000
+WILSON_Z = 1.959963984540054
+# Rows of per-shot parameters simulated at once (bounds memory whatever N and trials are).
+_BATCH_ROWS = 1 << 19
+
+
+def copy_grid(copies_per_shot: int, max_copies: int, ratio: float = GRID_RATIO) -> np.ndarray:
+    """Copy counts ``copies_per_shot * k`` on a logarithmic grid of step ``ratio``."""
+    shots, value = [1], 1.0
+    while shots[-1] * copies_per_shot < max_copies:
+        value = max(value * ratio, shots[-1] + 1)
+        shots.append(math.ceil(value - 1e-9))
+    return np.array(shots, dtype=np.int64) * copies_per_shot
+
+
+def wilson_interval(successes: np.ndarray, trials: int, z: float = WILSON_Z) -> np.ndarray:
+    """Wilson score interval of a binomial proportion: ``(..., 2)`` array of (low, high)."""
+    p = np.asarray(successes, dtype=np.float64) / trials
+    denominator = 1 + z**2 / trials
+    centre = (p + z**2 / (2 * trials)) / denominator
+    half = z * np.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / denominator
+    return np.stack([centre - half, centre + half], axis=-1)
+
+
+def crossing(rates: np.ndarray, copies: np.ndarray, target: float) -> float | None:
+    """Copies at which the success curve last crosses ``target`` upwards.
+
+    Linear interpolation in log N between the last grid point below the target and the next
+    one. ``copies[0]`` if the curve never falls below; ``None`` if it ends below.
+    """
+    below = np.flatnonzero(rates < target)
+    if below.size == 0:
+        return float(copies[0])
+    g = below[-1]
+    if g == len(rates) - 1:
+        return None
+    frac = (target - rates[g]) / (rates[g + 1] - rates[g])
+    return float(np.exp(np.log(copies[g]) + frac * (np.log(copies[g + 1]) - np.log(copies[g]))))
+
+
+def _bootstrap(
+    success: np.ndarray, copies: np.ndarray, target: float, rng: np.random.Generator
+) -> list[float | None] | None:
+    trials = success.shape[0]
+    weights = rng.multinomial(trials, np.full(trials, 1.0 / trials), size=BOOTSTRAP_RESAMPLES)
+    rates = weights @ success.astype(np.float64) / trials
+    values = [crossing(r, copies, target) for r in rates]
+    finite = np.array([v for v in values if v is not None])
+    if finite.size == 0:
+        return None
+    censored = len(values) - finite.size
+    # Censored resamples (curve still below target) count as +infinity.
+    ordered = np.sort(np.concatenate([finite, np.full(censored, np.inf)]))
+    lo, hi = np.quantile(ordered, [0.025, 0.975], method="inverted_cdf")
+    return [float(lo), None if np.isinf(hi) else float(hi)]
+
+
+def _trial_batches(trials: int, shots: int) -> list[range]:
+    per_batch = max(1, _BATCH_ROWS // max(1, shots))
+    return [range(start, min(trials, start + per_batch)) for start in range(0, trials, per_batch)]
+
+
+def run_point(
+    spec: dict[str, Any],
+    seed: np.random.SeedSequence,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Estimate the copies needed at one grid point.
+
+    Parameters
+    ----------
+    spec : dict
+        Canonical grid-point spec: task, strategy, n, alpha, weight, queries, noise, target,
+        trials, max_copies.
+    seed : numpy.random.SeedSequence
+        The point's seed (derived from its id by the sweep).
+    progress : callable, optional
+        Called with a short message after each doubling stage.
+
+    Returns
+    -------
+    dict
+        ``n_star``, ``n_star_ci``, ``n_star_2_3``, ``n_star_2_3_ci``, ``copies_per_experiment``,
+        ``experiments_star``, ``curve`` (copies, successes, trials) and ``reached``.
+    """
+    task = get_task(spec["task"])
+    task.check_spec(spec)
+    strategy, n, trials, target = spec["strategy"], spec["n"], spec["trials"], spec["target"]
+    per_shot = get_protocol(strategy).COPIES_PER_SHOT
+    copies = copy_grid(per_shot, spec["max_copies"])
+    if len(copies) < 2:
+        raise CopylearnError(f"max_copies={spec['max_copies']} leaves no room to search.")
+    shots_at = copies // per_shot
+    noise = None if spec["noise"] == "none" else spec["noise"]
+    collector = prepare_collector(PauliMixedState("Z" * n), strategy, noise)
+    instances = [
+        task.sample_instance(spec, np.random.default_rng(substream(seed, 0, t)))
+        for t in range(trials)
+    ]
+    all_queries = spec["queries"] == "all"
+    width = 4**n if all_queries else len(instances[0].queries)
+    running = [np.zeros(width) for _ in range(trials)]  # per trial: sums, or a histogram
+    success = np.zeros((trials, len(copies)), dtype=bool)
+    done, stage, reached = 0, 0, False
+    while done < len(copies):
+        stop = min(len(copies) - 1, int(np.searchsorted(copies, copies[done] * 2)))
+        first_shot = int(shots_at[done - 1]) if done else 0
+        segment = int(shots_at[stop]) - first_shot
+        for number, batch in enumerate(_trial_batches(trials, segment)):
+            arrays, _ = collector.sample_many(
+                [instances[t].state for t in batch],
+                segment,
+                [substream(seed, 1, t, stage) for t in batch],
+                substream(seed, 3, stage, number),
+            )
+            ends = shots_at[done : stop + 1]
+            for t, data in zip(batch, arrays, strict=True):
+                success[t, done : stop + 1] = _judge_prefixes(
+                    task, spec, instances[t], running[t], data, ends - first_shot, ends
+                )
+        done = stop + 1
+        stage += 1
+        rate = success[:, stop].mean()
+        if progress is not None:
+            progress(f"{strategy} n={n}: N={copies[stop]} success {rate:.3f}")
+        if wilson_interval(success[:, stop].sum(), trials)[0] >= target:
+            reached = True
+            break
+    evaluated, curve = copies[:done], success[:, :done]
+    rates = curve.mean(axis=0)
+    rng = np.random.default_rng(substream(seed, 2))
+    result: dict[str, Any] = {"copies_per_experiment": per_shot, "reached": reached}
+    for key, level in (("n_star", target), ("n_star_2_3", 2 / 3)):
+        value = crossing(rates, evaluated, level)
+        result[key] = value
+        result[f"{key}_ci"] = _bootstrap(curve, evaluated, level, rng) if value else None
+    result["experiments_star"] = None if result["n_star"] is None else result["n_star"] / per_shot
+    result["curve"] = {
+        "copies": evaluated.tolist(),
+        "successes": curve.sum(axis=0).tolist(),
+        "trials": trials,
+    }
+    return result
+
+
+def _judge_prefixes(
+    task, spec, instance, running: np.ndarray, data: dict, ends: np.ndarray, totals: np.ndarray
+) -> np.ndarray:
+    """Judge every prefix of one trial's new segment; fold the segment into ``running``.
+
+    ``ends`` are prefix lengths within the segment, ``totals`` the trial's total shots there.
+    """
+    if spec["queries"] == "all":
+        codes = bell_outcome_codes(data["m_a"], data["m_b"], spec["n"])
+        out, start = [], 0
+        for end in ends:
+            running += np.bincount(codes[start:end], minlength=running.size)
+            out.append(task.identified(instance, walsh_squares(running, spec["n"])))
+            start = end
+        return np.array(out)
+    if spec["strategy"] == "bell":
+        s1, _ = bell_sums(instance.queries, data["m_a"], data["m_b"], ends)
+    else:
+        s1, _ = shadow_sums(instance.queries, data["bases_x"], data["bases_z"], data["bits"], ends)
+    means = (running[None] + s1) / totals[:, None]
+    running += s1[-1]
+    return task.judge(spec["strategy"], spec["alpha"], instance, means)
