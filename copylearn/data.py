@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.pauli import (
     Paulis,
@@ -337,17 +337,8 @@ class Dataset:
             "metadata": np.array(json.dumps(self.metadata, sort_keys=True)),
             **{f"array_{k}": v for k, v in self.arrays.items()},
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(handle, **payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp:
+            np.savez_compressed(tmp, **payload)
         return path
 
 

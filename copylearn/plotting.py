@@ -17,12 +17,10 @@ needs no display.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import pathlib
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +31,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from copylearn.atomic import atomic_path
+from copylearn.complexity import wilson_interval
 from copylearn.errors import CopylearnError
 from copylearn.fits import (
     bell_flat,
@@ -42,7 +42,7 @@ from copylearn.fits import (
     single_copy_lower_bound,
 )
 
-__all__ = ["plot_store", "wilson_interval"]
+__all__ = ["plot_store"]
 
 RESULTS_FILE = "results.jsonl"
 
@@ -94,7 +94,6 @@ _STYLE = {
     "savefig.dpi": 200,
     "mathtext.default": "regular",
 }
-_Z95 = 1.959963984540054
 _WIDTH_IN = 3.4  # one journal column
 
 
@@ -199,50 +198,14 @@ def _fmt_prefactor(c: float) -> str:
     return rf"{c / 10**exp:.1f}\times10^{{{exp}}}"
 
 
-def wilson_interval(
-    successes: np.ndarray, trials: np.ndarray | int, z: float = _Z95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for binomial proportions.
-
-    Parameters
-    ----------
-    successes : array of int
-        Successes per evaluated point.
-    trials : array of int or int
-        Trials per point.
-    z : float, default 1.96
-        Normal quantile (1.96 for 95%).
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        Lower and upper ends of the interval.
-    """
-    k = np.asarray(successes, dtype=float)
-    t = np.broadcast_to(np.asarray(trials, dtype=float), k.shape)
-    p = k / t
-    denom = 1 + z**2 / t
-    centre = (p + z**2 / (2 * t)) / denom
-    half = z * np.sqrt(p * (1 - p) / t + z**2 / (4 * t**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-
-
 def _save(fig: Figure, out_dir: pathlib.Path, stem: str) -> list[pathlib.Path]:
     """Write ``stem.png`` and ``stem.pdf`` atomically (temp file in out_dir, then replace)."""
     paths = []
     for fmt in ("png", "pdf"):
         final = out_dir / f"{stem}.{fmt}"
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{stem}.", suffix=f".{fmt}.tmp")
-        os.close(fd)
-        try:
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a figure is for everyone to read
-            metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+        metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+        with atomic_path(final) as tmp:
             fig.savefig(tmp, format=fmt, dpi=200, metadata=metadata)
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
         paths.append(final)
     return paths
 
@@ -515,12 +478,22 @@ def _success_figure(rows: list[dict[str, Any]]) -> Figure:
             copies = np.asarray(curve["copies"], dtype=float)[order]
             succ = np.asarray(curve["successes"], dtype=float)[order]
             trials = int(curve["trials"])
-            lo, hi = wilson_interval(succ, trials)
+            lo, hi = np.clip(wilson_interval(succ, trials), 0, 1).T
             ax.fill_between(copies, lo, hi, color=colour, alpha=0.18, lw=0)
             ax.plot(copies, succ / trials, color=colour, lw=0.9, marker=".", markersize=2.5)
         target = float(group.get("target", 0.9))
         ax.axhline(target, color=OKABE_ITO["black"], ls="--", lw=0.8, zorder=3)
         ax.set_xscale("log")
+        # Plain labels at 1-2-5 steps: the default minor labels collide on a short log axis.
+        ax.xaxis.set_major_locator(mpl.ticker.LogLocator(base=10, subs=(1, 2, 5), numticks=12))
+        ax.xaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+        if (
+            max(r["curve"]["copies"][-1] for r in pts) / min(r["curve"]["copies"][0] for r in pts)
+            > 1e3
+        ):
+            ax.xaxis.set_major_locator(mpl.ticker.LogLocator(base=10, numticks=8))
+            ax.xaxis.set_major_formatter(mpl.ticker.LogFormatterSciNotation())
         ax.set_ylim(0, 1.02)
         ax.set_yticks(sorted({0.0, 0.2, 0.4, 0.6, 0.8, 1.0, round(target, 3)}))
         ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))

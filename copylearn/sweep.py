@@ -45,14 +45,15 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
+from copylearn.protocols import PROTOCOL_NAMES
+from copylearn.tasks import TASK_NAMES
+from copylearn.tasks.pauli_prediction import WEIGHTS
 
-TASKS = ("pauli-prediction",)
-STRATEGIES = ("bell", "pauli-shadow")
-WEIGHTS = ("full", "uniform")
-#: ``queries = "all"`` identifies P among all 4^n Paulis by a Walsh-Hadamard transform.
-MAX_N_ALL_QUERIES = 13
+TASKS = TASK_NAMES
+STRATEGIES = PROTOCOL_NAMES
 
 #: Grid keys in canonical order, with their defaults (``n`` has none: the config must give it).
 GRID_DEFAULTS: dict[str, Any] = {
@@ -274,16 +275,6 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         text=text,
         source=source,
     )
-    for strategy in config.strategies:
-        axes = config.axes(strategy)
-        if "all" in axes["queries"] and max(axes["n"]) > MAX_N_ALL_QUERIES:
-            where = "grid" if "n" not in overrides.get(strategy, {}) else f"strategy.{strategy}"
-            raise fail(
-                f"{where}.n",
-                f"queries = 'all' (identify P among all 4^n Paulis) needs n <= "
-                f"{MAX_N_ALL_QUERIES}, but {strategy} has n = {max(axes['n'])}: lower n or "
-                "use an integer number of queries.",
-            )
     _check_task(config, fail)
     return config
 
@@ -554,14 +545,8 @@ class _Store:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _fsync_dir(path: Path) -> None:
