@@ -100,7 +100,7 @@ def main() -> None:
           f"cirq {cirq.__version__}, noise {NOISE}; medians of {args.repeats} runs")
     print(f"{'protocol':<13} {'n':<5} {'path':<8} {'copylearn':>17} {'per-shot run_sweep':>19} "
           f"{'speed-up':>11}")
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in (int(s) for s in args.sizes.split(",") if s.strip()):
         for protocol in ("bell", "pauli-shadow"):
             case(protocol, n, args.shots, args.baseline_shots, args.repeats, rng)
 
@@ -121,7 +121,7 @@ def main() -> None:
 
 
 COLLECT_ONE = """
-import resource, sys, time
+import sys, time
 import numpy as np
 import copylearn as cl
 n, copies, seed = map(int, sys.argv[1:])
@@ -129,7 +129,9 @@ pauli = "".join(np.random.default_rng(seed).choice(list("XYZ"), size=n))
 start = time.perf_counter()
 cl.collect(cl.PauliMixedState(pauli), protocol="bell", copies=copies,
            noise="depolarizing:0.01+readout:0.01", seed=seed)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM is this program's own peak (ru_maxrss would include the forking parent's pages).
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(time.perf_counter() - start, peak / 1024)
 """
 
 

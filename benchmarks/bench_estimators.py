@@ -104,8 +104,8 @@ def main() -> None:
             t_base, base = timed(lambda s=sub, b=bases, e=bits: baseline_shadow_means(s, b, e),
                                  args.repeats)
             # Single snapshot values reach 3^|Q| (~1e19 at n = 40): compare on that scale.
-            scale = 3.0 ** paulis.weight[: len(sub)] / shots
-            agree = bool(np.all(np.abs(ours[: len(sub)] - base) <= 1e-9 * scale + 1e-12))
+            magnitude = 3.0 ** paulis.weight[: len(sub)] / shots
+            agree = bool(np.all(np.abs(ours[: len(sub)] - base) <= 1e-9 * magnitude + 1e-12))
             print(f"{f'shadow n={n} N={shots:.0e}':<24} {t_ours:>12.3f} {t_base * scale:>11.2f} "
                   f"{t_base * scale / t_ours:>8.0f}x  {agree}")
             m_a = rng.integers(0, 2, size=(shots, n), dtype=np.uint8)

@@ -1,0 +1,713 @@
+"""Simulated Google devices: qubit layouts, native-gate compilation and calibrated noise.
+
+cirq-google ships the grid, the gate set and a median calibration of three processors that
+load offline: ``rainbow`` (23 qubits), ``weber`` (53) and ``willow_pink`` (105). This module
+turns one of them into a :class:`Device` and gives the four steps a device run needs:
+
+1. :func:`place_pairs` puts copy A and copy B of an n-qubit state on physical qubits so that
+   every Bell pair (A_i, B_i) is a coupler and A's qubits form a chain (A_i next to A_{i+1}),
+   the layout of the Science experiment; :func:`place_chain` places a single copy on a chain.
+2. :func:`compile_for_device` compiles a placed circuit to the device's native two-qubit
+   gate (√iSWAP on rainbow, Sycamore on weber, CZ on willow_pink) and one ``PhasedXZGate``
+   per run of single-qubit gates, keeping 0/1 sympy parameters symbolic.
+3. :func:`device_noise_model` is the calibrated ``cirq_google.NoiseModelFromGoogleNoiseProperties``,
+   to be attached after compilation.
+4. :func:`device_metadata` describes the device for a dataset's metadata.
+
+Layouts. The processors' coupler graphs are grid graphs, hence bipartite: colour a qubit by
+the parity of row + column and every coupler joins two colours. A Bell pair is a coupler, so
+it holds one qubit of each colour and n <= min(#even, #odd) is an upper bound on the pairs a
+device can hold. A deterministic depth-first search finds a placement that reaches this bound
+on all three devices (rainbow 8 pairs, weber 24, willow_pink 49), so those maxima are exact.
+Copy B's qubits need not form a chain (in the experiment they did not).
+
+cirq-google is an optional dependency, imported on first use; install the release that
+matches cirq-core (``pip install "cirq-google==1.7.0"`` for cirq-core 1.7.0).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import cirq
+import numpy as np
+import sympy
+
+from copylearn.errors import CopylearnError
+
+if TYPE_CHECKING:
+    import cirq_google
+
+DEVICE_NAMES = ("rainbow", "weber", "willow_pink")
+# The native two-qubit gate used on each device by default. The Science experiment ran on
+# weber with Sycamore gates (ReCirq's qml_lfe); rainbow and weber are calibrated for both
+# Sycamore and √iSWAP, willow_pink for CZ only.
+DEFAULT_GATES = {"rainbow": "sqrt_iswap", "weber": "sycamore", "willow_pink": "cz"}
+GATE_NAMES = ("sqrt_iswap", "sycamore", "cz")
+# A run of single-qubit gates with more parameters than this is not merged (2^k corners).
+MAX_RUN_PARAMETERS = 10
+# Nodes the layout searches may visit before settling for the best placement found.
+_SEARCH_BUDGET = 2_000_000
+_ATOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Device:
+    """One simulated Google processor, from cirq-google's offline data.
+
+    Attributes
+    ----------
+    name : str
+        Processor id, one of :data:`DEVICE_NAMES`.
+    native_gate : str
+        Two-qubit gate that circuits are compiled to: ``"sqrt_iswap"``, ``"sycamore"`` or
+        ``"cz"``.
+    qubits : tuple of cirq.GridQubit
+        The processor's qubits, sorted.
+    couplers : frozenset of (cirq.GridQubit, cirq.GridQubit)
+        Coupled pairs, each as a sorted tuple.
+    calibration_date : str or None
+        UTC time of the calibration snapshot, ISO 8601.
+    calibration_timestamp_ms : int or None
+        The same time in milliseconds since the Unix epoch.
+    noise_properties : cirq_google.GoogleNoiseProperties
+        Calibrated noise (T1, Tphi, readout, Pauli and coherent FSim errors). Shared by the
+        cached :func:`load_device` result: do not modify it.
+    gateset : cirq.CompilationTargetGateset
+        Target gate set of :func:`compile_for_device`.
+    grid_device : cirq_google.GridDevice
+        cirq-google's device object (its ``validate_circuit`` checks a compiled circuit).
+    """
+
+    name: str
+    native_gate: str
+    qubits: tuple[cirq.GridQubit, ...] = field(repr=False)
+    couplers: frozenset[tuple[cirq.GridQubit, cirq.GridQubit]] = field(repr=False)
+    calibration_date: str | None
+    calibration_timestamp_ms: int | None = field(repr=False)
+    noise_properties: cirq_google.GoogleNoiseProperties = field(compare=False, repr=False)
+    gateset: cirq.CompilationTargetGateset = field(compare=False, repr=False)
+    grid_device: cirq_google.GridDevice = field(compare=False, repr=False)
+
+
+def _cirq_google():
+    try:
+        import cirq_google
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise CopylearnError(
+            "device simulation needs cirq-google: pip install "
+            f"'cirq-google=={cirq.__version__}' (the release matching cirq-core)."
+        ) from None
+    return cirq_google
+
+
+def _calibrated_gates(properties) -> tuple[str, ...]:
+    """Names of the two-qubit gates the calibration has errors for."""
+    types = {k.gate_type for k in properties.gate_pauli_errors if len(k.qubits) == 2}
+    found = {
+        "sqrt_iswap": cirq.ISwapPowGate in types,
+        "sycamore": _cirq_google().SycamoreGate in types,
+        "cz": cirq.CZPowGate in types,
+    }
+    return tuple(name for name in GATE_NAMES if found[name])
+
+
+def _target_gateset(gate: str) -> cirq.CompilationTargetGateset:
+    if gate == "sqrt_iswap":
+        return cirq.SqrtIswapTargetGateset()
+    if gate == "sycamore":
+        return _cirq_google().SycamoreTargetGateset()
+    return cirq.CZTargetGateset()
+
+
+def _native_two_qubit_gate(gate: str) -> cirq.Gate:
+    if gate == "sqrt_iswap":
+        return cirq.ISWAP**0.5
+    if gate == "sycamore":
+        return _cirq_google().SYC
+    return cirq.CZ
+
+
+@functools.cache
+def load_device(name: str, gate: str | None = None) -> Device:
+    """Load a processor's layout, gate set and median calibration (offline, cached).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DEVICE_NAMES`.
+    gate : str, optional
+        Native two-qubit gate to compile to; defaults to :data:`DEFAULT_GATES` [name]. It must
+        be one the calibration covers (``"sqrt_iswap"`` or ``"sycamore"`` on rainbow and
+        weber, ``"cz"`` on willow_pink), so that the noise model has errors for it.
+
+    Returns
+    -------
+    Device
+
+    Raises
+    ------
+    CopylearnError
+        An unknown device or a gate the device is not calibrated for.
+    """
+    if name not in DEVICE_NAMES:
+        raise CopylearnError(f"unknown device {name!r}: use one of {', '.join(DEVICE_NAMES)}.")
+    _cirq_google()
+    from cirq_google.engine import virtual_engine_factory as factory
+
+    grid_device = factory.create_device_from_processor_id(name)
+    properties = factory.load_device_noise_properties(name)
+    calibrated = _calibrated_gates(properties)
+    gate = DEFAULT_GATES[name] if gate is None else gate
+    if gate not in calibrated:
+        raise CopylearnError(
+            f"device {name!r} has no calibration for gate {gate!r}: use one of "
+            f"{', '.join(calibrated)}."
+        )
+    timestamp = getattr(factory, "MEDIAN_CALIBRATION_TIMESTAMPS", {}).get(name)
+    date = None
+    if timestamp is not None:
+        date = (
+            datetime.datetime.fromtimestamp(timestamp / 1000, tz=datetime.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+    graph = grid_device.metadata.nx_graph
+    couplers = frozenset(tuple(sorted(edge)) for edge in graph.edges())
+    return Device(
+        name=name,
+        native_gate=gate,
+        qubits=tuple(sorted(grid_device.metadata.qubit_set)),
+        couplers=couplers,
+        calibration_date=date,
+        calibration_timestamp_ms=None if timestamp is None else int(timestamp),
+        noise_properties=properties,
+        gateset=_target_gateset(gate),
+        grid_device=grid_device,
+    )
+
+
+def is_coupler(device: Device, a: cirq.Qid, b: cirq.Qid) -> bool:
+    """Whether qubits ``a`` and ``b`` are coupled on ``device``."""
+    return (a, b) in device.couplers or (b, a) in device.couplers
+
+
+# --------------------------------------------------------------------------------------------
+# Layouts
+# --------------------------------------------------------------------------------------------
+
+
+def _neighbours(device: Device) -> dict[cirq.GridQubit, tuple[cirq.GridQubit, ...]]:
+    adjacent: dict[cirq.GridQubit, list[cirq.GridQubit]] = {q: [] for q in device.qubits}
+    for a, b in device.couplers:
+        adjacent[a].append(b)
+        adjacent[b].append(a)
+    return {q: tuple(sorted(v)) for q, v in adjacent.items()}
+
+
+def _components(nb: dict) -> list[list]:
+    seen: set = set()
+    components = []
+    for start in nb:
+        if start in seen:
+            continue
+        seen.add(start)
+        stack, members = [start], []
+        while stack:
+            q = stack.pop()
+            members.append(q)
+            for r in nb[q]:
+                if r not in seen:
+                    seen.add(r)
+                    stack.append(r)
+        components.append(members)
+    return components
+
+
+def _colour_counts(nb: dict, members: list) -> tuple[int, int] | None:
+    """Sizes of the two colour classes of a connected component, or None if not bipartite."""
+    colour = {members[0]: 0}
+    stack = [members[0]]
+    while stack:
+        q = stack.pop()
+        for r in nb[q]:
+            if r not in colour:
+                colour[r] = 1 - colour[q]
+                stack.append(r)
+            elif colour[r] == colour[q]:
+                return None
+    ones = sum(colour.values())
+    return len(members) - ones, ones
+
+
+def _pair_bound(nb: dict) -> int:
+    best = 0
+    for members in _components(nb):
+        counts = _colour_counts(nb, members)
+        best = max(best, len(members) // 2 if counts is None else min(counts))
+    return best
+
+
+def _chain_bound(nb: dict) -> int:
+    best = 0
+    for members in _components(nb):
+        counts = _colour_counts(nb, members)
+        if counts is None or counts[0] == counts[1]:
+            best = max(best, len(members))
+        else:
+            best = max(best, 2 * min(counts) + 1)
+    return best
+
+
+def _augment(a, nb: dict, match: dict, blocked: set, seen: set) -> bool:
+    """Kuhn's augmenting path: give chain qubit ``a`` a partner (``match``: partner -> a)."""
+    for b in nb[a]:
+        if b in blocked or b in seen:
+            continue
+        seen.add(b)
+        if b not in match or _augment(match[b], nb, match, blocked, seen):
+            match[b] = a
+            return True
+    return False
+
+
+def _reachable(nb: dict, starts, blocked: set) -> int:
+    seen = {s for s in starts if s not in blocked}
+    stack = list(seen)
+    while stack:
+        q = stack.pop()
+        for r in nb[q]:
+            if r not in blocked and r not in seen:
+                seen.add(r)
+                stack.append(r)
+    return len(seen)
+
+
+def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
+    """Depth-first search for a chain of ``target`` qubits (each with a distinct coupled
+    partner off the chain if ``pairs``); returns the longest found and its partners.
+
+    Extensions are tried fewest-free-neighbours first (Warnsdorff's rule), then in qubit
+    order, so the result is deterministic. A branch is cut when the qubits still reachable
+    cannot lengthen it past the best found.
+    """
+    best: list = [[], {}]
+    steps = 0
+
+    def dfs(path: list, on_path: set, match: dict) -> bool:
+        nonlocal steps
+        steps += 1
+        if len(path) > len(best[0]):
+            best[0], best[1] = list(path), dict(match)
+        if len(path) >= target or steps > _SEARCH_BUDGET:
+            return True
+        candidates = [q for q in nb[path[-1]] if q not in on_path]
+        candidates.sort(key=lambda q: (sum(r not in on_path for r in nb[q]), q))
+        for q in candidates:
+            new_match = dict(match)
+            blocked = on_path | {q}
+            if pairs:
+                if q in new_match and not _augment(new_match.pop(q), nb, new_match, blocked, set()):
+                    continue
+                if not _augment(q, nb, new_match, blocked, set()):
+                    continue
+            path.append(q)
+            on_path.add(q)
+            room = _reachable(nb, nb[q], on_path)
+            if len(path) + (room // 2 if pairs else room) > len(best[0]) and dfs(
+                path, on_path, new_match
+            ):
+                return True
+            path.pop()
+            on_path.discard(q)
+        return False
+
+    for start in sorted(nb, key=lambda q: (len(nb[q]), q)):
+        match: dict = {}
+        if pairs and not _augment(start, nb, match, {start}, set()):
+            continue
+        if dfs([start], {start}, match):
+            break
+    return best[0], best[1]
+
+
+@functools.cache
+def _longest_comb(device: Device) -> tuple[tuple[cirq.GridQubit, ...], tuple[cirq.GridQubit, ...]]:
+    nb = _neighbours(device)
+    chain, match = _search(nb, _pair_bound(nb), pairs=True)
+    partner = {a: b for b, a in match.items()}
+    return tuple(chain), tuple(partner[a] for a in chain)
+
+
+@functools.cache
+def _longest_chain(device: Device) -> tuple[cirq.GridQubit, ...]:
+    nb = _neighbours(device)
+    chain, _ = _search(nb, _chain_bound(nb), pairs=False)
+    return tuple(chain)
+
+
+def max_pairs(device: Device) -> int:
+    """The largest n that :func:`place_pairs` can place on ``device``."""
+    return len(_longest_comb(device)[0])
+
+
+def max_chain(device: Device) -> int:
+    """The longest chain that :func:`place_chain` can place on ``device``."""
+    return len(_longest_chain(device))
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
+        raise CopylearnError(f"n={n!r} must be a positive integer.")
+    return int(n)
+
+
+def place_pairs(device: Device, n: int) -> tuple[list[cirq.GridQubit], list[cirq.GridQubit]]:
+    """Physical qubits for copy A and copy B of an n-qubit state.
+
+    Every (A_i, B_i) is a coupler and A_i is coupled to A_{i+1}. The placement for n is the
+    first n pairs of one longest placement, so it is the same on every call and qubit i sits
+    on the same physical pair for every n.
+
+    Parameters
+    ----------
+    device : Device
+        From :func:`load_device`.
+    n : int
+        Qubits per copy.
+
+    Returns
+    -------
+    (list of cirq.GridQubit, list of cirq.GridQubit)
+        Copy A's qubits, copy B's qubits.
+
+    Raises
+    ------
+    CopylearnError
+        If n pairs do not fit; the message gives the largest n that does.
+    """
+    n = _check_n(n)
+    a, b = _longest_comb(device)
+    if n > len(a):
+        raise CopylearnError(
+            f"n={n} does not fit on {device.name}: at most {len(a)} Bell pairs "
+            f"({2 * len(a)} of its {len(device.qubits)} qubits) can be placed with every pair "
+            f"on a coupler and copy A on a chain; use n <= {len(a)}."
+        )
+    return list(a[:n]), list(b[:n])
+
+
+def place_chain(device: Device, n: int) -> list[cirq.GridQubit]:
+    """Physical qubits for one n-qubit copy, consecutive qubits coupled (deterministic).
+
+    Raises
+    ------
+    CopylearnError
+        If no chain of n qubits exists; the message gives the longest one.
+    """
+    n = _check_n(n)
+    chain = _longest_chain(device)
+    if n > len(chain):
+        raise CopylearnError(
+            f"n={n} does not fit on {device.name}: its longest chain of coupled qubits has "
+            f"{len(chain)} of its {len(device.qubits)} qubits; use n <= {len(chain)}."
+        )
+    return list(chain[:n])
+
+
+# --------------------------------------------------------------------------------------------
+# Compilation
+# --------------------------------------------------------------------------------------------
+
+
+def _is_single_qubit_unitary(op: cirq.Operation) -> bool:
+    if len(op.qubits) != 1 or cirq.is_measurement(op):
+        return False
+    names = cirq.parameter_names(op)
+    probe = cirq.resolve_parameters(op, dict.fromkeys(names, 0)) if names else op
+    return cirq.has_unitary(probe)
+
+
+def _multilinear(values: np.ndarray, symbols: Sequence[sympy.Symbol]) -> float | sympy.Expr:
+    """The multilinear polynomial in 0/1 ``symbols`` taking ``values`` at the corners.
+
+    ``values[i]`` is the value at the corner whose bits, read most significant first, spell i
+    (the order of ``itertools.product((0, 1), repeat=k)``).
+    """
+    k = len(symbols)
+    coefficients = np.array(values, dtype=np.float64)
+    for j in range(k):  # Moebius transform over the subsets of the symbols
+        bit = 1 << (k - 1 - j)
+        for index in range(len(coefficients)):
+            if index & bit:
+                coefficients[index] -= coefficients[index ^ bit]
+    expression: float | sympy.Expr = 0.0
+    for index, c in enumerate(coefficients):
+        c = round(float(c), 12)
+        if abs(c) < 1e-12:
+            continue
+        term = [symbols[j] for j in range(k) if index & (1 << (k - 1 - j))]
+        expression = expression + (c * sympy.Mul(*term) if term else c)
+    return expression
+
+
+def _merge_run(qubit: cirq.Qid, run: list[cirq.Operation]) -> list[cirq.Operation]:
+    """One ``PhasedXZGate`` equal (up to global phase) to ``run`` at every 0/1 setting of its
+    parameters, or nothing if the run is the identity at every setting."""
+    names = sorted(set().union(*(cirq.parameter_names(op) for op in run)))
+    if len(names) > MAX_RUN_PARAMETERS:
+        raise CopylearnError(
+            f"{len(names)} parameters act on qubit {qubit} between two-qubit gates; at most "
+            f"{MAX_RUN_PARAMETERS} can be compiled into one gate."
+        )
+    unitaries, exponents = [], []
+    for bits in itertools.product((0, 1), repeat=len(names)):
+        resolver = dict(zip(names, bits, strict=True))
+        u = np.eye(2, dtype=complex)
+        for op in run:
+            u = cirq.unitary(cirq.resolve_parameters(op, resolver)) @ u
+        gate = cirq.PhasedXZGate.from_matrix(u)
+        unitaries.append(u)
+        exponents.append((gate.x_exponent, gate.z_exponent, gate.axis_phase_exponent))
+    if all(cirq.allclose_up_to_global_phase(u, np.eye(2), atol=_ATOL) for u in unitaries):
+        return []
+    symbols = [sympy.Symbol(name) for name in names]
+    table = np.array(exponents, dtype=np.float64)
+    x, z, a = (_multilinear(table[:, i], symbols) for i in range(3))
+    gate = cirq.PhasedXZGate(x_exponent=x, z_exponent=z, axis_phase_exponent=a)
+    return [gate.on(qubit)]
+
+
+def _merge_single_qubit_gates(ops: Sequence[cirq.Operation]) -> list[cirq.Operation]:
+    """Replace every run of single-qubit gates on a qubit by one ``PhasedXZGate``."""
+    out: list[cirq.Operation] = []
+    pending: dict[cirq.Qid, list[cirq.Operation]] = {}
+
+    def flush(q: cirq.Qid) -> None:
+        run = pending.pop(q, None)
+        if run:
+            out.extend(_merge_run(q, run))
+
+    for op in ops:
+        if not op.qubits:  # a global phase changes no outcome
+            continue
+        if _is_single_qubit_unitary(op):
+            pending.setdefault(op.qubits[0], []).append(op)
+            continue
+        for q in op.qubits:
+            flush(q)
+        out.append(op)
+    for q in sorted(pending):
+        flush(q)
+    return out
+
+
+def _check_placed(circuit: cirq.Circuit, device: Device) -> None:
+    stray = sorted(q for q in circuit.all_qubits() if q not in set(device.qubits))
+    if stray:
+        raise CopylearnError(
+            f"the circuit acts on {len(stray)} qubit(s) that {device.name} does not have "
+            f"(e.g. {stray[0]}): place it first with place_pairs or place_chain."
+        )
+    if not circuit.are_all_measurements_terminal():
+        raise CopylearnError(
+            "the circuit has a mid-circuit measurement: only terminal ones compile."
+        )
+    for op in circuit.all_operations():
+        if len(op.qubits) >= 2 and cirq.is_parameterized(op):
+            raise CopylearnError(
+                f"{op} is a parameterised multi-qubit operation: only single-qubit gates may "
+                "carry parameters."
+            )
+        if len(op.qubits) > 2 and cirq.has_unitary(op) and not cirq.is_measurement(op):
+            continue  # decomposed by the target gate set
+        if len(op.qubits) == 2 and not cirq.is_measurement(op) and cirq.has_unitary(op):
+            if not is_coupler(device, *op.qubits):
+                raise CopylearnError(
+                    f"{op} acts on {op.qubits[0]} and {op.qubits[1]}, which are not coupled on "
+                    f"{device.name}: place the circuit so that two-qubit gates act on couplers."
+                )
+
+
+def compile_for_device(circuit: cirq.Circuit, device: Device) -> cirq.Circuit:
+    """Compile a placed circuit to ``device``'s native gates, before noise is attached.
+
+    Two-qubit gates go to the device's native gate (``cirq.optimize_for_target_gateset`` with
+    :attr:`Device.gateset`); every run of single-qubit gates between them becomes one
+    ``cirq.PhasedXZGate`` (or nothing, if it is the identity). Parameterised single-qubit
+    gates stay parameterised: the merged gate's exponents are multilinear sympy polynomials in
+    the run's parameters, exact (up to global phase) whenever every parameter is 0 or 1, as
+    copylearn's per-shot parameters are. Other values are not supported. Channels and other
+    non-unitary operations are kept as they are and end a run. Single-qubit and two-qubit
+    gates go into separate moments, and all measurements into one final moment.
+
+    Parameters
+    ----------
+    circuit : cirq.Circuit
+        On the device's qubits (see :func:`place_pairs`, :func:`place_chain`), two-qubit gates
+        on couplers, measurements terminal, parameters only on single-qubit gates.
+    device : Device
+        From :func:`load_device`.
+
+    Returns
+    -------
+    cirq.Circuit
+
+    Raises
+    ------
+    CopylearnError
+        Qubits the device lacks, a two-qubit gate off the couplers, a parameterised
+        multi-qubit gate or a mid-circuit measurement.
+    """
+    _check_placed(circuit, device)
+    measurements = [op for op in circuit.all_operations() if cirq.is_measurement(op)]
+    body = cirq.Circuit(
+        cirq.Moment(op for op in moment if not cirq.is_measurement(op)) for moment in circuit
+    )
+    try:
+        body = cirq.optimize_for_target_gateset(body, gateset=device.gateset)
+    except ValueError as error:
+        raise CopylearnError(
+            f"cannot compile the circuit to {device.native_gate} gates: {error}"
+        ) from None
+    ops = _merge_single_qubit_gates(list(body.all_operations()))
+    native = _native_two_qubit_gate(device.native_gate)
+    for op in ops:
+        if len(op.qubits) == 2 and cirq.has_unitary(op):
+            if op.gate != native or not is_coupler(device, *op.qubits):  # pragma: no cover
+                raise AssertionError(f"compilation left {op}")  # a bug, not bad input
+    compiled = cirq.stratified_circuit(
+        cirq.Circuit(ops),
+        categories=[_is_single_qubit_unitary, lambda op: op.gate == native],
+    )
+    compiled = cirq.Circuit(moment for moment in compiled if moment)
+    if measurements:
+        compiled.append(cirq.Moment(measurements))
+    return compiled
+
+
+# --------------------------------------------------------------------------------------------
+# Noise and metadata
+# --------------------------------------------------------------------------------------------
+
+
+def _thermal_as_standard_channels(gate: cirq.KrausChannel) -> tuple[cirq.Gate, cirq.Gate]:
+    """``(amplitude_damp(gamma), phase_damp(lam))`` equal to a thermal relaxation channel.
+
+    cirq's ``ThermalNoiseModel`` with a cooling (1/T1) and a dephasing (1/Tphi) rate and no
+    heating gives a phase-covariant channel: population decay gamma and coherence factor
+    sqrt((1 - gamma)(1 - lam)). The superoperators are compared before the swap.
+    """
+    kraus = cirq.kraus(gate)
+    excited = np.array([[0, 0], [0, 1]], dtype=complex)
+    coherence = np.array([[0, 1], [0, 0]], dtype=complex)
+    gamma = float(sum(k @ excited @ k.conj().T for k in kraus)[0, 0].real)
+    factor = abs(sum(k @ coherence @ k.conj().T for k in kraus)[0, 1])
+    lam = float(1.0 - factor**2 / (1.0 - gamma))
+    damp, dephase = cirq.amplitude_damp(gamma), cirq.phase_damp(max(lam, 0.0))
+    composed = [p @ q for p in cirq.kraus(dephase) for q in cirq.kraus(damp)]
+    if not np.allclose(
+        cirq.kraus_to_superoperator(composed), cirq.kraus_to_superoperator(kraus), atol=1e-9
+    ):  # pragma: no cover - would mean a heating rate or a non-thermal channel
+        raise AssertionError(f"{gate!r} is not amplitude damping followed by phase damping")
+    return damp, dephase
+
+
+class DeviceNoiseModel(cirq.NoiseModel):
+    """A device's calibrated ``cirq_google.NoiseModelFromGoogleNoiseProperties``, with every
+    thermal ``cirq.KrausChannel`` written as the equal ``cirq.amplitude_damp`` followed by
+    ``cirq.phase_damp``.
+
+    ``cirq.KrausChannel`` defines equality but no hash, and copylearn's block executor keys
+    its cache of executed block circuits by ``cirq.FrozenCircuit``, which must be hashable;
+    the standard channels are hashable, JSON-serialisable and run on qsim. Nothing else
+    changes: the same channels, on the same qubits, in the same order.
+
+    Attributes
+    ----------
+    device_name : str
+        The device it models.
+    google_model : cirq_google.NoiseModelFromGoogleNoiseProperties
+        The model it wraps.
+    """
+
+    def __init__(self, device: Device) -> None:
+        self.device_name = device.name
+        self.native_gate = device.native_gate
+        self.google_model = _cirq_google().NoiseModelFromGoogleNoiseProperties(
+            device.noise_properties
+        )
+
+    def __repr__(self) -> str:
+        return f"copylearn.devices.DeviceNoiseModel({self.device_name!r}, {self.native_gate!r})"
+
+    def noisy_moments(
+        self, moments: Sequence[cirq.Moment], system_qubits: Sequence[cirq.Qid]
+    ) -> Sequence[cirq.OP_TREE]:
+        out: list[cirq.Moment] = []
+        for moment in self.google_model.noisy_moments(moments, system_qubits):
+            moment = cirq.Moment(moment)
+            thermal = [op for op in moment if type(op.untagged.gate) is cirq.KrausChannel]
+            if not thermal:
+                out.append(moment)
+                continue
+            damps, dephasings = [], []
+            for op in thermal:
+                damp, dephase = _thermal_as_standard_channels(op.untagged.gate)
+                damps.append(damp.on(*op.qubits).with_tags(*op.tags))
+                dephasings.append(dephase.on(*op.qubits).with_tags(*op.tags))
+            rest = [op for op in moment if type(op.untagged.gate) is not cirq.KrausChannel]
+            out.append(cirq.Moment([*rest, *damps]))
+            out.append(cirq.Moment(dephasings))
+        return out
+
+
+def device_noise_model(device: Device, hashable: bool = True) -> cirq.NoiseModel:
+    """The calibrated noise model of ``device``.
+
+    Attach it to a circuit from :func:`compile_for_device` (``circuit.with_noise(model)``). Per
+    moment it adds a thermal (T1, Tphi) channel on every qubit for the moment's duration;
+    after each gate, a depolarizing channel on its qubits and, after each two-qubit gate, the
+    pair's coherent ``PhasedFSimGate`` error; before each measurement, the qubit's asymmetric
+    readout error as a ``cirq.GeneralizedAmplitudeDampingChannel`` (a channel, not a
+    confusion map, so qsim runs it). Each channel acts on one qubit or on the two qubits of
+    one gate. ``ZPowGate``s without a ``PhysicalZTag`` are virtual and noiseless (compiled
+    circuits have none).
+
+    Parameters
+    ----------
+    device : Device
+        From :func:`load_device`.
+    hashable : bool
+        ``True`` (default): a :class:`DeviceNoiseModel`, whose thermal channels are
+        ``amplitude_damp`` + ``phase_damp`` (needed by the block executor). ``False``: the
+        plain ``cirq_google.NoiseModelFromGoogleNoiseProperties`` (thermal noise as
+        ``cirq.KrausChannel``, which cannot be hashed).
+
+    Returns
+    -------
+    cirq.NoiseModel
+    """
+    if hashable:
+        return DeviceNoiseModel(device)
+    return _cirq_google().NoiseModelFromGoogleNoiseProperties(device.noise_properties)
+
+
+def device_metadata(device: Device) -> dict[str, Any]:
+    """Dataset metadata: the device, its native gate, calibration date and noise properties.
+
+    ``"noise_properties"`` is ``cirq.to_json`` text; ``cirq.read_json(json_text=...)`` (with
+    cirq-google installed) gives back the ``GoogleNoiseProperties``.
+    """
+    return {
+        "device": device.name,
+        "native_gate": device.native_gate,
+        "calibration_date": device.calibration_date,
+        "calibration_timestamp_ms": device.calibration_timestamp_ms,
+        "noise_properties": cirq.to_json(device.noise_properties),
+    }

@@ -1,0 +1,243 @@
+"""Simulated Google devices: layouts, compilation to native gates, calibrated noise."""
+
+from __future__ import annotations
+
+import itertools
+
+import cirq
+import numpy as np
+import pytest
+import sympy
+
+import copylearn as cl
+from copylearn.backends import plan
+from copylearn.backends.blocks import plan_blocks
+from copylearn.errors import CopylearnError
+from copylearn.protocols import single_copy, two_copy
+
+cirq_google = pytest.importorskip("cirq_google")
+qsimcirq = pytest.importorskip("qsimcirq")
+
+from copylearn import devices  # noqa: E402  (needs cirq_google)
+
+NAMES = devices.DEVICE_NAMES
+# Qubits, and the largest n for pairs and chains: the bipartite bound min(#even, #odd)
+# (2 * min + 1 for chains), reached by the search on all three devices.
+EXPECTED = {"rainbow": (23, 8, 17), "weber": (53, 24, 49), "willow_pink": (105, 49, 99)}
+NATIVE = {"rainbow": cirq.ISWAP**0.5, "weber": cirq_google.SYC, "willow_pink": cirq.CZ}
+
+
+def two_qubit_gates(circuit: cirq.Circuit) -> list[cirq.Operation]:
+    return [
+        op for op in circuit.all_operations() if len(op.qubits) == 2 and not cirq.is_measurement(op)
+    ]
+
+
+def science_bell_circuit(device, n: int, pauli: str = "XYZ"):
+    """The Science-task two-copy circuit (prep of both copies, then the Bell measurement)."""
+    state = cl.PauliMixedState((pauli * n)[:n], alpha=0.9, sign=-1)
+    a, b = devices.place_pairs(device, n)
+    circuit = state.prep_circuit(a, prefix="a_").zip(
+        state.prep_circuit(b, prefix="b_")
+    ) + two_copy.bell_measurement(a, b)
+    names = tuple("a_" + p for p in state.parameter_names) + tuple(
+        "b_" + p for p in state.parameter_names
+    )
+    return state, circuit, names, a, b
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_load_device(name):
+    device = devices.load_device(name)
+    assert device is devices.load_device(name)  # cached
+    assert len(device.qubits) == EXPECTED[name][0]
+    assert device.native_gate == devices.DEFAULT_GATES[name]
+    assert device.calibration_date is not None and device.calibration_date.endswith("Z")
+    for a, b in device.couplers:
+        assert a.is_adjacent(b) and a in device.qubits and b in device.qubits
+    assert device.name in repr(device)
+
+
+def test_unknown_device_and_uncalibrated_gate():
+    with pytest.raises(CopylearnError, match="rainbow, weber, willow_pink"):
+        devices.load_device("sycamore")
+    with pytest.raises(CopylearnError, match="sqrt_iswap, sycamore"):
+        devices.load_device("weber", gate="cz")
+    assert devices.load_device("weber", gate="sqrt_iswap").native_gate == "sqrt_iswap"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bell_pair_compiles_to_couplers_and_ideal_unitary(name):
+    device = devices.load_device(name)
+    (a,), (b,) = devices.place_pairs(device, 1)
+    ideal = cirq.Circuit(cirq.H(a), cirq.CNOT(a, b), cirq.measure(a, b, key="m"))
+    compiled = devices.compile_for_device(ideal, device)
+    gates = two_qubit_gates(compiled)
+    assert gates
+    for op in gates:
+        assert op.gate == NATIVE[name]
+        assert devices.is_coupler(device, *op.qubits)
+    assert compiled.are_all_measurements_terminal()
+    assert all(
+        isinstance(op.gate, cirq.PhasedXZGate)
+        for op in compiled.all_operations()
+        if len(op.qubits) == 1
+    )
+    device.grid_device.validate_circuit(compiled)
+    cirq.testing.assert_circuits_with_terminal_measurements_are_equivalent(
+        compiled, ideal, atol=1e-6
+    )
+    u_ideal = ideal[:-1].unitary(qubit_order=[a, b])
+    u_compiled = compiled[:-1].unitary(qubit_order=[a, b])
+    assert cirq.allclose_up_to_global_phase(u_compiled, u_ideal, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pair_placements(name):
+    device = devices.load_device(name)
+    largest = devices.max_pairs(device)
+    assert largest == EXPECTED[name][1]
+    full_a, full_b = devices.place_pairs(device, largest)
+    for n in (1, 2, 5, largest):
+        a, b = devices.place_pairs(device, n)
+        assert (a, b) == devices.place_pairs(device, n)  # deterministic
+        assert (a, b) == (full_a[:n], full_b[:n])  # qubit i keeps its pair for every n
+        assert len(set(a) | set(b)) == 2 * n
+        assert all(devices.is_coupler(device, x, y) for x, y in zip(a, b, strict=True))
+        assert all(devices.is_coupler(device, x, y) for x, y in itertools.pairwise(a))
+    with pytest.raises(CopylearnError, match=rf"at most {largest} Bell pairs.*n <= {largest}"):
+        devices.place_pairs(device, largest + 1)
+    with pytest.raises(CopylearnError, match="positive integer"):
+        devices.place_pairs(device, 0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_chain_placements(name):
+    device = devices.load_device(name)
+    longest = devices.max_chain(device)
+    assert longest == EXPECTED[name][2]
+    chain = devices.place_chain(device, longest)
+    assert len(set(chain)) == longest
+    assert all(devices.is_coupler(device, x, y) for x, y in itertools.pairwise(chain))
+    assert devices.place_chain(device, 4) == chain[:4]
+    with pytest.raises(CopylearnError, match=rf"{longest} of its"):
+        devices.place_chain(device, longest + 1)
+
+
+def _random_settings(names, count, seed):
+    rng = np.random.default_rng(seed)
+    return [
+        dict(zip(names, map(float, rng.integers(0, 2, len(names))), strict=True))
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameterised_bell_circuit_compiles_exactly(name):
+    device = devices.load_device(name)
+    _, circuit, names, _, _ = science_bell_circuit(device, 3)
+    compiled = devices.compile_for_device(circuit, device)
+    assert cirq.is_parameterized(compiled)
+    assert cirq.parameter_names(compiled) <= set(names)
+    assert compiled.are_all_measurements_terminal()
+    for resolver in _random_settings(names, 6, seed=1):
+        cirq.testing.assert_circuits_with_terminal_measurements_are_equivalent(
+            cirq.resolve_parameters(compiled, resolver),
+            cirq.resolve_parameters(circuit, resolver),
+            atol=1e-6,
+        )
+
+
+def test_parameterised_shadow_circuit_compiles_exactly():
+    device = devices.load_device("weber")
+    state = cl.PauliMixedState("XYZI")
+    chain = devices.place_chain(device, state.n)
+    circuit, names = single_copy.build(state)
+    mapping = dict(zip(cirq.LineQubit.range(state.n), chain, strict=True))
+    circuit = circuit.transform_qubits(lambda q: mapping[q])
+    compiled = devices.compile_for_device(circuit, device)
+    assert len(compiled) == 2  # one PhasedXZGate per qubit, then the measurement
+    for resolver in _random_settings(names, 8, seed=2):
+        cirq.testing.assert_circuits_with_terminal_measurements_are_equivalent(
+            cirq.resolve_parameters(compiled, resolver),
+            cirq.resolve_parameters(circuit, resolver),
+            atol=1e-6,
+        )
+
+
+def test_compile_refuses_bad_circuits():
+    device = devices.load_device("weber")
+    line = cirq.LineQubit.range(2)
+    with pytest.raises(CopylearnError, match="place it first"):
+        devices.compile_for_device(cirq.Circuit(cirq.CNOT(*line)), device)
+    chain = devices.place_chain(device, 3)
+    with pytest.raises(CopylearnError, match="not coupled"):
+        devices.compile_for_device(cirq.Circuit(cirq.CNOT(chain[0], chain[2])), device)
+    with pytest.raises(CopylearnError, match="parameterised multi-qubit"):
+        devices.compile_for_device(
+            cirq.Circuit(cirq.CZ(chain[0], chain[1]) ** sympy.Symbol("t")), device
+        )
+    with pytest.raises(CopylearnError, match="mid-circuit"):
+        devices.compile_for_device(
+            cirq.Circuit(cirq.measure(chain[0], key="x"), cirq.X(chain[0])), device
+        )
+
+
+def test_noise_model_equals_google_model():
+    """The hashable model only rewrites each thermal Kraus channel as AD + PD."""
+    device = devices.load_device("weber")
+    (a,), (b,) = devices.place_pairs(device, 1)
+    compiled = devices.compile_for_device(cirq.Circuit(cirq.H(a), cirq.CNOT(a, b)), device)
+    simulator = cirq.DensityMatrixSimulator()
+    ours = simulator.simulate(compiled.with_noise(devices.device_noise_model(device)))
+    google = simulator.simulate(compiled.with_noise(devices.device_noise_model(device, False)))
+    np.testing.assert_allclose(ours.final_density_matrix, google.final_density_matrix, atol=1e-7)
+    kraus = [
+        op
+        for op in compiled.with_noise(devices.device_noise_model(device)).all_operations()
+        if type(op.untagged.gate) is cirq.KrausChannel
+    ]
+    assert not kraus
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_noise_model_runs_on_qsim(name):
+    device = devices.load_device(name)
+    a, b = devices.place_pairs(device, 2)
+    bell = cirq.Circuit(
+        [cirq.H(x) for x in a], [cirq.CNOT(x, y) for x, y in zip(a, b, strict=True)]
+    ) + two_copy.bell_measurement(a, b)  # prepare Phi+ on each pair, then measure it
+    compiled = devices.compile_for_device(bell, device)
+    for hashable in (True, False):
+        noisy = compiled.with_noise(devices.device_noise_model(device, hashable))
+        result = qsimcirq.QSimSimulator(seed=5).run(noisy, repetitions=300)
+        outcomes = np.concatenate([result.measurements["a"], result.measurements["b"]], axis=1)
+        # Phi+ -> (0, 0) on every pair; calibrated errors are a few percent per pair.
+        assert (outcomes == 0).all(axis=1).mean() > 0.75
+
+
+def test_noisy_science_circuit_still_factors_into_pairs():
+    device = devices.load_device("weber")
+    state, circuit, names, a, b = science_bell_circuit(device, 4)
+    noisy = devices.compile_for_device(circuit, device).with_noise(
+        devices.device_noise_model(device)
+    )
+    blocks = plan_blocks(noisy, names)
+    assert blocks is not None
+    assert {frozenset(block.measured + block.others) for block in blocks} == {
+        frozenset(pair) for pair in zip(a, b, strict=True)
+    }
+    rngs = {k: np.random.default_rng(i) for i, k in enumerate(("state_a", "state_b"))}
+    values, _ = two_copy.draw(state, 200, rngs)
+    measurements, info = plan(noisy, names, "qsim").run(values, np.random.SeedSequence(0))
+    assert info["path"] == "blocks" and info["largest_block_qubits"] == 2
+    assert measurements["a"].shape == measurements["b"].shape == (200, 4)
+
+
+def test_device_metadata_round_trips():
+    device = devices.load_device("rainbow")
+    meta = devices.device_metadata(device)
+    assert meta["device"] == "rainbow"
+    assert meta["native_gate"] == "sqrt_iswap"
+    assert meta["calibration_date"].startswith("2021-11-16")
+    assert cirq.read_json(json_text=meta["noise_properties"]) == device.noise_properties
