@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test test-all bench lint clean
 
+# The package itself (what make demo needs).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "copylearn needs Python >= 3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+# Plus the test tools and the optional extras the tests exercise (Dask, Google devices).
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,distributed,devices]"
+	touch $(DEV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/copylearn demo
@@ -19,17 +26,17 @@ demo: $(STAMP)
 	$(BIN)/copylearn plot runs/quick --out runs/quick/figures
 	$(BIN)/copylearn summary runs/quick
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -m ""
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_collect.py
 	$(BIN)/python benchmarks/bench_estimators.py
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check copylearn
 

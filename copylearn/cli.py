@@ -83,6 +83,12 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--noise", default=None, help="e.g. depolarizing:0.01+readout:0.02")
     c.add_argument("--backend", default="qsim", help=f"one of {', '.join(BACKEND_NAMES)}")
     c.add_argument("--seed", type=_int, default=None, help="seed (default: fresh, recorded)")
+    c.add_argument(
+        "--device",
+        default=None,
+        help="simulated Google device: rainbow, weber or willow_pink (its calibrated "
+        "noise; exclusive with --noise)",
+    )
     c.add_argument("--out", required=True, help="output file (.npz)")
     c.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
@@ -161,6 +167,7 @@ def _collect(args: argparse.Namespace) -> int:
         noise=args.noise,
         backend=args.backend,
         seed=args.seed,
+        device=args.device,
     )
     path = data.save(out)
     print(

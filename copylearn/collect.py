@@ -134,12 +134,24 @@ def prepare_collector(
     noise: str | cirq.NoiseModel | None = None,
     backend: str = "qsim",
     execution: str = "auto",
+    device: str | None = None,
 ) -> Collector:
-    """Build and plan the (noisy) circuit of ``protocol`` for ``state``'s circuit family."""
+    """Build and plan the (noisy) circuit of ``protocol`` for ``state``'s circuit family.
+
+    With ``device``, the circuit is placed on the device's qubits, compiled to its native
+    gates and given its calibrated noise (:mod:`copylearn.devices`).
+    """
     module = get_protocol(protocol)
-    model, noise_description = resolve_noise(noise)
     check_backend(backend, execution)
     circuit, names = module.build(state)
+    if device is None:
+        model, noise_description = resolve_noise(noise)
+    else:
+        if noise is not None:
+            raise CopylearnError(
+                "pass either noise or device: a device brings its own calibrated noise."
+            )
+        circuit, model, noise_description = _on_device(circuit, state, protocol, device)
     if model is not None:
         circuit = circuit.with_noise(model)
     return Collector(
@@ -151,6 +163,30 @@ def prepare_collector(
     )
 
 
+def _on_device(circuit: cirq.Circuit, state, protocol: str, name: str):
+    """Place ``circuit`` (built on LineQubits) on device ``name``, compile it, give its noise."""
+    from copylearn import devices
+
+    if name not in devices.DEVICE_NAMES:
+        raise CopylearnError(
+            f"unknown device {name!r}: use one of {', '.join(devices.DEVICE_NAMES)}."
+        )
+    device = devices.load_device(name)
+    n = state.n
+    if protocol == "bell":
+        # Copy B must be a chain too when the state's preparation couples its qubits.
+        ladder = isinstance(state, CircuitState)
+        a, b = devices.place_pairs(device, n, ladder=ladder)
+        physical = {cirq.LineQubit(2 * i): a[i] for i in range(n)}
+        physical |= {cirq.LineQubit(2 * i + 1): b[i] for i in range(n)}
+    else:
+        chain = devices.place_chain(device, n)
+        physical = {cirq.LineQubit(i): chain[i] for i in range(n)}
+    placed = circuit.transform_qubits(lambda q: physical[q])
+    compiled = devices.compile_for_device(placed, device)
+    return compiled, devices.device_noise_model(device), f"device:{name}"
+
+
 def collect(
     state: PauliMixedState | CircuitState | cirq.Circuit,
     protocol: str = "bell",
@@ -159,6 +195,7 @@ def collect(
     backend: str = "qsim",
     seed: int | np.random.SeedSequence | None = None,
     execution: str = "auto",
+    device: str | None = None,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -185,6 +222,11 @@ def collect(
         ``"auto"`` executes independent qubit blocks separately whenever the circuit factors
         (O(n) per shot) and the whole register otherwise; ``"blocks"`` and ``"circuit"`` force
         a path (see :mod:`copylearn.backends`). The path taken is recorded in the metadata.
+    device : {"rainbow", "weber", "willow_pink"}, optional
+        A simulated Google processor (needs ``pip install 'copylearn[devices]'``): the copies
+        are placed on its qubits (Bell pairs on couplers, copy A a chain), the circuit is
+        compiled to its native gates and its calibrated noise is attached. Exclusive with
+        ``noise``. The device, calibration date and noise properties go into the metadata.
 
     Returns
     -------
@@ -194,7 +236,7 @@ def collect(
     module = get_protocol(protocol)
     shots = _check_copies(copies, module.COPIES_PER_SHOT, protocol)
     root = _check_seed(seed)
-    collector = prepare_collector(state, protocol, noise, backend, execution)
+    collector = prepare_collector(state, protocol, noise, backend, execution, device)
     arrays, path = collector.sample(state, shots, root)
     meta: dict[str, Any] = {
         "state": state.spec(),
@@ -209,6 +251,14 @@ def collect(
         "execution": path,
         "versions": _versions(),
     }
+    if device is not None:
+        from copylearn.devices import device_metadata, load_device
+
+        meta["device"] = device_metadata(load_device(device))
+    if device is not None:
+        from copylearn.devices import device_metadata, load_device
+
+        meta["device"] = device_metadata(load_device(device))
     if isinstance(state, PauliMixedState):
         meta["state_parameters"] = {"pauli": state.pauli, "alpha": state.alpha, "sign": state.sign}
     else:

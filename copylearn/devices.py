@@ -10,8 +10,9 @@ turns one of them into a :class:`Device` and gives the four steps a device run n
 2. :func:`compile_for_device` compiles a placed circuit to the device's native two-qubit
    gate (√iSWAP on rainbow, Sycamore on weber, CZ on willow_pink) and one ``PhasedXZGate``
    per run of single-qubit gates, keeping 0/1 sympy parameters symbolic.
-3. :func:`device_noise_model` is the calibrated ``cirq_google.NoiseModelFromGoogleNoiseProperties``,
-   to be attached after compilation.
+3. :func:`device_noise_model` is the calibrated noise of cirq-google's
+   ``NoiseModelFromGoogleNoiseProperties`` (thermal channels written as hashable standard
+   channels), to be attached after compilation.
 4. :func:`device_metadata` describes the device for a dataset's metadata.
 
 Layouts. The processors' coupler graphs are grid graphs, hence bipartite: colour a qubit by
@@ -19,7 +20,11 @@ the parity of row + column and every coupler joins two colours. A Bell pair is a
 it holds one qubit of each colour and n <= min(#even, #odd) is an upper bound on the pairs a
 device can hold. A deterministic depth-first search finds a placement that reaches this bound
 on all three devices (rainbow 8 pairs, weber 24, willow_pink 49), so those maxima are exact.
-Copy B's qubits need not form a chain (in the experiment they did not).
+Copy B's qubits need not form a chain (in the experiment they did not); ``ladder=True`` asks
+for that too, for preparations with two-qubit gates, and fits 4, 8 and 13 pairs (exhaustive
+search). By default the layouts leave out calibration outliers (:attr:`Device.outliers`: one
+qubit on rainbow, with 39% readout error, and four on weber, including one with 58% readout
+error and one with T1 = 2.7 us); then weber fits 21 pairs (exhaustive search; 6 as a ladder).
 
 cirq-google is an optional dependency, imported on first use; install the release that
 matches cirq-core (``pip install "cirq-google==1.7.0"`` for cirq-core 1.7.0).
@@ -52,7 +57,10 @@ GATE_NAMES = ("sqrt_iswap", "sycamore", "cz")
 # A run of single-qubit gates with more parameters than this is not merged (2^k corners).
 MAX_RUN_PARAMETERS = 10
 # Nodes the layout searches may visit before settling for the best placement found.
-_SEARCH_BUDGET = 2_000_000
+_SEARCH_BUDGET = 500_000
+# A qubit is a calibration outlier if its readout error exceeds this multiple of the device's
+# median, or its T1 falls below the median divided by it.
+OUTLIER_FACTOR = 3.0
 _ATOL = 1e-8
 
 
@@ -75,6 +83,10 @@ class Device:
         UTC time of the calibration snapshot, ISO 8601.
     calibration_timestamp_ms : int or None
         The same time in milliseconds since the Unix epoch.
+    outliers : tuple of cirq.GridQubit
+        Qubits whose calibration is far off the device's median (readout error above
+        :data:`OUTLIER_FACTOR` times the median, or T1 below the median divided by it). The
+        layouts leave them out by default, as the experiments left out dead qubits.
     noise_properties : cirq_google.GoogleNoiseProperties
         Calibrated noise (T1, Tphi, readout, Pauli and coherent FSim errors). Shared by the
         cached :func:`load_device` result: do not modify it.
@@ -90,6 +102,7 @@ class Device:
     couplers: frozenset[tuple[cirq.GridQubit, cirq.GridQubit]] = field(repr=False)
     calibration_date: str | None
     calibration_timestamp_ms: int | None = field(repr=False)
+    outliers: tuple[cirq.GridQubit, ...] = field(repr=False)
     noise_properties: cirq_google.GoogleNoiseProperties = field(compare=False, repr=False)
     gateset: cirq.CompilationTargetGateset = field(compare=False, repr=False)
     grid_device: cirq_google.GridDevice = field(compare=False, repr=False)
@@ -179,16 +192,31 @@ def load_device(name: str, gate: str | None = None) -> Device:
         )
     graph = grid_device.metadata.nx_graph
     couplers = frozenset(tuple(sorted(edge)) for edge in graph.edges())
+    qubits = tuple(sorted(grid_device.metadata.qubit_set))
     return Device(
         name=name,
         native_gate=gate,
-        qubits=tuple(sorted(grid_device.metadata.qubit_set)),
+        qubits=qubits,
         couplers=couplers,
         calibration_date=date,
         calibration_timestamp_ms=None if timestamp is None else int(timestamp),
+        outliers=_outliers(properties, qubits),
         noise_properties=properties,
         gateset=_target_gateset(gate),
         grid_device=grid_device,
+    )
+
+
+def _outliers(properties, qubits: Sequence[cirq.GridQubit]) -> tuple[cirq.GridQubit, ...]:
+    readout = {q: max(properties.readout_errors.get(q, [0.0])) for q in qubits}
+    t1 = {q: properties.t1_ns[q] for q in qubits if q in properties.t1_ns}
+    median_readout = float(np.median(list(readout.values())))
+    median_t1 = float(np.median(list(t1.values()))) if t1 else 0.0
+    return tuple(
+        q
+        for q in qubits
+        if readout[q] > OUTLIER_FACTOR * median_readout
+        or (q in t1 and t1[q] < median_t1 / OUTLIER_FACTOR)
     )
 
 
@@ -202,11 +230,18 @@ def is_coupler(device: Device, a: cirq.Qid, b: cirq.Qid) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _neighbours(device: Device) -> dict[cirq.GridQubit, tuple[cirq.GridQubit, ...]]:
-    adjacent: dict[cirq.GridQubit, list[cirq.GridQubit]] = {q: [] for q in device.qubits}
+def _neighbours(
+    device: Device, avoid_outliers: bool = True
+) -> dict[cirq.GridQubit, tuple[cirq.GridQubit, ...]]:
+    """The coupler graph as sorted adjacency lists, outliers removed if asked."""
+    skip = set(device.outliers) if avoid_outliers else set()
+    adjacent: dict[cirq.GridQubit, list[cirq.GridQubit]] = {
+        q: [] for q in device.qubits if q not in skip
+    }
     for a, b in device.couplers:
-        adjacent[a].append(b)
-        adjacent[b].append(a)
+        if a not in skip and b not in skip:
+            adjacent[a].append(b)
+            adjacent[b].append(a)
     return {q: tuple(sorted(v)) for q, v in adjacent.items()}
 
 
@@ -276,7 +311,28 @@ def _augment(a, nb: dict, match: dict, blocked: set, seen: set) -> bool:
     return False
 
 
-def _reachable(nb: dict, starts, blocked: set) -> int:
+def _colouring(nb: dict) -> dict | None:
+    """A 2-colouring of the coupler graph (0/1 per qubit), or None if it is not bipartite."""
+    colour: dict = {}
+    for start in nb:
+        if start in colour:
+            continue
+        colour[start] = 0
+        stack = [start]
+        while stack:
+            q = stack.pop()
+            for r in nb[q]:
+                if r not in colour:
+                    colour[r] = 1 - colour[q]
+                    stack.append(r)
+                elif colour[r] == colour[q]:
+                    return None
+    return colour
+
+
+def _reachable(nb: dict, starts, blocked: set, colour: dict | None) -> tuple[int, int]:
+    """Qubits reachable from ``starts`` around ``blocked``, counted per colour (both counts
+    are the total when the graph is not bipartite)."""
     seen = {s for s in starts if s not in blocked}
     stack = list(seen)
     while stack:
@@ -285,7 +341,25 @@ def _reachable(nb: dict, starts, blocked: set) -> int:
             if r not in blocked and r not in seen:
                 seen.add(r)
                 stack.append(r)
-    return len(seen)
+    if colour is None:
+        return len(seen), len(seen)
+    ones = sum(colour[q] for q in seen)
+    return len(seen) - ones, ones
+
+
+def _room(nb: dict, q, blocked: set, colour: dict | None, pairs: bool) -> int:
+    """An upper bound on how many more pairs (or chain qubits) fit after chain qubit ``q``.
+
+    Later pairs hold one qubit of each colour; a chain alternates colours, starting with the
+    colour opposite to ``q``'s.
+    """
+    counts = _reachable(nb, nb[q], blocked, colour)
+    if colour is None:
+        return counts[0] // 2 if pairs else counts[0]
+    if pairs:
+        return min(counts)
+    other, same = counts[1 - colour[q]], counts[colour[q]]
+    return min(2 * other, 2 * same + 1)
 
 
 def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
@@ -294,10 +368,12 @@ def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
 
     Extensions are tried fewest-free-neighbours first (Warnsdorff's rule), then in qubit
     order, so the result is deterministic. A branch is cut when the qubits still reachable
-    cannot lengthen it past the best found.
+    cannot lengthen it past the best found (:func:`_room`), so a search that ends within its
+    budget without reaching ``target`` has found a longest placement.
     """
     best: list = [[], {}]
     steps = 0
+    colour = _colouring(nb)
 
     def dfs(path: list, on_path: set, match: dict) -> bool:
         nonlocal steps
@@ -318,10 +394,8 @@ def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
                     continue
             path.append(q)
             on_path.add(q)
-            room = _reachable(nb, nb[q], on_path)
-            if len(path) + (room // 2 if pairs else room) > len(best[0]) and dfs(
-                path, on_path, new_match
-            ):
+            room = _room(nb, q, on_path, colour, pairs)
+            if len(path) + room > len(best[0]) and dfs(path, on_path, new_match):
                 return True
             path.pop()
             on_path.discard(q)
@@ -337,28 +411,86 @@ def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
 
 
 @functools.cache
-def _longest_comb(device: Device) -> tuple[tuple[cirq.GridQubit, ...], tuple[cirq.GridQubit, ...]]:
-    nb = _neighbours(device)
+def _longest_comb(
+    device: Device, avoid_outliers: bool
+) -> tuple[tuple[cirq.GridQubit, ...], tuple[cirq.GridQubit, ...]]:
+    nb = _neighbours(device, avoid_outliers)
     chain, match = _search(nb, _pair_bound(nb), pairs=True)
     partner = {a: b for b, a in match.items()}
     return tuple(chain), tuple(partner[a] for a in chain)
 
 
 @functools.cache
-def _longest_chain(device: Device) -> tuple[cirq.GridQubit, ...]:
-    nb = _neighbours(device)
+def _longest_chain(device: Device, avoid_outliers: bool) -> tuple[cirq.GridQubit, ...]:
+    nb = _neighbours(device, avoid_outliers)
     chain, _ = _search(nb, _chain_bound(nb), pairs=False)
     return tuple(chain)
 
 
-def max_pairs(device: Device) -> int:
-    """The largest n that :func:`place_pairs` can place on ``device``."""
-    return len(_longest_comb(device)[0])
+def _ladder_search(nb: dict, target: int) -> tuple[list, list]:
+    """Depth-first search for two chains A and B with every (A_i, B_i) coupled; returns the
+    longest found (same ordering rules and pruning as :func:`_search`)."""
+    best: list = [[], []]
+    steps = 0
+    colour = _colouring(nb)
+
+    def dfs(a: list, b: list, used: set) -> bool:
+        nonlocal steps
+        steps += 1
+        if len(a) > len(best[0]):
+            best[0], best[1] = list(a), list(b)
+        if len(a) >= target or steps > _SEARCH_BUDGET:
+            return True
+        candidates = [
+            (v, w)
+            for v in nb[a[-1]]
+            if v not in used
+            for w in nb[b[-1]]
+            if w not in used and w != v and w in nb[v]
+        ]
+        candidates.sort(key=lambda p: (sum(r not in used for r in nb[p[0]] + nb[p[1]]), p))
+        for v, w in candidates:
+            a.append(v)
+            b.append(w)
+            used.update((v, w))
+            counts = _reachable(nb, nb[v] + nb[w], used, colour)
+            room = min(counts) if colour is not None else counts[0] // 2
+            if len(a) + room > len(best[0]) and dfs(a, b, used):
+                return True
+            a.pop()
+            b.pop()
+            used.difference_update((v, w))
+        return False
+
+    for start in sorted(nb):
+        if any(dfs([start], [partner], {start, partner}) for partner in nb[start]):
+            break
+    return best[0], best[1]
 
 
-def max_chain(device: Device) -> int:
-    """The longest chain that :func:`place_chain` can place on ``device``."""
-    return len(_longest_chain(device))
+@functools.cache
+def _longest_ladder(
+    device: Device, avoid_outliers: bool
+) -> tuple[tuple[cirq.GridQubit, ...], tuple[cirq.GridQubit, ...]]:
+    nb = _neighbours(device, avoid_outliers)
+    a, b = _ladder_search(nb, _pair_bound(nb))
+    return tuple(a), tuple(b)
+
+
+def max_pairs(device: Device, ladder: bool = False, avoid_outliers: bool = True) -> int:
+    """The largest n that :func:`place_pairs` places on ``device`` (same arguments)."""
+    return len((_longest_ladder if ladder else _longest_comb)(device, avoid_outliers)[0])
+
+
+def max_chain(device: Device, avoid_outliers: bool = True) -> int:
+    """The longest chain that :func:`place_chain` places on ``device`` (same arguments)."""
+    return len(_longest_chain(device, avoid_outliers))
+
+
+def _unused(device: Device, used: int, avoid_outliers: bool) -> str:
+    left_out = f", leaving out {len(device.outliers)} outlier qubits" if avoid_outliers else ""
+    hint = " (avoid_outliers=False uses them)" if avoid_outliers and device.outliers else ""
+    return f"{used} of its {len(device.qubits)} qubits{left_out}{hint}"
 
 
 def _check_n(n) -> int:
@@ -367,12 +499,15 @@ def _check_n(n) -> int:
     return int(n)
 
 
-def place_pairs(device: Device, n: int) -> tuple[list[cirq.GridQubit], list[cirq.GridQubit]]:
+def place_pairs(
+    device: Device, n: int, ladder: bool = False, avoid_outliers: bool = True
+) -> tuple[list[cirq.GridQubit], list[cirq.GridQubit]]:
     """Physical qubits for copy A and copy B of an n-qubit state.
 
-    Every (A_i, B_i) is a coupler and A_i is coupled to A_{i+1}. The placement for n is the
-    first n pairs of one longest placement, so it is the same on every call and qubit i sits
-    on the same physical pair for every n.
+    Every (A_i, B_i) is a coupler and A_i is coupled to A_{i+1}, the layout of the Science
+    experiment (copy B's qubits hang off A's chain like the teeth of a comb). The placement
+    for n is the first n pairs of one longest placement, so it is the same on every call and
+    qubit i sits on the same physical pair for every n.
 
     Parameters
     ----------
@@ -380,6 +515,13 @@ def place_pairs(device: Device, n: int) -> tuple[list[cirq.GridQubit], list[cirq
         From :func:`load_device`.
     n : int
         Qubits per copy.
+    ladder : bool
+        Also put copy B on a chain (B_i coupled to B_{i+1}), as a preparation with two-qubit
+        gates between neighbouring qubits needs on both copies. Far fewer pairs fit.
+    avoid_outliers : bool
+        Leave out :attr:`Device.outliers` (default), as the experiment left out dead qubits.
+        Largest n, comb / ladder: rainbow 8 / 4, weber 21 / 6, willow_pink 49 / 13 (with
+        outliers: 8 / 4, 24 / 8, 49 / 13).
 
     Returns
     -------
@@ -392,18 +534,35 @@ def place_pairs(device: Device, n: int) -> tuple[list[cirq.GridQubit], list[cirq
         If n pairs do not fit; the message gives the largest n that does.
     """
     n = _check_n(n)
-    a, b = _longest_comb(device)
+    a, b = (_longest_ladder if ladder else _longest_comb)(device, avoid_outliers)
     if n > len(a):
+        layout = "both copies on chains" if ladder else "copy A on a chain"
         raise CopylearnError(
             f"n={n} does not fit on {device.name}: at most {len(a)} Bell pairs "
-            f"({2 * len(a)} of its {len(device.qubits)} qubits) can be placed with every pair "
-            f"on a coupler and copy A on a chain; use n <= {len(a)}."
+            f"({_unused(device, 2 * len(a), avoid_outliers)}) can be placed with every pair "
+            f"on a coupler and {layout}; use n <= {len(a)}."
         )
     return list(a[:n]), list(b[:n])
 
 
-def place_chain(device: Device, n: int) -> list[cirq.GridQubit]:
-    """Physical qubits for one n-qubit copy, consecutive qubits coupled (deterministic).
+def place_chain(device: Device, n: int, avoid_outliers: bool = True) -> list[cirq.GridQubit]:
+    """Physical qubits for one n-qubit copy, consecutive qubits coupled.
+
+    The first n qubits of one longest chain, so the same on every call.
+
+    Parameters
+    ----------
+    device : Device
+        From :func:`load_device`.
+    n : int
+        Qubits.
+    avoid_outliers : bool
+        Leave out :attr:`Device.outliers` (default). Longest chain: rainbow 17, weber 46,
+        willow_pink 99 (with outliers: 17, 49, 99).
+
+    Returns
+    -------
+    list of cirq.GridQubit
 
     Raises
     ------
@@ -411,11 +570,11 @@ def place_chain(device: Device, n: int) -> list[cirq.GridQubit]:
         If no chain of n qubits exists; the message gives the longest one.
     """
     n = _check_n(n)
-    chain = _longest_chain(device)
+    chain = _longest_chain(device, avoid_outliers)
     if n > len(chain):
         raise CopylearnError(
             f"n={n} does not fit on {device.name}: its longest chain of coupled qubits has "
-            f"{len(chain)} of its {len(device.qubits)} qubits; use n <= {len(chain)}."
+            f"{_unused(device, len(chain), avoid_outliers)}; use n <= {len(chain)}."
         )
     return list(chain[:n])
 
@@ -524,14 +683,16 @@ def _check_placed(circuit: cirq.Circuit, device: Device) -> None:
                 f"{op} is a parameterised multi-qubit operation: only single-qubit gates may "
                 "carry parameters."
             )
-        if len(op.qubits) > 2 and cirq.has_unitary(op) and not cirq.is_measurement(op):
-            continue  # decomposed by the target gate set
-        if len(op.qubits) == 2 and not cirq.is_measurement(op) and cirq.has_unitary(op):
-            if not is_coupler(device, *op.qubits):
-                raise CopylearnError(
-                    f"{op} acts on {op.qubits[0]} and {op.qubits[1]}, which are not coupled on "
-                    f"{device.name}: place the circuit so that two-qubit gates act on couplers."
-                )
+        _check_coupled(op, device)
+
+
+def _check_coupled(op: cirq.Operation, device: Device) -> None:
+    if len(op.qubits) == 2 and not cirq.is_measurement(op) and cirq.has_unitary(op):
+        if not is_coupler(device, *op.qubits):
+            raise CopylearnError(
+                f"{op} acts on {op.qubits[0]} and {op.qubits[1]}, which are not coupled on "
+                f"{device.name}: place the circuit so that two-qubit gates act on couplers."
+            )
 
 
 def compile_for_device(circuit: cirq.Circuit, device: Device) -> cirq.Circuit:
@@ -542,8 +703,10 @@ def compile_for_device(circuit: cirq.Circuit, device: Device) -> cirq.Circuit:
     ``cirq.PhasedXZGate`` (or nothing, if it is the identity). Parameterised single-qubit
     gates stay parameterised: the merged gate's exponents are multilinear sympy polynomials in
     the run's parameters, exact (up to global phase) whenever every parameter is 0 or 1, as
-    copylearn's per-shot parameters are. Other values are not supported. Channels and other
-    non-unitary operations are kept as they are and end a run. Single-qubit and two-qubit
+    copylearn's per-shot parameters are. Other values are not supported. A parameterised gate
+    stays in the circuit (and gets gate noise) even at settings where it is the identity, as
+    on hardware that runs one circuit over a parameter sweep. Channels and other non-unitary
+    operations are kept as they are and end a run. Single-qubit and two-qubit
     gates go into separate moments, and all measurements into one final moment.
 
     Parameters
@@ -577,10 +740,10 @@ def compile_for_device(circuit: cirq.Circuit, device: Device) -> cirq.Circuit:
         ) from None
     ops = _merge_single_qubit_gates(list(body.all_operations()))
     native = _native_two_qubit_gate(device.native_gate)
-    for op in ops:
-        if len(op.qubits) == 2 and cirq.has_unitary(op):
-            if op.gate != native or not is_coupler(device, *op.qubits):  # pragma: no cover
-                raise AssertionError(f"compilation left {op}")  # a bug, not bad input
+    for op in ops:  # gates decomposed from larger ones must land on couplers too
+        _check_coupled(op, device)
+        if len(op.qubits) == 2 and cirq.has_unitary(op) and op.gate != native:  # pragma: no cover
+            raise AssertionError(f"compilation left {op}")  # a bug, not bad input
     compiled = cirq.stratified_circuit(
         cirq.Circuit(ops),
         categories=[_is_single_qubit_unitary, lambda op: op.gate == native],
@@ -709,5 +872,6 @@ def device_metadata(device: Device) -> dict[str, Any]:
         "native_gate": device.native_gate,
         "calibration_date": device.calibration_date,
         "calibration_timestamp_ms": device.calibration_timestamp_ms,
+        "outlier_qubits": [str(q) for q in device.outliers],
         "noise_properties": cirq.to_json(device.noise_properties),
     }

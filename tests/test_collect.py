@@ -148,3 +148,8 @@ def test_user_noise_model_is_applied():
     z_rows = clean.arrays["bases_x"][:, 0] == 0
     assert np.all(clean.arrays["bits"][z_rows, 0] == 0)
     assert np.all(noisy.arrays["bits"][z_rows, 0] == 1)
+
+
+def test_unknown_device_is_rejected():
+    with pytest.raises(CopylearnError, match="unknown device"):
+        cl.collect(STATE, protocol="bell", copies=10, device="sycamore9000")

@@ -21,9 +21,11 @@ qsimcirq = pytest.importorskip("qsimcirq")
 from copylearn import devices  # noqa: E402  (needs cirq_google)
 
 NAMES = devices.DEVICE_NAMES
-# Qubits, and the largest n for pairs and chains: the bipartite bound min(#even, #odd)
-# (2 * min + 1 for chains), reached by the search on all three devices.
-EXPECTED = {"rainbow": (23, 8, 17), "weber": (53, 24, 49), "willow_pink": (105, 49, 99)}
+# Qubits, and the largest n for pairs, ladders and chains, leaving out calibration outliers
+# (exact: the searches end within their budget) ...
+EXPECTED = {"rainbow": (23, 8, 4, 17), "weber": (53, 21, 6, 46), "willow_pink": (105, 49, 13, 99)}
+# ... and using every qubit (pairs and chains reach the bipartite bound min(#even, #odd)).
+EXPECTED_ALL = {"rainbow": (8, 4, 17), "weber": (24, 8, 49), "willow_pink": (49, 13, 99)}
 NATIVE = {"rainbow": cirq.ISWAP**0.5, "weber": cirq_google.SYC, "willow_pink": cirq.CZ}
 
 
@@ -56,6 +58,9 @@ def test_load_device(name):
     for a, b in device.couplers:
         assert a.is_adjacent(b) and a in device.qubits and b in device.qubits
     assert device.name in repr(device)
+    assert set(device.outliers) <= set(device.qubits)
+    if name == "weber":  # 58% readout error; T1 = 2.7 us
+        assert {cirq.GridQubit(3, 2), cirq.GridQubit(5, 4)} <= set(device.outliers)
 
 
 def test_unknown_device_and_uncalibrated_gate():
@@ -97,7 +102,9 @@ def test_pair_placements(name):
     device = devices.load_device(name)
     largest = devices.max_pairs(device)
     assert largest == EXPECTED[name][1]
+    assert devices.max_pairs(device, avoid_outliers=False) == EXPECTED_ALL[name][0]
     full_a, full_b = devices.place_pairs(device, largest)
+    assert not set(full_a + full_b) & set(device.outliers)
     for n in (1, 2, 5, largest):
         a, b = devices.place_pairs(device, n)
         assert (a, b) == devices.place_pairs(device, n)  # deterministic
@@ -107,6 +114,8 @@ def test_pair_placements(name):
         assert all(devices.is_coupler(device, x, y) for x, y in itertools.pairwise(a))
     with pytest.raises(CopylearnError, match=rf"at most {largest} Bell pairs.*n <= {largest}"):
         devices.place_pairs(device, largest + 1)
+    everything = EXPECTED_ALL[name][0]
+    assert len(devices.place_pairs(device, everything, avoid_outliers=False)[0]) == everything
     with pytest.raises(CopylearnError, match="positive integer"):
         devices.place_pairs(device, 0)
 
@@ -115,13 +124,52 @@ def test_pair_placements(name):
 def test_chain_placements(name):
     device = devices.load_device(name)
     longest = devices.max_chain(device)
-    assert longest == EXPECTED[name][2]
+    assert longest == EXPECTED[name][3]
+    assert devices.max_chain(device, avoid_outliers=False) == EXPECTED_ALL[name][2]
     chain = devices.place_chain(device, longest)
+    assert not set(chain) & set(device.outliers)
     assert len(set(chain)) == longest
     assert all(devices.is_coupler(device, x, y) for x, y in itertools.pairwise(chain))
     assert devices.place_chain(device, 4) == chain[:4]
     with pytest.raises(CopylearnError, match=rf"{longest} of its"):
         devices.place_chain(device, longest + 1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ladder_placements(name):
+    device = devices.load_device(name)
+    largest = devices.max_pairs(device, ladder=True)
+    assert largest == EXPECTED[name][2]
+    assert devices.max_pairs(device, ladder=True, avoid_outliers=False) == EXPECTED_ALL[name][1]
+    a, b = devices.place_pairs(device, largest, ladder=True)
+    assert len(set(a) | set(b)) == 2 * largest
+    assert all(devices.is_coupler(device, x, y) for x, y in zip(a, b, strict=True))
+    for chain in (a, b):
+        assert all(devices.is_coupler(device, x, y) for x, y in itertools.pairwise(chain))
+    with pytest.raises(CopylearnError, match=rf"at most {largest} Bell pairs.*both copies"):
+        devices.place_pairs(device, largest + 1, ladder=True)
+
+
+def test_entangled_and_mixed_preparations_compile():
+    device = devices.load_device("willow_pink")
+    a, b = devices.place_pairs(device, 3, ladder=True)
+    pure = cl.random_brickwork_state(3, depth=2, seed=4)
+    circuit = pure.prep_circuit(a).zip(pure.prep_circuit(b)) + two_copy.bell_measurement(a, b)
+    compiled = devices.compile_for_device(circuit, device)
+    assert all(op.gate == cirq.CZ for op in two_qubit_gates(compiled))
+    cirq.testing.assert_circuits_with_terminal_measurements_are_equivalent(
+        compiled, circuit, atol=1e-6
+    )
+    comb_a, comb_b = devices.place_pairs(device, 3)
+    with pytest.raises(CopylearnError, match="not coupled"):  # copy B of a comb is no chain
+        devices.compile_for_device(pure.prep_circuit(comb_a).zip(pure.prep_circuit(comb_b)), device)
+    mixed = cl.random_mixed_state(2, depth=1, seed=5).prep_circuit(a[:2])
+    simulator = cirq.DensityMatrixSimulator()
+    np.testing.assert_allclose(
+        simulator.simulate(devices.compile_for_device(mixed, device)).final_density_matrix,
+        simulator.simulate(mixed).final_density_matrix,
+        atol=1e-6,
+    )
 
 
 def _random_settings(names, count, seed):
@@ -240,4 +288,22 @@ def test_device_metadata_round_trips():
     assert meta["device"] == "rainbow"
     assert meta["native_gate"] == "sqrt_iswap"
     assert meta["calibration_date"].startswith("2021-11-16")
+    assert meta["outlier_qubits"] == [str(q) for q in device.outliers]
     assert cirq.read_json(json_text=meta["noise_properties"]) == device.noise_properties
+
+
+def test_collect_on_a_device_records_it_and_keeps_pairs_as_blocks():
+    state = cl.PauliMixedState("XYZ", alpha=0.9, sign=-1)
+    data = cl.collect(state, protocol="bell", copies=2000, device="weber", seed=3)
+    assert data.metadata["noise"] == "device:weber"
+    assert data.metadata["device"]["device"] == "weber"
+    assert data.metadata["device"]["calibration_date"]
+    assert data.metadata["execution"]["path"] == "blocks"
+    assert data.metadata["execution"]["blocks"] == 3
+    # calibrated noise damps tr(P rho)^2 below its noiseless 0.81, but not to zero
+    est = data.estimate_square("XYZ")
+    assert 0.05 < est.values[0] < 0.81 - 5 * est.stderr[0]
+    shadow = cl.collect(state, protocol="pauli-shadow", copies=200, device="rainbow", seed=3)
+    assert shadow.metadata["device"]["device"] == "rainbow"
+    with pytest.raises(CopylearnError, match="either noise or device"):
+        cl.collect(state, protocol="bell", copies=20, device="weber", noise="readout:0.1")
