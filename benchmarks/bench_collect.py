@@ -25,7 +25,7 @@ import numpy as np
 import copylearn as cl
 from copylearn.backends import execute
 from copylearn.noise import parse_noise
-from copylearn.protocols import get_protocol
+from copylearn.protocols import get_protocol, prepare
 
 NOISE = "depolarizing:0.01+readout:0.01"
 
@@ -53,10 +53,9 @@ def estimates(protocol, experiment, outcomes, n, labels):
 def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, rng) -> None:
     pauli = "".join(rng.choice(list("XYZ"), size=n))
     state = cl.PauliMixedState(pauli, alpha=0.9, sign=-1)
-    module = get_protocol(protocol)
     names = ("state_a", "state_b", "protocol")
     streams = {k: np.random.default_rng([7, i]) for i, k in enumerate(names)}
-    experiment = module.prepare(state, shots, streams)
+    experiment = prepare(protocol, state, shots, streams)
     model = parse_noise(NOISE)
     circuit = experiment.circuit.with_noise(model)
     fast_times = []

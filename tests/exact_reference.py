@@ -32,7 +32,7 @@ import cirq
 import numpy as np
 
 from copylearn.noise import parse_noise
-from copylearn.protocols import single_copy, two_copy
+from copylearn.protocols import prepare, two_copy
 from copylearn.states import CircuitState, PauliMixedState
 
 PAULI_MATRICES = {
@@ -144,7 +144,7 @@ class Moments:
 def shadow_moments(state, labels: list[str], noise: str | None = None) -> Moments:
     """Exact E x_Q and E x_Q^2 of the random-Pauli shadow estimator under ``noise``."""
     n = state.n
-    experiment = single_copy.prepare(state, 1, _dummy_rngs())
+    experiment = prepare("pauli-shadow", state, 1, _dummy_rngs())
     circuit = _noisy(experiment.circuit, noise)
     qubits = cirq.LineQubit.range(n)
     simulator = cirq.DensityMatrixSimulator(dtype=np.complex128)
@@ -193,7 +193,7 @@ def bell_outcome_distributions(state, noise: str | None = None):
     Outcomes are indexed over the qubit order A_0, B_0, A_1, B_1, ...
     """
     n = state.n
-    experiment = two_copy.prepare(state, 1, _dummy_rngs())
+    experiment = prepare("bell", state, 1, _dummy_rngs())
     circuit = _noisy(experiment.circuit, noise)
     a, b = two_copy.registers(n)
     qubits = [q for pair in zip(a, b, strict=True) for q in pair]

@@ -14,7 +14,7 @@ from copylearn.backends import exact, execute, qsim
 from copylearn.backends.blocks import plan_blocks
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
-from copylearn.protocols import get_protocol
+from copylearn.protocols import prepare
 
 NOISE = "depolarizing:0.05+amplitude_damping:0.04+readout:0.03"
 # A chi-square homogeneity test at this level never fails by chance in this suite's lifetime.
@@ -26,7 +26,7 @@ def experiment_for(state, protocol, shots=200, noise=None, seed=3):
         k: np.random.default_rng([seed, i])
         for i, k in enumerate(("state_a", "state_b", "protocol"))
     }
-    experiment = get_protocol(protocol).prepare(state, shots, rngs)
+    experiment = prepare(protocol, state, shots, rngs)
     model = parse_noise(noise) if noise else None
     circuit = experiment.circuit if model is None else experiment.circuit.with_noise(model)
     return experiment, circuit

@@ -1,8 +1,10 @@
 """Measurement protocols: single-copy random-Pauli shadows and two-copy Bell sampling.
 
-Each protocol module turns a state into an :class:`Experiment`: one parameterised Cirq
-circuit (state preparation plus the protocol's measurement stage) and one row of
-parameter values per shot, and turns the measured bits back into dataset arrays.
+Each protocol module has ``build(state)``, one parameterised Cirq circuit (state preparation
+plus the protocol's measurement stage) and its parameter names; ``draw(state, shots, rngs)``,
+one row of parameter values per shot and the choices to record; and ``outcome_arrays``, which
+turns the measured bits into dataset arrays. :func:`prepare` bundles the first two into an
+:class:`Experiment`.
 """
 
 from __future__ import annotations
@@ -49,3 +51,15 @@ def get_protocol(name: str) -> ModuleType:
 
 
 PROTOCOL_NAMES = ("pauli-shadow", "bell")
+
+
+def prepare(protocol: str, state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
+    """The protocol's circuit for ``state`` and ``shots`` rows of per-shot parameters.
+
+    ``rngs`` holds the generators the protocol's ``draw`` uses (``"state_a"``, ``"state_b"``,
+    ``"protocol"``).
+    """
+    module = get_protocol(protocol)
+    circuit, names = module.build(state)
+    values, record = module.draw(state, shots, rngs)
+    return Experiment(circuit, names, values, record)

@@ -13,7 +13,6 @@ import numpy as np
 import sympy
 
 from copylearn.pauli import pack_bits
-from copylearn.protocols import Experiment
 
 NAME = "pauli-shadow"
 COPIES_PER_SHOT = 1
@@ -52,14 +51,6 @@ def draw(
     )
     record = {"bases_x": pack_bits(table[..., 2]), "bases_z": pack_bits(table[..., 3])}
     return values, record
-
-
-def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
-    """Build the shadow experiment for ``shots`` copies of ``state`` (:func:`build` and
-    :func:`draw` together)."""
-    circuit, names = build(state)
-    values, record = draw(state, shots, rngs)
-    return Experiment(circuit, names, values, record)
 
 
 def outcome_arrays(

@@ -15,7 +15,6 @@ import cirq
 import numpy as np
 
 from copylearn.pauli import pack_bits
-from copylearn.protocols import Experiment
 
 NAME = "bell"
 COPIES_PER_SHOT = 2
@@ -62,14 +61,6 @@ def draw(
         axis=1,
     )
     return values, {}
-
-
-def prepare(state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
-    """Build the Bell-sampling experiment: ``shots`` experiments, ``2 * shots`` copies
-    (:func:`build` and :func:`draw` together)."""
-    circuit, names = build(state)
-    values, record = draw(state, shots, rngs)
-    return Experiment(circuit, names, values, record)
 
 
 def outcome_arrays(
