@@ -41,10 +41,10 @@ from copylearn.fits import (
     pauli_shadow_curve,
     single_copy_lower_bound,
 )
+from copylearn.sweep import STORE_NAME, summary_rows
 
 __all__ = ["plot_store"]
 
-RESULTS_FILE = "results.jsonl"
 
 # Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {
@@ -103,37 +103,17 @@ _WIDTH_IN = 3.4  # one journal column
 
 
 def _read_rows(store_dir: pathlib.Path) -> list[dict[str, Any]]:
-    """Rows of ``results.jsonl``, one per id (the last wins); a trailing partial line is skipped."""
-    path = store_dir / RESULTS_FILE
+    """The store's rows (read by :func:`copylearn.sweep.summary_rows`), with plotting's errors."""
+    path = store_dir / STORE_NAME
     hint = "run `copylearn sweep CONFIG --out DIR` first, or point at the directory it wrote"
     if not store_dir.is_dir():
         raise CopylearnError(f"no results: {store_dir} is not a directory; {hint}.")
     if not path.is_file():
         raise CopylearnError(f"no results: {path} does not exist; {hint}.")
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    rows: dict[str, dict[str, Any]] = {}
-    for k, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if k == len(lines) - 1:  # no newline after it: a write that was cut short
-                continue
-            raise CopylearnError(
-                f"{path} line {k + 1} is not valid JSON ({exc.msg}); the store is damaged: "
-                f"remove that line and rerun the sweep to recompute the point."
-            ) from exc
-        if not isinstance(row, dict) or not isinstance(row.get("spec"), dict):
-            raise CopylearnError(
-                f"{path} line {k + 1} is not a result row (a JSON object with a 'spec'); "
-                f"is this a store written by `copylearn sweep`?"
-            )
-        rows[str(row.get("id", f"line-{k}"))] = row
+    rows = summary_rows(store_dir)
     if not rows:
         raise CopylearnError(f"no results: {path} holds no complete rows yet; {hint}.")
-    return list(rows.values())
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
