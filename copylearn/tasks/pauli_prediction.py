@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from copylearn.data import MAX_ALL_SQUARES_QUBITS
 from copylearn.errors import CopylearnError
 from copylearn.pauli import Paulis, parse_paulis
 from copylearn.states import PauliMixedState
 
 NAME = "pauli-prediction"
 WEIGHTS = ("full", "uniform")
-MAX_ALL_QUERIES_QUBITS = 12
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,10 @@ def check_spec(spec: dict) -> None:
                 "queries='all' is implemented for two-copy (bell) data only: give an integer "
                 "number of queries for single-copy strategies."
             )
-        if spec["n"] > MAX_ALL_QUERIES_QUBITS:
+        if spec["n"] > MAX_ALL_SQUARES_QUBITS:
             raise CopylearnError(
                 f"queries='all' holds 4^n estimates and is limited to n <= "
-                f"{MAX_ALL_QUERIES_QUBITS} (got n = {spec['n']}): use an integer query count."
+                f"{MAX_ALL_SQUARES_QUBITS} (got n = {spec['n']}): use an integer query count."
             )
 
 
