@@ -11,6 +11,7 @@ Public API (documented in the README)::
     data.estimate_square(["XYZI", "ZZII"])
 """
 
+from copylearn.calibration import Calibration
 from copylearn.collect import collect
 from copylearn.data import Dataset, Estimates, load
 from copylearn.errors import CopylearnError
@@ -18,6 +19,7 @@ from copylearn.noise import LocalNoise, parse_noise
 from copylearn.pauli import Paulis, parse_paulis
 from copylearn.states import (
     CircuitState,
+    PauliEigenstate,
     PauliMixedState,
     random_brickwork_state,
     random_mixed_state,
@@ -27,11 +29,13 @@ from copylearn.states import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Calibration",
     "CircuitState",
     "CopylearnError",
     "Dataset",
     "Estimates",
     "LocalNoise",
+    "PauliEigenstate",
     "PauliMixedState",
     "Paulis",
     "__version__",

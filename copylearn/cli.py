@@ -89,6 +89,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="simulated Google device: rainbow, weber or willow_pink (its calibrated "
         "noise; exclusive with --noise)",
     )
+    c.add_argument(
+        "--calibration-copies",
+        type=_int,
+        default=0,
+        metavar="N",
+        help="also measure the noisy protocol's damping on known eigenstates, N copies per "
+        "state (six states), for calibrated estimates (default 0: none)",
+    )
     c.add_argument("--out", required=True, help="output file (.npz)")
     c.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
@@ -168,6 +176,7 @@ def _collect(args: argparse.Namespace) -> int:
         backend=args.backend,
         seed=args.seed,
         device=args.device,
+        calibration_copies=args.calibration_copies,
     )
     path = data.save(out)
     print(
@@ -183,29 +192,68 @@ def _estimate(args: argparse.Namespace) -> int:
 
     data = load(args.dataset)
     observables = args.observables
+    calibrated = data.calibration is not None
     if data.protocol == "bell":
         if args.median_of_means is not None:
             raise CopylearnError(
                 "--median-of-means applies to single-copy (pauli-shadow) data only."
             )
-        results = [data.estimate_square(observables), data.estimate_abs(observables), data.purity()]
-    else:
-        results = [
-            data.estimate(observables, median_of_means=args.median_of_means),
-            data.estimate_abs(observables),
+        pairs = [
+            (data.estimate_square(observables), None),
+            (data.estimate_abs(observables), None),
         ]
+        if calibrated:
+            pairs = [
+                (pairs[0][0], data.estimate_square(observables, calibrated=True)),
+                (pairs[1][0], data.estimate_abs(observables, calibrated=True)),
+            ]
+        pairs.append((data.purity(), None))
+    else:
+        mom = args.median_of_means
+        pairs = [
+            (data.estimate(observables, median_of_means=mom), None),
+            (data.estimate_abs(observables), None),
+        ]
+        if calibrated:
+            pairs = [
+                (pairs[0][0], data.estimate(observables, median_of_means=mom, calibrated=True)),
+                (pairs[1][0], data.estimate_abs(observables, calibrated=True)),
+            ]
     if args.json:
         summary = {
             k: data.metadata.get(k)
             for k in ("state", "protocol", "n", "copies", "experiments", "noise", "backend", "seed")
         }
-        print(json.dumps({"dataset": summary, "results": [r.to_dict() for r in results]}, indent=2))
+        results = [r.to_dict() for r, _ in pairs]
+        document = {"dataset": summary, "results": results}
+        if calibrated:
+            document["calibration"] = data.metadata["calibration"]
+            document["calibrated_results"] = [c.to_dict() for _, c in pairs if c is not None]
+        print(json.dumps(document, indent=2))
     else:
         print(repr(data))
-        for r in results:
+        if calibrated:
             print()
-            print(r)
+            print(data.calibration)
+        for raw, cal in pairs:
+            print()
+            print(raw if cal is None else _side_by_side(raw, cal))
     return 0
+
+
+def _side_by_side(raw, calibrated) -> str:
+    """Raw and calibrated estimates of the same observables as one table."""
+    width = max(len("observable"), *(len(o) for o in raw.observables))
+    lines = [f"{raw.quantity} ({raw.method}; calibrated: damping divided out, {raw.shots} shots)"]
+    lines.append(
+        f"{'observable':<{width}}  {'raw':>10}  {'stderr':>9}  {'calibrated':>10}  {'stderr':>9}"
+    )
+    for i, o in enumerate(raw.observables):
+        lines.append(
+            f"{o:<{width}}  {raw.values[i]:>10.5f}  {raw.stderr[i]:>9.5f}  "
+            f"{calibrated.values[i]:>10.5f}  {calibrated.stderr[i]:>9.5f}"
+        )
+    return "\n".join(lines)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -319,7 +367,7 @@ def _fmt_interval(ci: object, digits: int = 3) -> str:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from copylearn.sweep import summary_rows, varying_keys
+    from copylearn.sweep import spec_value, summary_rows, varying_keys
 
     rows = summary_rows(args.dir)
     fits, why = _load_fits(rows) if rows else ([], None)
@@ -344,7 +392,7 @@ def _summary(args: argparse.Namespace) -> int:
             [
                 spec["strategy"],
                 str(spec["n"]),
-                *(str(spec[k]) for k in keys),
+                *(str(spec_value(spec, k)) for k in keys),
                 _fmt_number(row.get("n_star")),
                 _fmt_interval(row.get("n_star_ci")),
                 _fmt_number(row.get("n_star_2_3")),

@@ -10,16 +10,18 @@ from typing import Any
 import cirq
 import numpy as np
 
+from copylearn import calibration
 from copylearn.backends import Plan, check_backend, plan
 from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
-from copylearn.noise import resolve_noise
+from copylearn.noise import resolve_noise, with_state_noise
 from copylearn.protocols import get_protocol
 from copylearn.seeding import substream
-from copylearn.states import CircuitState, PauliMixedState
+from copylearn.states import CircuitState, PauliEigenstate, PauliMixedState
 
 # Streams spawned from the run's seed, by identity (not by order of use).
 _STREAMS = {"state_a": 0, "state_b": 1, "protocol": 2, "backend": 3}
+_CALIBRATION_STREAM = 4
 
 
 def _versions() -> dict[str, str]:
@@ -35,20 +37,20 @@ def _versions() -> dict[str, str]:
 def _check_state(state) -> PauliMixedState | CircuitState:
     if isinstance(state, cirq.Circuit):
         return CircuitState(state)
-    if not isinstance(state, PauliMixedState | CircuitState):
+    if not isinstance(state, PauliMixedState | PauliEigenstate | CircuitState):
         raise CopylearnError(
-            f"state must be a PauliMixedState, a CircuitState or a cirq.Circuit, "
-            f"got {type(state).__name__}."
+            "state must be a PauliMixedState, a PauliEigenstate, a CircuitState or a "
+            f"cirq.Circuit, got {type(state).__name__}."
         )
     return state
 
 
-def _check_copies(copies, copies_per_shot: int, protocol: str) -> int:
+def _check_copies(copies, copies_per_shot: int, protocol: str, name: str = "copies") -> int:
     if isinstance(copies, bool) or not isinstance(copies, int | np.integer) or copies <= 0:
-        raise CopylearnError(f"copies={copies!r} must be a positive integer.")
+        raise CopylearnError(f"{name}={copies!r} must be a positive integer.")
     if copies % copies_per_shot:
         raise CopylearnError(
-            f"copies={copies} is odd, but protocol {protocol!r} consumes {copies_per_shot} copies "
+            f"{name}={copies} is odd, but protocol {protocol!r} consumes {copies_per_shot} copies "
             f"per experiment: use an even number, e.g. {copies + 1}."
         )
     return int(copies) // copies_per_shot
@@ -122,8 +124,8 @@ class Collector:
         return arrays, info
 
 
-def _circuit_key(state: PauliMixedState | CircuitState) -> tuple:
-    if isinstance(state, PauliMixedState):
+def _circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tuple:
+    if isinstance(state, PauliMixedState | PauliEigenstate):
         return ("pauli", state.n)
     return ("circuit", id(state.circuit))
 
@@ -135,23 +137,30 @@ def prepare_collector(
     backend: str = "qsim",
     execution: str = "auto",
     device: str | None = None,
+    ladder: bool | None = None,
 ) -> Collector:
     """Build and plan the (noisy) circuit of ``protocol`` for ``state``'s circuit family.
 
     With ``device``, the circuit is placed on the device's qubits, compiled to its native
-    gates and given its calibrated noise (:mod:`copylearn.devices`).
+    gates and given its calibrated noise (:mod:`copylearn.devices`). ``ladder`` (Bell on a
+    device only) forces copy B onto a chain as well; by default it does so exactly when the
+    state's preparation may couple its qubits (a :class:`CircuitState`).
     """
     module = get_protocol(protocol)
     check_backend(backend, execution)
     circuit, names = module.build(state)
     if device is None:
         model, noise_description = resolve_noise(noise)
+        prep_depth = len(state.prep_circuit(cirq.LineQubit.range(state.n)))
+        circuit = with_state_noise(circuit, prep_depth, model)
     else:
         if noise is not None:
             raise CopylearnError(
                 "pass either noise or device: a device brings its own calibrated noise."
             )
-        circuit, model, noise_description = _on_device(circuit, state, protocol, device)
+        if ladder is None:
+            ladder = isinstance(state, CircuitState)
+        circuit, model, noise_description = _on_device(circuit, state, protocol, device, ladder)
     if model is not None:
         circuit = circuit.with_noise(model)
     return Collector(
@@ -163,7 +172,7 @@ def prepare_collector(
     )
 
 
-def _on_device(circuit: cirq.Circuit, state, protocol: str, name: str):
+def _on_device(circuit: cirq.Circuit, state, protocol: str, name: str, ladder: bool):
     """Place ``circuit`` (built on LineQubits) on device ``name``, compile it, give its noise."""
     from copylearn import devices
 
@@ -174,8 +183,6 @@ def _on_device(circuit: cirq.Circuit, state, protocol: str, name: str):
     device = devices.load_device(name)
     n = state.n
     if protocol == "bell":
-        # Copy B must be a chain too when the state's preparation couples its qubits.
-        ladder = isinstance(state, CircuitState)
         a, b = devices.place_pairs(device, n, ladder=ladder)
         physical = {cirq.LineQubit(2 * i): a[i] for i in range(n)}
         physical |= {cirq.LineQubit(2 * i + 1): b[i] for i in range(n)}
@@ -196,6 +203,7 @@ def collect(
     seed: int | np.random.SeedSequence | None = None,
     execution: str = "auto",
     device: str | None = None,
+    calibration_copies: int = 0,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -227,6 +235,11 @@ def collect(
         are placed on its qubits (Bell pairs on couplers, copy A a chain), the circuit is
         compiled to its native gates and its calibrated noise is attached. Exclusive with
         ``noise``. The device, calibration date and noise properties go into the metadata.
+    calibration_copies : int
+        If positive, also run the noisy protocol on known product eigenstates with this
+        many copies each (six states, :mod:`copylearn.calibration`) and keep the measured
+        per-qubit damping in the metadata, so that ``Dataset.estimate(...,
+        calibrated=True)`` can divide it out. 0 (default): no calibration.
 
     Returns
     -------
@@ -236,6 +249,8 @@ def collect(
     module = get_protocol(protocol)
     shots = _check_copies(copies, module.COPIES_PER_SHOT, protocol)
     root = _check_seed(seed)
+    if calibration_copies:
+        _check_copies(calibration_copies, module.COPIES_PER_SHOT, protocol, "calibration_copies")
     collector = prepare_collector(state, protocol, noise, backend, execution, device)
     arrays, path = collector.sample(state, shots, root)
     meta: dict[str, Any] = {
@@ -255,10 +270,16 @@ def collect(
         from copylearn.devices import device_metadata, load_device
 
         meta["device"] = device_metadata(load_device(device))
-    if device is not None:
-        from copylearn.devices import device_metadata, load_device
-
-        meta["device"] = device_metadata(load_device(device))
+    if calibration_copies:
+        if isinstance(state, CircuitState):
+            # The eigenstates live in the Pauli circuit family: a second collector, placed on
+            # the same qubits (copy B a chain, as for the circuit state) with the same noise.
+            family = PauliMixedState("Z" * state.n)
+            collector = prepare_collector(family, protocol, noise, backend, execution, device, True)
+        cal = calibration.measure(
+            collector, calibration_copies, substream(root, _CALIBRATION_STREAM)
+        )
+        meta["calibration"] = cal.to_dict()
     if isinstance(state, PauliMixedState):
         meta["state_parameters"] = {"pauli": state.pauli, "alpha": state.alpha, "sign": state.sign}
     else:

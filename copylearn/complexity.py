@@ -14,6 +14,13 @@ N*(target) = min{N : P_succ(N) >= target} honestly (physics.md §4):
   interpolated in log N between grid points); its 95% interval is a percentile bootstrap
   over trials (1000 resamples); N* at target 2/3 is reported too.
 
+With ``device`` the circuits run placed, compiled and noisy on a simulated Google
+processor. With ``calibration_copies > 0`` the point first measures the protocol's damping
+on known eigenstates (:mod:`copylearn.calibration`, seeded from the point) and the learner
+divides it out before applying the task's decision rule: the noise-calibrated rule. The
+calibration's copies are reported separately (``calibration``), not counted in N*: like a
+robust-shadow calibration, they depend on the device, not on the unknown state.
+
 Copies count copies of rho consumed; a Bell experiment consumes two.
 """
 
@@ -21,10 +28,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import reduce
 from typing import Any
 
 import numpy as np
 
+from copylearn import calibration
 from copylearn.collect import prepare_collector
 from copylearn.data import bell_outcome_codes, walsh_squares
 from copylearn.errors import CopylearnError
@@ -108,7 +117,7 @@ def run_point(
     ----------
     spec : dict
         Canonical grid-point spec: task, strategy, n, alpha, weight, queries, noise, target,
-        trials, max_copies.
+        trials, max_copies, and optionally device and calibration_copies.
     seed : numpy.random.SeedSequence
         The point's seed (derived from its id by the sweep).
     progress : callable, optional
@@ -118,7 +127,8 @@ def run_point(
     -------
     dict
         ``n_star``, ``n_star_ci``, ``n_star_2_3``, ``n_star_2_3_ci``, ``copies_per_experiment``,
-        ``experiments_star``, ``curve`` (copies, successes, trials) and ``reached``.
+        ``experiments_star``, ``curve`` (copies, successes, trials), ``reached`` and, when
+        calibrated, ``calibration`` (the measured damping table).
     """
     task = get_task(spec["task"])
     task.check_spec(spec)
@@ -129,12 +139,21 @@ def run_point(
         raise CopylearnError(f"max_copies={spec['max_copies']} leaves no room to search.")
     shots_at = copies // per_shot
     noise = None if spec["noise"] == "none" else spec["noise"]
-    collector = prepare_collector(PauliMixedState("Z" * n), strategy, noise)
+    device = spec.get("device", "none")
+    collector = prepare_collector(
+        PauliMixedState("Z" * n), strategy, noise, device=None if device == "none" else device
+    )
     instances = [
         task.sample_instance(spec, np.random.default_rng(substream(seed, 0, t)))
         for t in range(trials)
     ]
     all_queries = spec["queries"] == "all"
+    cal = None
+    if spec.get("calibration_copies", 0):
+        cal = calibration.measure(collector, spec["calibration_copies"], substream(seed, 4))
+        if progress is not None:
+            progress(f"{strategy} n={n}: calibrated with {cal.copies} copies")
+    dampings = [_damping(cal, instance, n) for instance in instances]
     width = 4**n if all_queries else len(instances[0].queries)
     running = [np.zeros(width) for _ in range(trials)]  # per trial: sums, or a histogram
     success = np.zeros((trials, len(copies)), dtype=bool)
@@ -153,7 +172,7 @@ def run_point(
             ends = shots_at[done : stop + 1]
             for t, data in zip(batch, arrays, strict=True):
                 success[t, done : stop + 1] = _judge_prefixes(
-                    task, spec, instances[t], running[t], data, ends - first_shot, ends
+                    task, spec, instances[t], running[t], data, ends - first_shot, ends, dampings[t]
                 )
         done = stop + 1
         stage += 1
@@ -172,6 +191,8 @@ def run_point(
         result[key] = value
         result[f"{key}_ci"] = _bootstrap(curve, evaluated, level, rng) if value else None
     result["experiments_star"] = None if result["n_star"] is None else result["n_star"] / per_shot
+    if cal is not None:
+        result["calibration"] = cal.to_dict()
     result["curve"] = {
         "copies": evaluated.tolist(),
         "successes": curve.sum(axis=0).tolist(),
@@ -180,25 +201,45 @@ def run_point(
     return result
 
 
+def _damping(cal, instance, n: int) -> np.ndarray | None:
+    """Calibrated damping of the instance's queries (``(4,) * n`` for all Paulis), or None."""
+    if cal is None:
+        return None
+    if instance.queries is not None:
+        return cal.factors(instance.queries)[0]
+    per_qubit = [np.concatenate([[1.0], cal.damping[i]]) for i in range(n)]
+    return reduce(np.multiply.outer, per_qubit)
+
+
 def _judge_prefixes(
-    task, spec, instance, running: np.ndarray, data: dict, ends: np.ndarray, totals: np.ndarray
+    task,
+    spec,
+    instance,
+    running: np.ndarray,
+    data: dict,
+    ends: np.ndarray,
+    totals: np.ndarray,
+    damping: np.ndarray | None,
 ) -> np.ndarray:
     """Judge every prefix of one trial's new segment; fold the segment into ``running``.
 
     ``ends`` are prefix lengths within the segment, ``totals`` the trial's total shots there.
+    ``damping`` (calibrated rule) divides the estimates before the task judges them.
     """
+    scale = 1.0 if damping is None else damping
     if spec["queries"] == "all":
         codes = bell_outcome_codes(data["m_a"], data["m_b"], spec["n"])
         out, start = [], 0
         for end in ends:
             running += np.bincount(codes[start:end], minlength=running.size)
-            out.append(task.identified(instance, walsh_squares(running, spec["n"])))
+            squares = walsh_squares(running, spec["n"]) / scale
+            out.append(task.identified(instance, squares))
             start = end
         return np.array(out)
     if spec["strategy"] == "bell":
         s1, _ = bell_sums(instance.queries, data["m_a"], data["m_b"], ends)
     else:
         s1, _ = shadow_sums(instance.queries, data["bases_x"], data["bases_z"], data["bits"], ends)
-    means = (running[None] + s1) / totals[:, None]
+    means = (running[None] + s1) / totals[:, None] / scale
     running += s1[-1]
     return task.judge(spec["strategy"], spec["alpha"], instance, means)

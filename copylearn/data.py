@@ -165,6 +165,37 @@ class Dataset:
                 s2[k] += t2
         return s1, s2
 
+    @property
+    def calibration(self):
+        """The :class:`~copylearn.calibration.Calibration` collected with the data, or None."""
+        from copylearn.calibration import Calibration
+
+        record = self.metadata.get("calibration")
+        return None if record is None else Calibration.from_dict(record)
+
+    def _calibrated(self, estimates: Estimates, paulis: Paulis, power: float) -> Estimates:
+        """Divide ``estimates`` by the calibrated damping (see :mod:`copylearn.calibration`)."""
+        cal = self.calibration
+        if cal is None:
+            raise CopylearnError(
+                "this dataset has no calibration: collect it with calibration_copies > 0 "
+                "(CLI: --calibration-copies N), or pass calibrated=False."
+            )
+        if cal.protocol != self.protocol or cal.n != self.n:
+            raise CopylearnError(
+                f"the dataset's calibration is for {cal.protocol} on n = {cal.n}, "
+                f"the data are {self.protocol} on n = {self.n}."
+            )
+        values, stderr = cal.correct(estimates.values, estimates.stderr, paulis, power)
+        return Estimates(
+            estimates.quantity,
+            estimates.observables,
+            values,
+            stderr,
+            estimates.shots,
+            f"{estimates.method}, calibrated",
+        )
+
     def _require_enough_shots(self, needed: int, what: str) -> None:
         if self.shots < needed:
             raise CopylearnError(
@@ -172,7 +203,9 @@ class Dataset:
                 "collect more copies."
             )
 
-    def estimate(self, observables, median_of_means: int | None = None) -> Estimates:
+    def estimate(
+        self, observables, median_of_means: int | None = None, calibrated: bool = False
+    ) -> Estimates:
         """Estimate the signed expectation tr(Q rho) from single-copy shadow data.
 
         Parameters
@@ -183,6 +216,10 @@ class Dataset:
             If given, split the shots into this many equal batches and return the median of
             the batch means (HKP20 Alg. 1); the standard error is then the large-sample value
             sqrt(pi/2) * sigma / sqrt(N).
+        calibrated : bool
+            Divide by the damping measured on known states (:mod:`copylearn.calibration`);
+            needs a dataset collected with ``calibration_copies > 0``. Standard errors then
+            include the calibration's.
 
         Returns
         -------
@@ -200,16 +237,18 @@ class Dataset:
         mean = s1[0] / n
         var = np.maximum(s2[0] - n * mean**2, 0.0) / (n - 1)
         if median_of_means is None:
-            return Estimates("tr(Q rho)", paulis.labels, mean, np.sqrt(var / n), n, "mean")
-        k = _check_batches(median_of_means, n)
-        b1, _ = self._sums(paulis, batches=k)
-        medians = np.median(b1 / (n // k), axis=0)
-        stderr = np.sqrt(math.pi / 2 * var / (k * (n // k)))
-        return Estimates(
-            "tr(Q rho)", paulis.labels, medians, stderr, k * (n // k), f"median of {k} means"
-        )
+            raw = Estimates("tr(Q rho)", paulis.labels, mean, np.sqrt(var / n), n, "mean")
+        else:
+            k = _check_batches(median_of_means, n)
+            b1, _ = self._sums(paulis, batches=k)
+            medians = np.median(b1 / (n // k), axis=0)
+            stderr = np.sqrt(math.pi / 2 * var / (k * (n // k)))
+            raw = Estimates(
+                "tr(Q rho)", paulis.labels, medians, stderr, k * (n // k), f"median of {k} means"
+            )
+        return self._calibrated(raw, paulis, 1.0) if calibrated else raw
 
-    def estimate_square(self, observables) -> Estimates:
+    def estimate_square(self, observables, calibrated: bool = False) -> Estimates:
         """Unbiased estimate of tr(Q rho)^2 with its standard error.
 
         Bell data: the mean of f_Q (physics.md §2.5), with the sample standard error (or,
@@ -220,6 +259,9 @@ class Dataset:
         zeta2 = E[x^2]^2 - mu^4 estimated from the data, taking mu^2 conservatively at
         |mean| + 2 se(mean): the plain plug-in mean^2 would understate the
         error whenever the sample mean lands near zero by chance.
+
+        ``calibrated=True`` divides by the damping measured on known states (Bell: D(Q),
+        shadows: D(Q)^2; :mod:`copylearn.calibration`).
         """
         paulis = self._paulis(observables)
         self._require_enough_shots(2, "estimate_square()")
@@ -229,9 +271,10 @@ class Dataset:
         mean = s1 / n
         var = np.maximum(s2 - n * mean**2, 0.0) / (n - 1)
         if self.protocol == "bell":
-            return Estimates(
+            raw = Estimates(
                 "tr(Q rho)^2", paulis.labels, mean, _pm1_stderr(mean, var, n), n, "bell mean"
             )
+            return self._calibrated(raw, paulis, 1.0) if calibrated else raw
         u = (s1**2 - s2) / (n * (n - 1))
         # zeta1 = mu^2 sigma^2: mu^2 is taken at the upper end of its ~95% interval, because
         # plugging in mean^2 understates the variance whenever the mean falls near 0 by chance.
@@ -239,7 +282,7 @@ class Dataset:
         zeta1 = mu_high**2 * var
         zeta2 = (var + mean**2) ** 2 - mean**4
         u_var = (4 * (n - 2) * zeta1 + 2 * zeta2) / (n * (n - 1))
-        return Estimates(
+        raw = Estimates(
             "tr(Q rho)^2",
             paulis.labels,
             u,
@@ -247,6 +290,7 @@ class Dataset:
             n,
             "shadow U-statistic",
         )
+        return self._calibrated(raw, paulis, 2.0) if calibrated else raw
 
     def estimate_all_squares(self) -> tuple[np.ndarray, np.ndarray]:
         """Bell data: unbiased tr(Q rho)^2 for all 4^n Pauli strings at once (n <= 12).
@@ -277,30 +321,30 @@ class Dataset:
         var = np.maximum(1.0 - values**2, 0.0) * shots / (shots - 1)
         return values, _pm1_stderr(values, var, shots)
 
-    def estimate_abs(self, observables) -> Estimates:
+    def estimate_abs(self, observables, calibrated: bool = False) -> Estimates:
         """Estimate |tr(Q rho)|.
 
         Bell data: sqrt(max(0, mean f_Q)); the standard error is the delta-method value
         se / (2 * estimate), capped at sqrt(se) near zero. Shadow data: |mean| with the mean's
         standard error. Both are biased upwards near zero (a square root, an absolute value).
+        ``calibrated=True`` starts from the calibrated square (Bell) or mean (shadows).
         """
         if self.protocol == "bell":
-            sq = self.estimate_square(observables)
+            sq = self.estimate_square(observables, calibrated=calibrated)
             values = np.sqrt(np.maximum(sq.values, 0.0))
             cap = np.sqrt(sq.stderr)
             with np.errstate(divide="ignore", invalid="ignore"):
                 stderr = np.where(values > 0, np.minimum(sq.stderr / (2 * values), cap), cap)
-            return Estimates(
-                "|tr(Q rho)|", sq.observables, values, stderr, sq.shots, "sqrt of bell mean"
-            )
-        signed = self.estimate(observables)
+            method = "sqrt of bell mean" + (", calibrated" if calibrated else "")
+            return Estimates("|tr(Q rho)|", sq.observables, values, stderr, sq.shots, method)
+        signed = self.estimate(observables, calibrated=calibrated)
         return Estimates(
             "|tr(Q rho)|",
             signed.observables,
             np.abs(signed.values),
             signed.stderr,
             signed.shots,
-            "abs of shadow mean",
+            "abs of shadow mean" + (", calibrated" if calibrated else ""),
         )
 
     def purity(self) -> Estimates:

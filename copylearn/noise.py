@@ -1,4 +1,4 @@
-"""Noise models: gate-local depolarizing and amplitude damping, readout error, composable.
+"""Noise models: gate-local depolarizing and amplitude damping, storage and readout error.
 
 A spec string joins terms with ``+``: ``"depolarizing:0.01+amplitude_damping:0.02+readout:0.03"``.
 
@@ -6,7 +6,11 @@ A spec string joins terms with ``+``: ``"depolarizing:0.01+amplitude_damping:0.0
   (X, Y, Z each with probability p/3, so the Pauli fidelity is f = 1 - 4p/3);
 * ``amplitude_damping:g``: after every gate, ``cirq.amplitude_damp(g)`` on each qubit it acts on;
 * ``readout:q``: a bit flip with probability q on every measured qubit just before its
-  measurement (a channel, because qsim rejects confusion maps on measurements).
+  measurement (a channel, because qsim rejects confusion maps on measurements);
+* ``state_depolarizing:p``: ``cirq.depolarize(p)`` once on every qubit of every copy, after
+  the state is prepared and before the protocol's measurement stage: the stored copies
+  decohere (the model of physics.md §2.6; per-qubit Pauli fidelity f = 1 - 4p/3, so Bell
+  sampling sees tr(Q rho)^2 damped by f^(2|Q|) and shadows see tr(Q rho) damped by f^|Q|).
 
 Any ``cirq.NoiseModel`` may be passed instead of a spec. The same model acts on every
 circuit a protocol executes, state preparation and measurement stage alike.
@@ -21,7 +25,18 @@ import cirq
 
 from copylearn.errors import CopylearnError
 
-NOISE_KINDS = ("depolarizing", "amplitude_damping", "readout")
+NOISE_KINDS = ("depolarizing", "amplitude_damping", "readout", "state_depolarizing")
+
+
+@dataclass(frozen=True)
+class StateNoiseTag:
+    """Marks the storage channels :func:`with_state_noise` inserts (no further gate noise)."""
+
+    def __str__(self) -> str:
+        return "state-noise"
+
+
+STATE_NOISE_TAG = StateNoiseTag()
 
 
 @dataclass(frozen=True)
@@ -36,11 +51,15 @@ class LocalNoise(cirq.NoiseModel):
         Amplitude-damping probability after each gate, on each of its qubits.
     readout : float
         Bit-flip probability before each measurement.
+    state_depolarizing : float
+        Depolarizing probability on every qubit of every copy between state preparation and
+        measurement stage (inserted by :func:`with_state_noise`, not by ``noisy_moment``).
     """
 
     depolarizing: float = 0.0
     amplitude_damping: float = 0.0
     readout: float = 0.0
+    state_depolarizing: float = 0.0
 
     def spec(self) -> str:
         """The canonical spec string, e.g. ``"depolarizing:0.01+readout:0.02"``."""
@@ -48,6 +67,8 @@ class LocalNoise(cirq.NoiseModel):
         return "+".join(terms) or "none"
 
     def noisy_moment(self, moment: cirq.Moment, system_qubits: Sequence[cirq.Qid]) -> cirq.OP_TREE:
+        if any(STATE_NOISE_TAG in op.tags for op in moment):
+            return moment
         measured = [q for op in moment if cirq.is_measurement(op) for q in op.qubits]
         gate_qubits = sorted(q for op in moment if not cirq.is_measurement(op) for q in op.qubits)
         before, after = [], []
@@ -99,6 +120,24 @@ def parse_noise(spec: str) -> LocalNoise | None:
         values[kind] = p
     model = LocalNoise(**values)
     return model if model.spec() != "none" else None
+
+
+def with_state_noise(
+    circuit: cirq.Circuit, prep_depth: int, model: cirq.NoiseModel | None
+) -> cirq.Circuit:
+    """Insert ``model``'s storage noise after the first ``prep_depth`` moments of ``circuit``.
+
+    Only a :class:`LocalNoise` with ``state_depolarizing > 0`` has storage noise: one moment
+    of ``cirq.depolarize(p)`` on every qubit of the circuit, tagged :data:`STATE_NOISE_TAG`.
+    Any other model leaves the circuit as it is.
+    """
+    if not isinstance(model, LocalNoise) or not model.state_depolarizing:
+        return circuit
+    channel = cirq.depolarize(model.state_depolarizing)
+    storage = cirq.Moment(
+        channel.on(q).with_tags(STATE_NOISE_TAG) for q in sorted(circuit.all_qubits())
+    )
+    return cirq.Circuit([*circuit[:prep_depth], storage, *circuit[prep_depth:]])
 
 
 def resolve_noise(noise: str | cirq.NoiseModel | None) -> tuple[cirq.NoiseModel | None, str]:

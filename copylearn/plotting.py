@@ -8,7 +8,11 @@
   shadows ``C·3^n`` with one fitted prefactor, the single-copy lower bound ``N_LB`` (no fit)
   and a flat line at the two-copy Bell mean;
 * ``success_curves``: success probability versus copies N, one line per n with its Wilson
-  95% band, one panel per strategy and setting, with the target line.
+  95% band, one panel per strategy and setting, with the target line;
+* ``crossover`` (stores that sweep storage noise for both strategies): the map of
+  log10(N*_Bell / N*_shadows) over fidelity f and n with the measured and derived equal-cost
+  boundaries, and the fitted exponential bases versus f with their theory (f^-4, 3 f^-2) and
+  the measured crossing next to physics.md §3's f = 1/sqrt(3) (:mod:`copylearn.crossover`).
 
 Each figure is written as PNG (200 dpi) and PDF, atomically. Figures are drawn on
 matplotlib's Agg canvas without pyplot, so importing this module changes no global state and
@@ -31,6 +35,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from copylearn import crossover
 from copylearn.atomic import atomic_path
 from copylearn.complexity import wilson_interval
 from copylearn.errors import CopylearnError
@@ -275,8 +280,13 @@ def _separation_figure(rows: list[dict[str, Any]]) -> Figure:
         ns_r = [int(r["spec"]["n"]) for r in reached]
         ys_r = [float(r["n_star"]) for r in reached]
         grid = np.linspace(min(ns_r), max(ns_r), 200)
-        clean = fit["group"].get("noise", "none") in ("none", None, "")
-        if strategy == "pauli-shadow" and fit["group"].get("weight", "full") == "full" and clean:
+        # The 3^n and constant-in-n laws are noiseless; noisy series get no law overlay.
+        clean = fit["group"].get("noise", "none") in ("none", None, "") and fit["group"].get(
+            "device", "none"
+        ) in ("none", None)
+        if not clean:
+            continue
+        if strategy == "pauli-shadow" and fit["group"].get("weight", "full") == "full":
             c = fit_prefactor(ns_r, ys_r, base=3.0)
             if c is not None:
                 (h,) = ax.plot(
@@ -519,6 +529,118 @@ def _success_figure(rows: list[dict[str, Any]]) -> Figure:
 # --------------------------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------------------------
+# Figure (c): where the two-copy advantage dies (storage-noise sweeps)
+# --------------------------------------------------------------------------------------------
+
+
+def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
+    result = crossover.analyse(rows)
+    crows = crossover.crossover_rows(rows)
+    fids = np.array(result["fidelities"])
+    ns = sorted({r["spec"]["n"] for r in crows})
+    fig = Figure(figsize=(2 * _WIDTH_IN + 0.4, 3.5))
+    FigureCanvasAgg(fig)
+    ax_map, ax_base = fig.subplots(1, 2, gridspec_kw={"wspace": 0.5})
+
+    # (left) log10(N*_Bell / N*_shadow) on the (f, n) grid.
+    grid = np.full((len(ns), len(fids)), np.nan)
+    star = {}
+    for r in crows:
+        star[(r["spec"]["strategy"], r["spec"]["n"], r["f"])] = r.get("n_star")
+    for i, n in enumerate(ns):
+        for j, f in enumerate(fids):
+            b, s = star.get(("bell", n, f)), star.get(("pauli-shadow", n, f))
+            if b and s:
+                grid[i, j] = math.log10(b / s)
+    order = np.argsort(fids)
+    f_sorted = fids[order]
+    edges = np.concatenate(
+        [[f_sorted[0] - 0.025], (f_sorted[1:] + f_sorted[:-1]) / 2, [f_sorted[-1] + 0.025]]
+    )
+    n_edges = np.arange(len(ns) + 1) + 0.5 + (ns[0] - 1 if ns else 0)
+    limit = max(1.0, float(np.nanmax(np.abs(grid)))) if np.isfinite(grid).any() else 1.0
+    mesh = ax_map.pcolormesh(
+        edges, n_edges, grid[:, order], cmap="RdBu_r", vmin=-limit, vmax=limit, shading="flat"
+    )
+    bar = fig.colorbar(mesh, ax=ax_map, pad=0.02)
+    bar.set_label("log10(N*_Bell / N*_shadows)")
+    measured = [(p["fidelity"], p["n"]) for p in result["per_n"] if p["fidelity"] is not None]
+    if measured:
+        ax_map.plot(
+            *zip(*measured, strict=True), "o", color="black", ms=4, label="measured: equal N* at n"
+        )
+    n_line = np.linspace(min(ns) - 0.5, max(ns) + 0.5, 100) if ns else np.array([])
+    ax_map.plot(
+        crossover.finite_n_fidelity(np.maximum(n_line, 0.5), result["alpha"]),
+        n_line,
+        "--",
+        color="black",
+        lw=1,
+        label="derived: (3f²)^n = 2/α²",
+    )
+    ax_map.axvline(
+        result["predicted"], color=OKABE_ITO["bluish_green"], lw=1.2, label="theory: f = 1/√3"
+    )
+    ax_map.set_xlim(edges[0], edges[-1])
+    ax_map.set_ylim(n_edges[0], n_edges[-1])
+    ax_map.set_xlabel("per-qubit fidelity f of the stored copies")
+    ax_map.set_ylabel("qubits n")
+    ax_map.set_yticks(ns)
+    ax_map.set_title("blue: Bell needs fewer copies", loc="left")
+    ax_map.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=6, ncols=2)
+
+    # (right) fitted exponential bases versus f, with theory.
+    f_line = np.linspace(min(fids.min(), 0.5), 1.0, 200)
+    for strategy, theory, name in (
+        ("bell", f_line**-4.0, "theory f⁻⁴"),
+        ("pauli-shadow", 3.0 * f_line**-2.0, "theory 3f⁻²"),
+    ):
+        style = _strategy_style(strategy)
+        colour = OKABE_ITO[style["colours"][0]]
+        fits = result["bases"][strategy]
+        have = [(f, fit) for f, fit in zip(fids, fits, strict=True) if fit["base"] is not None]
+        if have:
+            x = np.array([f for f, _ in have])
+            y = np.array([fit["base"] for _, fit in have])
+            lo = np.array([fit["base_ci"][0] for _, fit in have])
+            hi = np.array([fit["base_ci"][1] for _, fit in have])
+            ax_base.errorbar(
+                x,
+                y,
+                yerr=[y - lo, hi - y],
+                fmt=style["marker"],
+                color=colour,
+                label=f"{style['short']}, fitted base (n ≥ {crossover.FIT_N_MIN})",
+            )
+        ax_base.plot(f_line, theory, "--", color=colour, lw=1, label=name)
+    ax_base.axvline(
+        result["predicted"], color=OKABE_ITO["bluish_green"], lw=1.2, label="theory: f = 1/√3"
+    )
+    title = f"theory: Bell's base is smaller while f > 1/√3 = {result['predicted']:.3f}"
+    if result["boundary"] is not None:
+        title = f"measured crossing f = {result['boundary']:.3f}"
+        if result["boundary_ci"]:
+            lo, hi = result["boundary_ci"]
+            ax_base.axvspan(
+                f_line[0] if lo is None else lo, 1.0 if hi is None else hi, color="0.85", zorder=0
+            )
+            title += " [{}, {}]".format(
+                *("out of grid" if v is None else f"{v:.3f}" for v in (lo, hi))
+            )
+        title += f"\ntheory f = 1/√3 = {result['predicted']:.3f}"
+        ax_base.axvline(
+            result["boundary"], color="black", lw=1, label="measured crossing (95% CI shaded)"
+        )
+    ax_base.set_title(title, loc="left")
+    ax_base.set_yscale("log")
+    ax_base.set_xlabel("per-qubit fidelity f of the stored copies")
+    ax_base.set_ylabel("exponential base b of N* ∝ b^n")
+    ax_base.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=6, ncols=2)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.3, top=0.88)
+    return fig
+
+
 def plot_store(
     store_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
 ) -> list[pathlib.Path]:
@@ -554,4 +676,13 @@ def plot_store(
         paths += _save(_separation_figure(rows), out, "separation")
         if any(isinstance(r.get("curve"), dict) and r["curve"].get("copies") for r in rows):
             paths += _save(_success_figure(rows), out, "success_curves")
+        if _has_crossover(rows):
+            paths += _save(_crossover_figure(rows), out, "crossover")
     return paths
+
+
+def _has_crossover(rows: list[dict[str, Any]]) -> bool:
+    """Whether the rows sweep storage noise (two or more fidelities) for both strategies."""
+    crows = crossover.crossover_rows(rows)
+    strategies = {r["spec"]["strategy"] for r in crows}
+    return len({r["f"] for r in crows}) >= 2 and {"bell", "pauli-shadow"} <= strategies

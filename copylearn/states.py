@@ -110,18 +110,11 @@ class PauliMixedState:
         (1, 1) for Y, (0, 0) for Z and I) as constant columns, so every Pauli state on n
         qubits shares one parameterised circuit.
         """
-        n = self.n
-        return (
-            tuple(f"flip{i}" for i in range(n))
-            + tuple(f"turn_h{i}" for i in range(n))
-            + tuple(f"turn_s{i}" for i in range(n))
-        )
+        return _pauli_parameter_names(self.n)
 
     def turn_values(self) -> np.ndarray:
         """The constant turn parameters ``(turn_h..., turn_s...)`` of P, ``(2n,)`` uint8."""
-        h = [1 if p in "XY" else 0 for p in self.pauli]
-        s = [1 if p == "Y" else 0 for p in self.pauli]
-        return np.array(h + s, dtype=np.uint8)
+        return _turn_values(self.pauli)
 
     def prep_circuit(self, qubits: Sequence[cirq.Qid], prefix: str = "") -> cirq.Circuit:
         """The parameterised preparation circuit on ``qubits`` (symbols ``prefix + name``).
@@ -129,16 +122,7 @@ class PauliMixedState:
         X**flip, then H**turn_h, then S**turn_s on every qubit: |b> goes to the (-1)^b
         eigenvector of P_i (H for X, S.H for Y, nothing for Z and I).
         """
-        qubits = _check_qubits(qubits, self.n)
-        names = self.parameter_names
-        gates = [cirq.X] * self.n + [cirq.H] * self.n + [cirq.S] * self.n
-        return cirq.Circuit(
-            cirq.Moment(
-                gates[k](qubits[k % self.n]) ** sympy.Symbol(prefix + names[k])
-                for k in range(layer * self.n, (layer + 1) * self.n)
-            )
-            for layer in range(3)
-        )
+        return _pauli_prep_circuit(_check_qubits(qubits, self.n), prefix)
 
     def sample_parameters(self, rng: np.random.Generator, shots: int) -> np.ndarray:
         """Draw per-shot parameters: ``(shots, 3n)`` uint8, X-flip bits then the turns.
@@ -165,6 +149,97 @@ class PauliMixedState:
     def spec(self) -> str:
         """The state's spec string, as the CLI takes it: ``pauli:LABEL:ALPHA:SIGN``."""
         return f"pauli:{self.pauli}:{self.alpha:g}:{self.sign:+d}"
+
+
+def _pauli_parameter_names(n: int) -> tuple[str, ...]:
+    return (
+        tuple(f"flip{i}" for i in range(n))
+        + tuple(f"turn_h{i}" for i in range(n))
+        + tuple(f"turn_s{i}" for i in range(n))
+    )
+
+
+def _turn_values(label: str) -> np.ndarray:
+    h = [1 if p in "XY" else 0 for p in label]
+    s = [1 if p == "Y" else 0 for p in label]
+    return np.array(h + s, dtype=np.uint8)
+
+
+def _pauli_prep_circuit(qubits: list[cirq.Qid], prefix: str) -> cirq.Circuit:
+    """X**flip, H**turn_h, S**turn_s on every qubit (symbols ``prefix + name``)."""
+    n = len(qubits)
+    names = _pauli_parameter_names(n)
+    gates = [cirq.X] * n + [cirq.H] * n + [cirq.S] * n
+    return cirq.Circuit(
+        cirq.Moment(
+            gates[k](qubits[k % n]) ** sympy.Symbol(prefix + names[k])
+            for k in range(layer * n, (layer + 1) * n)
+        )
+        for layer in range(3)
+    )
+
+
+@dataclass(frozen=True)
+class PauliEigenstate:
+    """A known product state: qubit i in the ``sign`` eigenstate of the letter ``pauli[i]``.
+
+    Prepared by the same parameterised circuit as :class:`PauliMixedState` (every flip equal,
+    no per-shot randomness), so it shares a collector with every Pauli state on n qubits.
+    :mod:`copylearn.calibration` measures the damping of a protocol on these states.
+
+    Parameters
+    ----------
+    pauli : str
+        One of X, Y, Z per qubit, e.g. ``"ZZZ"``.
+    sign : int
+        +1 or -1: tr(L_i rho) = sign on every qubit.
+    """
+
+    pauli: str
+    sign: int = 1
+
+    def __post_init__(self) -> None:
+        label = str(self.pauli).strip().upper()
+        if not label or set(label) - set("XYZ"):
+            raise CopylearnError(
+                f"eigenstate letters {self.pauli!r} must be X, Y or Z per qubit, e.g. 'ZZZ'."
+            )
+        if isinstance(self.sign, bool) or self.sign not in (1, -1):
+            raise CopylearnError(f"sign={self.sign!r} must be +1 or -1.")
+        object.__setattr__(self, "pauli", label)
+
+    @property
+    def n(self) -> int:
+        """Number of qubits."""
+        return len(self.pauli)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """The parameters of :attr:`PauliMixedState.parameter_names`."""
+        return _pauli_parameter_names(self.n)
+
+    def prep_circuit(self, qubits: Sequence[cirq.Qid], prefix: str = "") -> cirq.Circuit:
+        """The :class:`PauliMixedState` preparation circuit on ``qubits``."""
+        return _pauli_prep_circuit(_check_qubits(qubits, self.n), prefix)
+
+    def sample_parameters(self, rng: np.random.Generator, shots: int) -> np.ndarray:
+        """The same row every shot: all flips ``sign == -1``, then the letters' turns."""
+        flips = np.full(self.n, 1 if self.sign < 0 else 0, dtype=np.uint8)
+        row = np.concatenate([flips, _turn_values(self.pauli)])
+        return np.broadcast_to(row, (shots, 3 * self.n)).copy()
+
+    def density_matrix(self) -> np.ndarray:
+        """The product of (I + sign * L_i)/2 (n <= 10)."""
+        _check_density_matrix_size(self.n)
+        return reduce(
+            np.kron,
+            ((np.eye(2) + self.sign * _PAULI_MATRICES[c]) / 2 for c in self.pauli),
+            np.eye(1, dtype=complex),
+        )
+
+    def spec(self) -> str:
+        """``eigenstate:LABEL:SIGN``."""
+        return f"eigenstate:{self.pauli}:{self.sign:+d}"
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,14 @@ GRID_DEFAULTS: dict[str, Any] = {
     "target": 0.9,
     "trials": 400,
     "max_copies": 10_000_000,
+    "device": "none",
+    "calibration_copies": 0,
 }
-#: The keys of every point spec.
+#: The keys of a point spec.
 SPEC_KEYS = ("task", "strategy", *GRID_DEFAULTS)
+#: Keys left out of a point's spec (and so of its id) while they hold their default, so that
+#: stores written before the key existed keep their ids.
+OPTIONAL_KEYS = ("device", "calibration_copies")
 
 STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
@@ -130,8 +135,16 @@ class Config:
                     "strategy": strategy,
                     **dict(zip(keys, values, strict=True)),
                 }
+                for key in OPTIONAL_KEYS:
+                    if spec[key] == GRID_DEFAULTS[key]:
+                        del spec[key]
                 specs.append({k: spec[k] for k in sorted(spec)})
         return specs
+
+
+def spec_value(spec: Mapping[str, Any], key: str) -> Any:
+    """``spec[key]``, or the default of an optional key the spec leaves out."""
+    return spec[key] if key in spec else GRID_DEFAULTS[key]
 
 
 def load_config(path: str | os.PathLike) -> Config:
@@ -289,6 +302,13 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
     if check is None:
         return
     for spec in config.points():
+        if spec_value(spec, "device") != "none" and spec["noise"] != "none":
+            raise fail(
+                "grid.device",
+                f"{spec['strategy']} at n = {spec['n']}: device {spec['device']!r} brings its "
+                f"calibrated noise, so noise must be 'none' there (got {spec['noise']!r}): "
+                "sweep noise and device in separate configs or strategy sections.",
+            )
         try:
             check(dict(spec))
         except CopylearnError as exc:
@@ -367,6 +387,22 @@ def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception
     if key == "max_copies":
         if not _is_int(v) or v < 2:
             raise fail(where, f"{v!r} is not an integer >= 2: use e.g. max_copies = 10_000_000.")
+        return int(v)
+    if key == "device":
+        from copylearn.devices import DEVICE_NAMES
+
+        if v != "none" and v not in DEVICE_NAMES:
+            raise fail(
+                where, f"{v!r} is not a device: use 'none' or one of {', '.join(DEVICE_NAMES)}."
+            )
+        return v
+    if key == "calibration_copies":
+        if not _is_int(v) or v < 0:
+            raise fail(
+                where,
+                f"{v!r} is not an integer >= 0: use 0 (raw estimates) or e.g. "
+                "calibration_copies = 20000 (copies per calibration state).",
+            )
         return int(v)
     raise AssertionError(key)  # pragma: no cover
 
@@ -467,8 +503,13 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     return sorted(rows, key=lambda row: sort_key(row["spec"]))
 
 
-def _check_store(config: Config, out: Path) -> None:
-    """Refuse an out dir that holds a different sweep (without writing anything)."""
+def _check_store(config: Config, out: Path) -> bool:
+    """Refuse an out dir that holds a different sweep (without writing anything).
+
+    A config with the same seed whose points include every stored point *extends* the sweep
+    (e.g. a further n or noise value): allowed, and the return value is True, so the store's
+    config is replaced by the larger one. The points already run keep their ids and seeds.
+    """
     if out.exists() and not out.is_dir():
         raise CopylearnError(f"--out {str(out)!r} is a file: choose a directory.")
     stored = out / CONFIG_NAME
@@ -478,7 +519,7 @@ def _check_store(config: Config, out: Path) -> None:
                 f"{str(out)!r} has {STORE_NAME} but no {CONFIG_NAME}: it is not a sweep this "
                 "version wrote; choose another --out."
             )
-        return
+        return False
     try:
         previous = load_config(stored)
     except CopylearnError as exc:
@@ -486,19 +527,22 @@ def _check_store(config: Config, out: Path) -> None:
             f"{str(out)!r} holds a sweep whose {CONFIG_NAME} is unreadable ({exc}); "
             "choose another --out."
         ) from None
-    same_points = sorted(map(point_id, previous.points())) == sorted(map(point_id, config.points()))
-    if previous.seed != config.seed or not same_points:
+    old = set(map(point_id, previous.points()))
+    new = set(map(point_id, config.points()))
+    if previous.seed != config.seed or not old <= new:
         what = "seed" if previous.seed != config.seed else "grid"
         raise CopylearnError(
             f"{str(out)!r} holds a sweep with a different {what} (see {stored}): resuming would "
-            "mix two sweeps; choose another --out (or rerun with the stored config)."
+            "mix two sweeps; choose another --out, rerun with the stored config, or extend it "
+            "(same seed, every stored point kept)."
         )
+    return new != old
 
 
 class _Store:
     """The append-only JSON-lines store of one sweep directory (single writer, flock'ed)."""
 
-    def __init__(self, out: Path, config: Config):
+    def __init__(self, out: Path, config: Config, extended: bool = False):
         out.mkdir(parents=True, exist_ok=True)
         self.out = out
         self.path = out / STORE_NAME
@@ -512,7 +556,7 @@ class _Store:
             ) from None
         try:
             config_path = out / CONFIG_NAME
-            if not config_path.exists():
+            if extended or not config_path.exists():
                 _atomic_write(config_path, config.text.encode("utf-8"))
             self.rows, end = _read_rows(self.path)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -613,7 +657,7 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
         Further spec keys to show (e.g. the ones that vary across the sweep).
     """
     spec = row["spec"]
-    extra = "".join(f" {k}={spec[k]}" for k in keys if k not in ("strategy", "n"))
+    extra = "".join(f" {k}={spec_value(spec, k)}" for k in keys if k not in ("strategy", "n"))
     label = f"{spec['strategy']} n={spec['n']}{extra}"
     if row.get("n_star") is None:
         text = f"N* > {_fmt_copies(spec.get('max_copies'))} copies (not reached)"
@@ -631,7 +675,7 @@ def varying_keys(specs: Sequence[Mapping[str, Any]]) -> list[str]:
     for key in SPEC_KEYS:
         if key in ("strategy", "n"):
             continue
-        if len({json.dumps(s[key]) for s in specs}) > 1:
+        if len({json.dumps(spec_value(s, key)) for s in specs}) > 1:
             keys.append(key)
     return keys
 
@@ -842,13 +886,13 @@ def run_sweep(
             raise CopylearnError(f"dask={dask!r}: use 'local' or a scheduler address.")
         _import_distributed()
     out = Path(out_dir)
-    _check_store(config, out)
+    extended = _check_store(config, out)
     if point_runner is None:
         from copylearn.complexity import run_point
 
         point_runner = run_point
     specs = {point_id(spec): spec for spec in config.points()}
-    store = _Store(out, config)
+    store = _Store(out, config, extended)
     try:
         finished = {row["id"] for row in store.rows}
         jobs = [

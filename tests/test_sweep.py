@@ -27,6 +27,7 @@ from copylearn.cli import main
 from copylearn.errors import CopylearnError
 from copylearn.sweep import (
     CONFIG_NAME,
+    OPTIONAL_KEYS,
     SPEC_KEYS,
     STORE_NAME,
     load_config,
@@ -133,7 +134,8 @@ def test_config_defaults_and_points(tmp_path):
     assert config.seed == 2024 and config.strategies == ("bell", "pauli-shadow")
     points = config.points()
     assert len(points) == POINTS
-    assert all(list(p) == sorted(SPEC_KEYS) for p in points)
+    # Optional keys at their default are left out of the spec (and so of the id).
+    assert all(list(p) == sorted(set(SPEC_KEYS) - set(OPTIONAL_KEYS)) for p in points)
     shadow = [p for p in points if p["strategy"] == "pauli-shadow"]
     assert sorted({p["n"] for p in shadow}) == [1, 2, 3]
     first = points[0]
@@ -243,6 +245,10 @@ MALFORMED = [
     ({}, {"noise": '["none", "depolarizing:0"]'}, "", "grid.noise"),
     ({}, {"max_copies": "1"}, "", "grid.max_copies"),
     ({}, {"max_copies": "1e7"}, "", "grid.max_copies"),
+    ({}, {"device": '"sycamore"'}, "", "grid.device"),
+    ({}, {"device": '"weber"', "noise": '"readout:0.01"'}, "", "grid.device"),
+    ({}, {"calibration_copies": "-1"}, "", "grid.calibration_copies"),
+    ({}, {"calibration_copies": "1.5"}, "", "grid.calibration_copies"),
     ({}, {}, "[sweep\n", "TOML"),
 ]
 
@@ -403,20 +409,21 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, reference):
     assert canonical_store(out) == expected  # no duplicates, no partial line
 
 
-def test_resume_into_a_different_sweep_is_refused(tmp_path, capsys, reference):
-    config_path, _ = reference
-    out = tmp_path / "out"
+def _run_small_sweep(tmp_path: Path, out: Path) -> str:
+    """Run CONFIG cut to Bell n = 1, 2 into ``out``; returns its text."""
     small = CONFIG.replace("n = [1, 2, 3, 4]", "n = [1, 2]")
-    run_sweep(
-        load_config(write_config(tmp_path, small, "small.toml")),
-        out,
-        workers=0,
-        point_runner=fake_runner,
-        progress=False,
-    )
+    config = load_config(write_config(tmp_path, small, "small.toml"))
+    run_sweep(config, out, workers=0, point_runner=fake_runner, progress=False)
+    return small
+
+
+def test_resume_into_a_different_sweep_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    small = _run_small_sweep(tmp_path, out)
     before = ((out / STORE_NAME).read_bytes(), (out / CONFIG_NAME).read_bytes())
     reseeded = write_config(tmp_path, small.replace("seed = 2024", "seed = 7"), "seed.toml")
-    for path, what in [(config_path, "different grid"), (reseeded, "different seed")]:
+    moved = write_config(tmp_path, CONFIG.replace("n = [1, 2, 3, 4]", "n = [3, 4]"), "moved.toml")
+    for path, what in [(moved, "different grid"), (reseeded, "different seed")]:
         with pytest.raises(CopylearnError, match=what):
             run_sweep(load_config(path), out, workers=0, point_runner=failing_runner)
         assert main(["sweep", str(path), "--out", str(out), "--workers", "0"]) == 2
@@ -433,6 +440,34 @@ def test_resume_into_a_different_sweep_is_refused(tmp_path, capsys, reference):
         progress=False,
     )
     assert len(rows) == 2 * 2 + 3 * 2
+
+
+def test_a_larger_grid_extends_the_sweep(tmp_path, monkeypatch, reference):
+    config_path, expected = reference
+    out = tmp_path / "out"
+    _run_small_sweep(tmp_path, out)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv(CALL_LOG_ENV, str(log))
+    full = load_config(config_path)
+    rows = run_sweep(full, out, workers=0, point_runner=slow_runner, progress=False)
+    assert len(rows) == POINTS
+    ran = set(log.read_text().split())
+    assert ran == {point_id(s) for s in full.points() if s["strategy"] == "bell" and s["n"] > 2}
+    assert canonical_store(out) == expected  # as if the larger sweep had run in one go
+    assert (out / CONFIG_NAME).read_text() == full.text
+
+
+def test_optional_keys_leave_existing_point_ids_alone():
+    """Stores written before device/calibration_copies existed keep their ids."""
+    committed = TESTS_DIR.parent / "figures" / "pauli_separation" / STORE_NAME
+    stored = {json.loads(line)["id"] for line in committed.read_text().splitlines()}
+    config = load_config(TESTS_DIR.parent / "experiments" / "pauli_separation.toml")
+    assert {point_id(spec) for spec in config.points()} == stored
+    extended = parse_config(
+        config.text.replace('noise = "none"', 'noise = "none"\ncalibration_copies = 1000')
+    )
+    assert all(spec["calibration_copies"] == 1000 for spec in extended.points())
+    assert {point_id(spec) for spec in extended.points()}.isdisjoint(stored)
 
 
 def test_store_without_config_is_refused(tmp_path, reference):
