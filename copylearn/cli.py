@@ -90,12 +90,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "noise; exclusive with --noise)",
     )
     c.add_argument(
+        "--noise-scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="with --device: multiply its calibrated error rates by S (default 1)",
+    )
+    c.add_argument(
         "--calibration-copies",
         type=_int,
         default=0,
         metavar="N",
-        help="also measure the noisy protocol's damping on known eigenstates, N copies per "
-        "state (six states), for calibrated estimates (default 0: none)",
+        help="also measure the noisy protocol's damping on known random eigenstates, N copies "
+        "per letter X, Y, Z, for calibrated estimates (default 0: none)",
     )
     c.add_argument("--out", required=True, help="output file (.npz)")
     c.add_argument("--force", action="store_true", help="overwrite an existing output file")
@@ -177,6 +184,7 @@ def _collect(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         calibration_copies=args.calibration_copies,
+        noise_scale=args.noise_scale,
     )
     path = data.save(out)
     print(

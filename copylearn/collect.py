@@ -81,6 +81,7 @@ class Collector:
     key: tuple
     noise_description: str
     plan: Plan
+    parameter_names: tuple[str, ...] = ()
 
     def sample(
         self, state: PauliMixedState | CircuitState, shots: int, root: np.random.SeedSequence
@@ -97,11 +98,14 @@ class Collector:
         shots: int,
         roots: list[np.random.SeedSequence],
         backend_seed: np.random.SeedSequence,
+        with_values: bool = False,
     ) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
         """Measure ``shots`` experiments of each state in one simulator run.
 
         Each state's own randomness (its parameters, the protocol's bases) comes from its
-        root seed; the backend draws with ``backend_seed``.
+        root seed; the backend draws with ``backend_seed``. ``with_values=True`` adds each
+        state's per-shot parameter values (columns :attr:`parameter_names`) to its arrays
+        under ``"values"``: what a calibration that prepared known states needs.
         """
         module = get_protocol(self.protocol)
         values, records = [], []
@@ -121,6 +125,9 @@ class Collector:
             )
             for i, record in enumerate(records)
         ]
+        if with_values:
+            for out, v in zip(arrays, values, strict=True):
+                out["values"] = v
         return arrays, info
 
 
@@ -138,18 +145,25 @@ def prepare_collector(
     execution: str = "auto",
     device: str | None = None,
     ladder: bool | None = None,
+    noise_scale: float = 1.0,
 ) -> Collector:
     """Build and plan the (noisy) circuit of ``protocol`` for ``state``'s circuit family.
 
     With ``device``, the circuit is placed on the device's qubits, compiled to its native
     gates and given its calibrated noise (:mod:`copylearn.devices`). ``ladder`` (Bell on a
     device only) forces copy B onto a chain as well; by default it does so exactly when the
-    state's preparation may couple its qubits (a :class:`CircuitState`).
+    state's preparation may couple its qubits (a :class:`CircuitState`). ``noise_scale``
+    multiplies the device's calibrated error rates (:func:`copylearn.devices.scale_noise`).
     """
     module = get_protocol(protocol)
     check_backend(backend, execution)
     circuit, names = module.build(state)
     if device is None:
+        if noise_scale != 1.0:
+            raise CopylearnError(
+                "noise_scale scales a device's calibrated errors: pass device= too, or scale "
+                "a noise spec's probabilities directly."
+            )
         model, noise_description = resolve_noise(noise)
         prep_depth = len(state.prep_circuit(cirq.LineQubit.range(state.n)))
         circuit = with_state_noise(circuit, prep_depth, model)
@@ -160,7 +174,9 @@ def prepare_collector(
             )
         if ladder is None:
             ladder = isinstance(state, CircuitState)
-        circuit, model, noise_description = _on_device(circuit, state, protocol, device, ladder)
+        circuit, model, noise_description = _on_device(
+            circuit, state, protocol, device, ladder, noise_scale
+        )
     if model is not None:
         circuit = circuit.with_noise(model)
     return Collector(
@@ -169,10 +185,13 @@ def prepare_collector(
         _circuit_key(state),
         noise_description,
         plan(circuit, names, backend, execution),
+        tuple(names),
     )
 
 
-def _on_device(circuit: cirq.Circuit, state, protocol: str, name: str, ladder: bool):
+def _on_device(
+    circuit: cirq.Circuit, state, protocol: str, name: str, ladder: bool, noise_scale: float
+):
     """Place ``circuit`` (built on LineQubits) on device ``name``, compile it, give its noise."""
     from copylearn import devices
 
@@ -180,7 +199,7 @@ def _on_device(circuit: cirq.Circuit, state, protocol: str, name: str, ladder: b
         raise CopylearnError(
             f"unknown device {name!r}: use one of {', '.join(devices.DEVICE_NAMES)}."
         )
-    device = devices.load_device(name)
+    device = devices.scale_noise(devices.load_device(name), noise_scale)
     n = state.n
     if protocol == "bell":
         a, b = devices.place_pairs(device, n, ladder=ladder)
@@ -191,7 +210,8 @@ def _on_device(circuit: cirq.Circuit, state, protocol: str, name: str, ladder: b
         physical = {cirq.LineQubit(i): chain[i] for i in range(n)}
     placed = circuit.transform_qubits(lambda q: physical[q])
     compiled = devices.compile_for_device(placed, device)
-    return compiled, devices.device_noise_model(device), f"device:{name}"
+    label = f"device:{name}" + ("" if device.noise_scale == 1.0 else f"*{device.noise_scale:g}")
+    return compiled, devices.device_noise_model(device), label
 
 
 def collect(
@@ -204,6 +224,7 @@ def collect(
     execution: str = "auto",
     device: str | None = None,
     calibration_copies: int = 0,
+    noise_scale: float = 1.0,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -236,10 +257,13 @@ def collect(
         compiled to its native gates and its calibrated noise is attached. Exclusive with
         ``noise``. The device, calibration date and noise properties go into the metadata.
     calibration_copies : int
-        If positive, also run the noisy protocol on known product eigenstates with this
-        many copies each (six states, :mod:`copylearn.calibration`) and keep the measured
+        If positive, also run the noisy protocol on known random eigenstates of X, Y and Z
+        with this many copies per letter (:mod:`copylearn.calibration`) and keep the measured
         per-qubit damping in the metadata, so that ``Dataset.estimate(...,
         calibrated=True)`` can divide it out. 0 (default): no calibration.
+    noise_scale : float
+        With ``device``: multiply every calibrated error rate (gate, readout, coherent and
+        thermal) by this factor, on the same qubits (1 = the calibration as loaded).
 
     Returns
     -------
@@ -251,7 +275,9 @@ def collect(
     root = _check_seed(seed)
     if calibration_copies:
         _check_copies(calibration_copies, module.COPIES_PER_SHOT, protocol, "calibration_copies")
-    collector = prepare_collector(state, protocol, noise, backend, execution, device)
+    collector = prepare_collector(
+        state, protocol, noise, backend, execution, device, noise_scale=noise_scale
+    )
     arrays, path = collector.sample(state, shots, root)
     meta: dict[str, Any] = {
         "state": state.spec(),
@@ -267,21 +293,25 @@ def collect(
         "versions": _versions(),
     }
     if device is not None:
-        from copylearn.devices import device_metadata, load_device
+        from copylearn.devices import device_metadata, load_device, scale_noise
 
-        meta["device"] = device_metadata(load_device(device))
+        meta["device"] = device_metadata(scale_noise(load_device(device), noise_scale))
     if calibration_copies:
         if isinstance(state, CircuitState):
             # The eigenstates live in the Pauli circuit family: a second collector, placed on
             # the same qubits (copy B a chain, as for the circuit state) with the same noise.
             family = PauliMixedState("Z" * state.n)
-            collector = prepare_collector(family, protocol, noise, backend, execution, device, True)
+            collector = prepare_collector(
+                family, protocol, noise, backend, execution, device, True, noise_scale
+            )
         cal = calibration.measure(
             collector, calibration_copies, substream(root, _CALIBRATION_STREAM)
         )
         meta["calibration"] = cal.to_dict()
     if isinstance(state, PauliMixedState):
         meta["state_parameters"] = {"pauli": state.pauli, "alpha": state.alpha, "sign": state.sign}
+    elif isinstance(state, PauliEigenstate):
+        meta["state_parameters"] = {"pauli": state.pauli, "sign": state.sign}
     else:
         meta["state_circuit"] = cirq.to_json(state.circuit)
     return Dataset(protocol=protocol, n=state.n, arrays=arrays, metadata=meta)

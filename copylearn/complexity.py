@@ -37,7 +37,7 @@ from copylearn import calibration
 from copylearn.collect import prepare_collector
 from copylearn.data import bell_outcome_codes, walsh_squares
 from copylearn.errors import CopylearnError
-from copylearn.pauli import bell_sums, shadow_sums
+from copylearn.pauli import bell_sums, parse_paulis, shadow_sums
 from copylearn.protocols import get_protocol
 from copylearn.seeding import substream
 from copylearn.states import PauliMixedState
@@ -117,7 +117,7 @@ def run_point(
     ----------
     spec : dict
         Canonical grid-point spec: task, strategy, n, alpha, weight, queries, noise, target,
-        trials, max_copies, and optionally device and calibration_copies.
+        trials, max_copies, and optionally device, noise_scale and calibration_copies.
     seed : numpy.random.SeedSequence
         The point's seed (derived from its id by the sweep).
     progress : callable, optional
@@ -141,7 +141,11 @@ def run_point(
     noise = None if spec["noise"] == "none" else spec["noise"]
     device = spec.get("device", "none")
     collector = prepare_collector(
-        PauliMixedState("Z" * n), strategy, noise, device=None if device == "none" else device
+        PauliMixedState("Z" * n),
+        strategy,
+        noise,
+        device=None if device == "none" else device,
+        noise_scale=spec.get("noise_scale", 1.0),
     )
     instances = [
         task.sample_instance(spec, np.random.default_rng(substream(seed, 0, t)))
@@ -206,7 +210,9 @@ def _damping(cal, instance, n: int) -> np.ndarray | None:
     if cal is None:
         return None
     if instance.queries is not None:
+        cal.check_resolved(instance.queries)
         return cal.factors(instance.queries)[0]
+    cal.check_resolved(parse_paulis(["X" * n, "Y" * n, "Z" * n], n))
     per_qubit = [np.concatenate([[1.0], cal.damping[i]]) for i in range(n)]
     return reduce(np.multiply.outer, per_qubit)
 
@@ -224,7 +230,10 @@ def _judge_prefixes(
     """Judge every prefix of one trial's new segment; fold the segment into ``running``.
 
     ``ends`` are prefix lengths within the segment, ``totals`` the trial's total shots there.
-    ``damping`` (calibrated rule) divides the estimates before the task judges them.
+    ``damping`` (calibrated rule) divides the estimates before the task judges them; for
+    ``queries="all"`` the learner names the Q of largest likelihood score
+    D(Q) (mean f_Q - alpha^2 D(Q) / 2) (Gaussian means D(Q) alpha^2 for P and 0 for the
+    rest, equal variances), which is the plain argmax when D = 1.
     """
     scale = 1.0 if damping is None else damping
     if spec["queries"] == "all":
@@ -232,7 +241,9 @@ def _judge_prefixes(
         out, start = [], 0
         for end in ends:
             running += np.bincount(codes[start:end], minlength=running.size)
-            squares = walsh_squares(running, spec["n"]) / scale
+            squares = walsh_squares(running, spec["n"])
+            if damping is not None:
+                squares = damping * (squares - spec["alpha"] ** 2 * damping / 2)
             out.append(task.identified(instance, squares))
             start = end
         return np.array(out)

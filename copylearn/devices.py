@@ -32,9 +32,11 @@ matches cirq-core (``pip install "cirq-google==1.7.0"`` for cirq-core 1.7.0).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -94,6 +96,8 @@ class Device:
         Target gate set of :func:`compile_for_device`.
     grid_device : cirq_google.GridDevice
         cirq-google's device object (its ``validate_circuit`` checks a compiled circuit).
+    noise_scale : float
+        Factor applied to every calibrated error rate (:func:`scale_noise`); 1 as loaded.
     """
 
     name: str
@@ -106,6 +110,7 @@ class Device:
     noise_properties: cirq_google.GoogleNoiseProperties = field(compare=False, repr=False)
     gateset: cirq.CompilationTargetGateset = field(compare=False, repr=False)
     grid_device: cirq_google.GridDevice = field(compare=False, repr=False)
+    noise_scale: float = 1.0
 
 
 def _cirq_google():
@@ -861,6 +866,73 @@ def device_noise_model(device: Device, hashable: bool = True) -> cirq.NoiseModel
     return _cirq_google().NoiseModelFromGoogleNoiseProperties(device.noise_properties)
 
 
+def scale_noise(device: Device, factor: float) -> Device:
+    """``device`` with every calibrated error rate multiplied by ``factor``.
+
+    Gate Pauli errors, readout errors (both directions), the coherent FSim error angles and
+    the thermal rates 1/T1 and 1/Tphi (T1 and Tphi divided by the factor) are scaled on every
+    qubit the layouts may use. The calibration outliers, which no layout uses, keep their
+    calibration (one weber qubit reads out wrongly half the time: scaled, it would cap the
+    factor for everyone). The layout and compilation stay those of the real calibration, so
+    a sweep over the factor keeps the same physical qubits.
+
+    Raises
+    ------
+    CopylearnError
+        ``factor`` not a positive finite number, or so large that an error probability of
+        a usable qubit exceeds 1.
+    """
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, int | float)
+        or not (math.isfinite(factor) and factor > 0)
+    ):
+        raise CopylearnError(
+            f"noise_scale={factor!r} must be a positive number (1 = the calibration as loaded)."
+        )
+    factor = float(factor)
+    if factor == 1.0:
+        return device
+    props = device.noise_properties
+    usable = set(device.qubits) - set(device.outliers)
+
+    def on(qubits) -> float:
+        return factor if set(qubits) <= usable else 1.0
+
+    readout = {q: [e * on([q]) for e in errs] for q, errs in props.readout_errors.items()}
+    pauli = {op: e * on(op.qubits) for op, e in props.gate_pauli_errors.items()}
+    worst = max([sum(errs) for errs in readout.values()] + list(pauli.values()))
+    if worst > 1:
+        raise CopylearnError(
+            f"noise_scale={factor:g} pushes an error probability of {device.name} to "
+            f"{worst:.3g} > 1: use a smaller factor."
+        )
+    fsim = {}
+    for op, g in props.fsim_errors.items():
+        k = on(op.qubits)
+        fsim[op] = cirq.PhasedFSimGate(
+            theta=g.theta * k, zeta=g.zeta * k, chi=g.chi * k, gamma=g.gamma * k, phi=g.phi * k
+        )
+    try:
+        scaled = dataclasses.replace(
+            props,
+            t1_ns={q: t / on([q]) for q, t in props.t1_ns.items()},
+            tphi_ns={q: t / on([q]) for q, t in props.tphi_ns.items()},
+            readout_errors=readout,
+            gate_pauli_errors=pauli,
+            fsim_errors=fsim,
+        )
+        _cirq_google().NoiseModelFromGoogleNoiseProperties(scaled)  # builds every channel
+    except ValueError as exc:
+        raise CopylearnError(
+            f"noise_scale={factor:g} gives {device.name} invalid noise ({exc}): use a smaller "
+            "factor."
+        ) from None
+    return dataclasses.replace(
+        device, noise_properties=scaled, noise_scale=device.noise_scale * factor
+    )
+
+
 def device_metadata(device: Device) -> dict[str, Any]:
     """Dataset metadata: the device, its native gate, calibration date and noise properties.
 
@@ -873,5 +945,6 @@ def device_metadata(device: Device) -> dict[str, Any]:
         "calibration_date": device.calibration_date,
         "calibration_timestamp_ms": device.calibration_timestamp_ms,
         "outlier_qubits": [str(q) for q in device.outliers],
+        "noise_scale": device.noise_scale,
         "noise_properties": cirq.to_json(device.noise_properties),
     }

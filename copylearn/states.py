@@ -181,18 +181,21 @@ def _pauli_prep_circuit(qubits: list[cirq.Qid], prefix: str) -> cirq.Circuit:
 
 @dataclass(frozen=True)
 class PauliEigenstate:
-    """A known product state: qubit i in the ``sign`` eigenstate of the letter ``pauli[i]``.
+    """A product of Pauli eigenstates: qubit i in an eigenstate of the letter ``pauli[i]``.
 
-    Prepared by the same parameterised circuit as :class:`PauliMixedState` (every flip equal,
-    no per-shot randomness), so it shares a collector with every Pauli state on n qubits.
-    :mod:`copylearn.calibration` measures the damping of a protocol on these states.
+    Prepared by the same parameterised circuit as :class:`PauliMixedState` (the flips choose
+    the eigenvalue), so it shares a collector with every Pauli state on n qubits.
 
     Parameters
     ----------
     pauli : str
         One of X, Y, Z per qubit, e.g. ``"ZZZ"``.
     sign : int
-        +1 or -1: tr(L_i rho) = sign on every qubit.
+        +1 or -1: every qubit in that eigenstate, every shot (tr(L_i rho) = sign). 0: every
+        qubit of every copy in a uniformly random eigenstate drawn per shot (so rho = I/2^n
+        on average); :mod:`copylearn.calibration` reads the drawn signs back from the
+        parameters (``Collector.sample_many(..., with_values=True)``) and so knows each
+        shot's state.
     """
 
     pauli: str
@@ -204,8 +207,8 @@ class PauliEigenstate:
             raise CopylearnError(
                 f"eigenstate letters {self.pauli!r} must be X, Y or Z per qubit, e.g. 'ZZZ'."
             )
-        if isinstance(self.sign, bool) or self.sign not in (1, -1):
-            raise CopylearnError(f"sign={self.sign!r} must be +1 or -1.")
+        if isinstance(self.sign, bool) or self.sign not in (1, -1, 0):
+            raise CopylearnError(f"sign={self.sign!r} must be +1, -1 or 0 (random per shot).")
         object.__setattr__(self, "pauli", label)
 
     @property
@@ -223,10 +226,13 @@ class PauliEigenstate:
         return _pauli_prep_circuit(_check_qubits(qubits, self.n), prefix)
 
     def sample_parameters(self, rng: np.random.Generator, shots: int) -> np.ndarray:
-        """The same row every shot: all flips ``sign == -1``, then the letters' turns."""
-        flips = np.full(self.n, 1 if self.sign < 0 else 0, dtype=np.uint8)
-        row = np.concatenate([flips, _turn_values(self.pauli)])
-        return np.broadcast_to(row, (shots, 3 * self.n)).copy()
+        """Flips (all ``sign == -1``, or uniform bits for sign 0), then the letters' turns."""
+        if self.sign == 0:
+            flips = rng.integers(0, 2, size=(shots, self.n), dtype=np.uint8)
+        else:
+            flips = np.full((shots, self.n), 1 if self.sign < 0 else 0, dtype=np.uint8)
+        turns = np.broadcast_to(_turn_values(self.pauli), (shots, 2 * self.n))
+        return np.concatenate([flips, turns], axis=1)
 
     def density_matrix(self) -> np.ndarray:
         """The product of (I + sign * L_i)/2 (n <= 10)."""

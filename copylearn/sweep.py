@@ -12,7 +12,8 @@ A sweep config (TOML) names the task, the strategies, a grid of parameters and a
     [strategy.pauli-shadow]     # optional per-strategy overrides of grid axes
     n = [1, 2, 3]
 
-The grid expands to *points*: canonical specs with every key filled in (:data:`SPEC_KEYS`).
+The grid expands to *points*: canonical specs with every key filled in (:data:`SPEC_KEYS`),
+except the :data:`OPTIONAL_KEYS` while they hold their defaults.
 A point's id is the first 16 hex characters of the SHA-256 of its spec as JSON with sorted
 keys, and its seed is ``SeedSequence([sweep seed, *two 32-bit words of the id])``, so a point's
 result does not depend on the order points run in, the number of workers or the executor.
@@ -66,13 +67,14 @@ GRID_DEFAULTS: dict[str, Any] = {
     "trials": 400,
     "max_copies": 10_000_000,
     "device": "none",
+    "noise_scale": 1.0,
     "calibration_copies": 0,
 }
 #: The keys of a point spec.
 SPEC_KEYS = ("task", "strategy", *GRID_DEFAULTS)
 #: Keys left out of a point's spec (and so of its id) while they hold their default, so that
 #: stores written before the key existed keep their ids.
-OPTIONAL_KEYS = ("device", "calibration_copies")
+OPTIONAL_KEYS = ("device", "noise_scale", "calibration_copies")
 
 STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
@@ -309,6 +311,12 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
                 f"calibrated noise, so noise must be 'none' there (got {spec['noise']!r}): "
                 "sweep noise and device in separate configs or strategy sections.",
             )
+        if spec_value(spec, "device") == "none" and spec_value(spec, "noise_scale") != 1.0:
+            raise fail(
+                "grid.noise_scale",
+                f"{spec['strategy']} at n = {spec['n']}: noise_scale multiplies a device's "
+                "calibrated errors; set device too (or scale the noise spec's probabilities).",
+            )
         try:
             check(dict(spec))
         except CopylearnError as exc:
@@ -396,12 +404,19 @@ def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception
                 where, f"{v!r} is not a device: use 'none' or one of {', '.join(DEVICE_NAMES)}."
             )
         return v
+    if key == "noise_scale":
+        if not _is_number(v) or not 0.0 < float(v) < float("inf"):
+            raise fail(
+                where, f"{v!r} is not a positive number: use e.g. noise_scale = [0.5, 1, 2]."
+            )
+        return float(v)
     if key == "calibration_copies":
-        if not _is_int(v) or v < 0:
+        if not _is_int(v) or v < 0 or v % 2 or v == 2:
             raise fail(
                 where,
-                f"{v!r} is not an integer >= 0: use 0 (raw estimates) or e.g. "
-                "calibration_copies = 20000 (copies per calibration state).",
+                f"{v!r} is not 0 or an even integer >= 4 (a Bell experiment consumes two "
+                "copies): use 0 (raw estimates) or e.g. calibration_copies = 20000 (copies per "
+                "calibration state).",
             )
         return int(v)
     raise AssertionError(key)  # pragma: no cover
@@ -428,7 +443,7 @@ def sort_key(spec: Mapping[str, Any]) -> tuple:
     def rank(value: object) -> tuple:
         return (1, value) if isinstance(value, str) else (0, value)
 
-    rest = tuple(rank(spec[k]) for k in sorted(spec) if k not in ("strategy", "n"))
+    rest = tuple(rank(spec_value(spec, k)) for k in sorted(SPEC_KEYS) if k not in ("strategy", "n"))
     return (spec["strategy"], spec["n"], *rest)
 
 
@@ -508,7 +523,8 @@ def _check_store(config: Config, out: Path) -> bool:
 
     A config with the same seed whose points include every stored point *extends* the sweep
     (e.g. a further n or noise value): allowed, and the return value is True, so the store's
-    config is replaced by the larger one. The points already run keep their ids and seeds.
+    config is replaced by the larger one (the previous one is kept as ``config.K.toml``). The
+    points already run keep their ids and seeds.
     """
     if out.exists() and not out.is_dir():
         raise CopylearnError(f"--out {str(out)!r} is a file: choose a directory.")
@@ -556,6 +572,9 @@ class _Store:
             ) from None
         try:
             config_path = out / CONFIG_NAME
+            if extended:  # keep the config the stored points were run with
+                k = 1 + sum(1 for _ in out.glob("config.*.toml"))
+                _atomic_write(out / f"config.{k}.toml", config_path.read_bytes())
             if extended or not config_path.exists():
                 _atomic_write(config_path, config.text.encode("utf-8"))
             self.rows, end = _read_rows(self.path)

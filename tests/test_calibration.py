@@ -62,7 +62,7 @@ def test_eigenstate_circuit_prepares_its_density_matrix(label, sign):
         assert np.trace(pauli_matrix(single) @ rho).real == pytest.approx(sign, abs=1e-6)
 
 
-@pytest.mark.parametrize("bad", [("XI", 1), ("", 1), ("XQ", 1), ("XX", 0), ("XX", True)])
+@pytest.mark.parametrize("bad", [("XI", 1), ("", 1), ("XQ", 1), ("XX", 2), ("XX", True)])
 def test_eigenstate_rejects_bad_input(bad):
     with pytest.raises(CopylearnError):
         cl.PauliEigenstate(*bad)
@@ -146,7 +146,7 @@ def test_calibration_on_a_circuit_state_uses_the_same_noise():
         STATE, "bell", copies=200, noise="state_depolarizing:0.3", seed=4, calibration_copies=4000
     )
     table = data.calibration
-    assert table.copies == 6 * 4000
+    assert table.copies == 3 * 4000
     _within(table.damping.ravel(), np.full(3 * N, 0.6**2), table.stderr.ravel(), "d_i")
 
 
@@ -179,6 +179,38 @@ def test_correct_divides_by_the_damping_to_a_power():
     value, err = _table().correct(np.array([0.3]), np.array([0.02]), paulis, power=2)
     assert value[0] == pytest.approx(0.3 / d**2)
     assert err[0] == pytest.approx(math.hypot(0.02 / d**2, value[0] * 2 * rel))
+
+
+def test_even_powers_of_a_negative_damping_are_positive():
+    table = Calibration("pauli-shadow", 1, 12, np.array([[-0.5, 0.8, 0.9]]), np.full((1, 3), 0.01))
+    paulis = parse_paulis(["X"], 1)
+    value, _ = table.correct(np.array([0.25]), np.array([0.01]), paulis, power=2)
+    assert value[0] == pytest.approx(1.0)
+    value, _ = table.correct(np.array([-0.5]), np.array([0.01]), paulis, power=1)
+    assert value[0] == pytest.approx(1.0)
+    value, _ = table.correct(np.array([0.25]), np.array([0.01]), paulis, power=0.5)
+    assert np.isnan(value[0])
+
+
+def test_unresolved_damping_is_refused():
+    table = Calibration(
+        "bell", 2, 12, np.array([[0.9, 0.02, 0.9], [0.9, 0.9, 0.9]]), np.full((2, 3), 0.01)
+    )
+    table.check_resolved(parse_paulis(["XZ", "ZX"], 2))  # Y on qubit 0 is not used
+    with pytest.raises(CopylearnError, match="Y on qubit 0"):
+        table.check_resolved(parse_paulis(["YZ"], 2))
+
+
+def test_eigenstates_can_be_collected_directly():
+    data = cl.collect(cl.PauliEigenstate("XZ", -1), "pauli-shadow", copies=3000, seed=8)
+    assert data.metadata["state"] == "eigenstate:XZ:-1"
+    assert data.metadata["state_parameters"] == {"pauli": "XZ", "sign": -1}
+    est = data.estimate(["XI", "IZ", "XZ"])
+    _within_simple(est, np.array([-1.0, -1.0, 1.0]))
+
+
+def _within_simple(est, truth) -> None:
+    assert np.all(np.abs(est.values - truth) < 5 * est.stderr + 1e-12)
 
 
 def test_calibration_round_trips_and_rejects_malformed_records(tmp_path):
@@ -239,7 +271,12 @@ def test_calibrated_decision_rule_reaches_the_target_under_storage_noise():
     assert raw["curve"]["successes"][-1] == 0
     calibrated = run_point({**spec, "calibration_copies": 20_000}, np.random.SeedSequence(1))
     assert calibrated["reached"] and calibrated["n_star"] is not None
-    assert calibrated["calibration"]["copies"] == 6 * 20_000
+    assert calibrated["calibration"]["copies"] == 3 * 20_000
+    # Naming P among all 16 Paulis: the likelihood score reaches the target too.
+    named = run_point(
+        {**spec, "queries": "all", "calibration_copies": 20_000}, np.random.SeedSequence(2)
+    )
+    assert named["reached"]
 
 
 # ----------------------------------------------------------------------------- crossover
@@ -281,6 +318,13 @@ def test_crossover_recovers_the_boundary_of_exact_theory_curves():
         assert fit["base"] == pytest.approx(f**-4, rel=1e-6)
     assert [p["n"] for p in result["per_n"]] == [2, 3, 4, 5]
     assert finite_n_fidelity(1e9, 0.9) == pytest.approx(PREDICTED_FIDELITY)
+
+
+def test_crossover_refuses_mixed_settings():
+    rows = _synthetic_rows([1.0, 0.8], [2, 3], lambda f: f**-4, lambda f: 3 * f**-2)
+    rows[0]["spec"]["alpha"] = 0.5
+    with pytest.raises(CopylearnError, match="one setting at a time"):
+        analyse(rows)
 
 
 def test_crossover_reports_no_boundary_when_bell_always_wins():

@@ -249,6 +249,9 @@ MALFORMED = [
     ({}, {"device": '"weber"', "noise": '"readout:0.01"'}, "", "grid.device"),
     ({}, {"calibration_copies": "-1"}, "", "grid.calibration_copies"),
     ({}, {"calibration_copies": "1.5"}, "", "grid.calibration_copies"),
+    ({}, {"calibration_copies": "1001"}, "", "grid.calibration_copies"),
+    ({}, {"noise_scale": "0"}, "", "grid.noise_scale"),
+    ({}, {"noise_scale": "0.5"}, "", "grid.noise_scale"),  # needs a device
     ({}, {}, "[sweep\n", "TOML"),
 ]
 
@@ -455,6 +458,7 @@ def test_a_larger_grid_extends_the_sweep(tmp_path, monkeypatch, reference):
     assert ran == {point_id(s) for s in full.points() if s["strategy"] == "bell" and s["n"] > 2}
     assert canonical_store(out) == expected  # as if the larger sweep had run in one go
     assert (out / CONFIG_NAME).read_text() == full.text
+    assert "n = [1, 2]" in (out / "config.1.toml").read_text()  # the previous config is kept
 
 
 def test_optional_keys_leave_existing_point_ids_alone():
