@@ -16,11 +16,12 @@ import pytest
 
 import copylearn as cl
 from copylearn.calibration import Calibration
+from copylearn.collect import prepare_collector
 from copylearn.complexity import run_point
 from copylearn.crossover import PREDICTED_FIDELITY, analyse, finite_n_fidelity, storage_fidelity
 from copylearn.errors import CopylearnError
 from copylearn.noise import STATE_NOISE_TAG, LocalNoise, parse_noise, with_state_noise
-from copylearn.pauli import parse_paulis
+from copylearn.pauli import parse_paulis, unpack_bits
 from copylearn.states import pauli_matrix
 
 P_STORAGE = 0.15
@@ -60,6 +61,23 @@ def test_eigenstate_circuit_prepares_its_density_matrix(label, sign):
     for i, letter in enumerate(label):
         single = "I" * i + letter + "I" * (1 - i)
         assert np.trace(pauli_matrix(single) @ rho).real == pytest.approx(sign, abs=1e-6)
+
+
+def test_random_sign_eigenstates_report_their_signs():
+    state = cl.PauliEigenstate("ZZ", 0)
+    collector = prepare_collector(cl.PauliMixedState("ZZ"), "pauli-shadow")
+    (data,), _ = collector.sample_many(
+        [state], 4000, [np.random.SeedSequence(1)], np.random.SeedSequence(2), with_values=True
+    )
+    values = data["values"]
+    assert values.shape == (4000, len(collector.parameter_names))
+    flips = values[:, [collector.parameter_names.index(f"flip{i}") for i in range(2)]]
+    assert 0.45 < flips.mean() < 0.55  # uniform signs
+    # Z measured in the Z basis: the outcome bit equals the flip whenever Z was measured.
+    bits = data["bits"]
+    measured_z = unpack_bits(data["bases_z"], 2) & (1 - unpack_bits(data["bases_x"], 2))
+    outcome = unpack_bits(bits, 2)
+    assert np.array_equal(outcome[measured_z == 1], flips[measured_z == 1])
 
 
 @pytest.mark.parametrize("bad", [("XI", 1), ("", 1), ("XQ", 1), ("XX", 2), ("XX", True)])
