@@ -131,9 +131,34 @@ def _group_of(spec: dict[str, Any]) -> str:
 
 
 def _varying_keys(groups: Sequence[dict[str, Any]]) -> list[str]:
-    """Spec keys (other than strategy) whose value differs between groups."""
+    """Spec keys (other than strategy) whose value differs between groups of one strategy.
+
+    A key set per strategy only (e.g. fewer trials for the costly strategy) is not a setting
+    to tell series apart by: the strategy already does.
+    """
     keys = sorted({k for g in groups for k in g} - {"strategy"})
-    return [k for k in keys if len({json.dumps(g.get(k)) for g in groups}) > 1]
+    out = []
+    for k in keys:
+        per_strategy: dict[str, set[str]] = {}
+        for g in groups:
+            per_strategy.setdefault(str(g["strategy"]), set()).add(json.dumps(g.get(k)))
+        if any(len(values) > 1 for values in per_strategy.values()):
+            out.append(k)
+    return out
+
+
+def _context_text(groups: Sequence[dict[str, Any]]) -> str:
+    """What every series shares and a reader must know: the device, the calibrated rule."""
+    parts = []
+    devices = {g.get("device", "none") for g in groups}
+    if len(devices) == 1 and devices != {"none"}:
+        (device,) = devices
+        scales = {g.get("noise_scale", 1.0) for g in groups}
+        scale = f" ×{scales.pop():g}" if len(scales) == 1 and scales != {1.0} else ""
+        parts.append(f"simulated {device}, calibrated noise{scale}")
+    if all(g.get("calibration_copies", 0) for g in groups):
+        parts.append("noise-calibrated rule")
+    return "; ".join(parts)
 
 
 def _setting_text(group: dict[str, Any], keys: Sequence[str]) -> str:
@@ -375,7 +400,11 @@ def _separation_figure(rows: list[dict[str, Any]]) -> Figure:
         frameon=False,
         handlelength=2.2,
         borderaxespad=0.0,
-        title="bars: 95% CI on N*;  [ ]: 95% CI on the fitted base",
+        title="\n".join(
+            filter(
+                None, [_context_text(groups), "bars: 95% CI on N*;  [ ]: 95% CI on the fitted base"]
+            )
+        ),
         alignment="left",
     )
     _stack_legend_below(fig, ax, legend)
