@@ -65,6 +65,11 @@ class Calibration:
     damping: np.ndarray
     stderr: np.ndarray
 
+    def site_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, 4)`` per-site dampings and errors by letter code I, X, Y, Z (I: 1 +- 0)."""
+        ones, zeros = np.ones((self.n, 1)), np.zeros((self.n, 1))
+        return np.hstack([ones, self.damping]), np.hstack([zeros, self.stderr])
+
     def factors(self, paulis: Paulis) -> tuple[np.ndarray, np.ndarray]:
         """The damping D(Q) of each Pauli and its relative standard error.
 
@@ -78,19 +83,13 @@ class Calibration:
             raise CopylearnError(
                 f"the calibration is for n = {self.n} qubits, the observables have {paulis.n}."
             )
+        table, errors = self.site_table()
         codes = letter_codes(paulis)  # (M, n): I=0, X=1, Y=2, Z=3
-        log_d = np.zeros(codes.shape)
-        rel2 = np.zeros(codes.shape)
-        qubit = np.broadcast_to(np.arange(self.n), codes.shape)
-        on = codes > 0
-        d = self.damping[qubit[on], codes[on] - 1]
-        se = self.stderr[qubit[on], codes[on] - 1]
+        sites = np.arange(self.n)
+        d, se = table[sites, codes], errors[sites, codes]
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_d[on] = np.log(np.abs(d))
-            rel2[on] = (se / d) ** 2
-        sign = np.ones(codes.shape)
-        sign[on] = np.sign(d)
-        return np.prod(sign, axis=1) * np.exp(log_d.sum(axis=1)), np.sqrt(rel2.sum(axis=1))
+            rel2 = (se / d) ** 2
+        return np.prod(d, axis=1), np.sqrt(rel2.sum(axis=1))
 
     def correct(
         self, values: np.ndarray, stderr: np.ndarray, paulis: Paulis, power: float = 1.0

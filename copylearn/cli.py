@@ -206,27 +206,20 @@ def _estimate(args: argparse.Namespace) -> int:
             raise CopylearnError(
                 "--median-of-means applies to single-copy (pauli-shadow) data only."
             )
-        pairs = [
-            (data.estimate_square(observables), None),
-            (data.estimate_abs(observables), None),
-        ]
-        if calibrated:
-            pairs = [
-                (pairs[0][0], data.estimate_square(observables, calibrated=True)),
-                (pairs[1][0], data.estimate_abs(observables, calibrated=True)),
-            ]
-        pairs.append((data.purity(), None))
+        estimators = [data.estimate_square, data.estimate_abs]
     else:
         mom = args.median_of_means
-        pairs = [
-            (data.estimate(observables, median_of_means=mom), None),
-            (data.estimate_abs(observables), None),
+        estimators = [
+            lambda obs, calibrated=False: data.estimate(obs, mom, calibrated=calibrated),
+            data.estimate_abs,
         ]
-        if calibrated:
-            pairs = [
-                (pairs[0][0], data.estimate(observables, median_of_means=mom, calibrated=True)),
-                (pairs[1][0], data.estimate_abs(observables, calibrated=True)),
-            ]
+    # (raw, calibrated or None) per quantity; the purity has no calibrated form.
+    pairs = [
+        (f(observables), f(observables, calibrated=True) if calibrated else None)
+        for f in estimators
+    ]
+    if data.protocol == "bell":
+        pairs.append((data.purity(), None))
     if args.json:
         summary = {
             k: data.metadata.get(k)

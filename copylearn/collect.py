@@ -82,6 +82,7 @@ class Collector:
     noise_description: str
     plan: Plan
     parameter_names: tuple[str, ...] = ()
+    device: Any = None  # the placed-on copylearn.devices.Device (noise scaled), if any
 
     def sample(
         self, state: PauliMixedState | CircuitState, shots: int, root: np.random.SeedSequence
@@ -158,6 +159,7 @@ def prepare_collector(
     module = get_protocol(protocol)
     check_backend(backend, execution)
     circuit, names = module.build(state)
+    placed_on = None
     if device is None:
         if noise_scale != 1.0:
             raise CopylearnError(
@@ -174,7 +176,7 @@ def prepare_collector(
             )
         if ladder is None:
             ladder = isinstance(state, CircuitState)
-        circuit, model, noise_description = _on_device(
+        circuit, model, noise_description, placed_on = _on_device(
             circuit, state, protocol, device, ladder, noise_scale
         )
     if model is not None:
@@ -186,13 +188,17 @@ def prepare_collector(
         noise_description,
         plan(circuit, names, backend, execution),
         tuple(names),
+        placed_on,
     )
 
 
 def _on_device(
     circuit: cirq.Circuit, state, protocol: str, name: str, ladder: bool, noise_scale: float
 ):
-    """Place ``circuit`` (built on LineQubits) on device ``name``, compile it, give its noise."""
+    """Place ``circuit`` (built on LineQubits) on device ``name``, compile it, give its noise.
+
+    Returns the compiled circuit, the noise model, its description and the device.
+    """
     from copylearn import devices
 
     if name not in devices.DEVICE_NAMES:
@@ -211,7 +217,7 @@ def _on_device(
     placed = circuit.transform_qubits(lambda q: physical[q])
     compiled = devices.compile_for_device(placed, device)
     label = f"device:{name}" + ("" if device.noise_scale == 1.0 else f"*{device.noise_scale:g}")
-    return compiled, devices.device_noise_model(device), label
+    return compiled, devices.device_noise_model(device), label, device
 
 
 def collect(
@@ -292,10 +298,10 @@ def collect(
         "execution": path,
         "versions": _versions(),
     }
-    if device is not None:
-        from copylearn.devices import device_metadata, load_device, scale_noise
+    if collector.device is not None:
+        from copylearn.devices import device_metadata
 
-        meta["device"] = device_metadata(scale_noise(load_device(device), noise_scale))
+        meta["device"] = device_metadata(collector.device)
     if calibration_copies:
         if isinstance(state, CircuitState):
             # The eigenstates live in the Pauli circuit family: a second collector, placed on

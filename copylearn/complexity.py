@@ -41,6 +41,7 @@ from copylearn.pauli import bell_sums, parse_paulis, shadow_sums
 from copylearn.protocols import get_protocol
 from copylearn.seeding import substream
 from copylearn.states import PauliMixedState
+from copylearn.sweep import spec_value
 from copylearn.tasks import get_task
 
 GRID_RATIO = 1.05
@@ -139,13 +140,13 @@ def run_point(
         raise CopylearnError(f"max_copies={spec['max_copies']} leaves no room to search.")
     shots_at = copies // per_shot
     noise = None if spec["noise"] == "none" else spec["noise"]
-    device = spec.get("device", "none")
+    device = spec_value(spec, "device")
     collector = prepare_collector(
         PauliMixedState("Z" * n),
         strategy,
         noise,
         device=None if device == "none" else device,
-        noise_scale=spec.get("noise_scale", 1.0),
+        noise_scale=spec_value(spec, "noise_scale"),
     )
     instances = [
         task.sample_instance(spec, np.random.default_rng(substream(seed, 0, t)))
@@ -153,7 +154,7 @@ def run_point(
     ]
     all_queries = spec["queries"] == "all"
     cal = None
-    if spec.get("calibration_copies", 0):
+    if spec_value(spec, "calibration_copies"):
         cal = calibration.measure(collector, spec["calibration_copies"], substream(seed, 4))
         if progress is not None:
             progress(f"{strategy} n={n}: calibrated with {cal.copies} copies")
@@ -213,8 +214,7 @@ def _damping(cal, instance, n: int) -> np.ndarray | None:
         cal.check_resolved(instance.queries)
         return cal.factors(instance.queries)[0]
     cal.check_resolved(parse_paulis(["X" * n, "Y" * n, "Z" * n], n))
-    per_qubit = [np.concatenate([[1.0], cal.damping[i]]) for i in range(n)]
-    return reduce(np.multiply.outer, per_qubit)
+    return reduce(np.multiply.outer, cal.site_table()[0])
 
 
 def _judge_prefixes(

@@ -188,7 +188,12 @@ def test_parameterised_bell_circuit_compiles_exactly(name):
     assert cirq.is_parameterized(compiled)
     assert cirq.parameter_names(compiled) <= set(names)
     assert compiled.are_all_measurements_terminal()
-    for resolver in _random_settings(names, 6, seed=1):
+    _assert_equal_at_settings(compiled, circuit, names, 6, seed=1)
+
+
+def _assert_equal_at_settings(compiled, circuit, names, count: int, seed: int) -> None:
+    """The two circuits are equivalent at ``count`` random 0/1 settings of ``names``."""
+    for resolver in _random_settings(names, count, seed=seed):
         cirq.testing.assert_circuits_with_terminal_measurements_are_equivalent(
             cirq.resolve_parameters(compiled, resolver),
             cirq.resolve_parameters(circuit, resolver),
@@ -205,12 +210,7 @@ def test_parameterised_shadow_circuit_compiles_exactly():
     circuit = circuit.transform_qubits(lambda q: mapping[q])
     compiled = devices.compile_for_device(circuit, device)
     assert len(compiled) == 2  # one PhasedXZGate per qubit, then the measurement
-    for resolver in _random_settings(names, 8, seed=2):
-        cirq.testing.assert_circuits_with_terminal_measurements_are_equivalent(
-            cirq.resolve_parameters(compiled, resolver),
-            cirq.resolve_parameters(circuit, resolver),
-            atol=1e-6,
-        )
+    _assert_equal_at_settings(compiled, circuit, names, 8, seed=2)
 
 
 def test_compile_refuses_bad_circuits():
