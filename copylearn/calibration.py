@@ -24,10 +24,37 @@ unbiased up to the calibration's own error; for other noise it is a first-order 
 Standard errors of calibrated estimates combine the raw estimate's error with the
 calibration's (delta method): the relative variance of D(Q) is the sum of the relative
 variances of its factors.
+
+What a calibrated estimate targets depends on the state family (``target`` in the metadata):
+
+* :class:`~copylearn.states.PauliMixedState` and :class:`~copylearn.states.PauliEigenstate`
+  (``"ideal"``): the calibration states share the state's preparation circuit, qubits and
+  noise, so the correction divides out preparation, storage and measurement-stage noise
+  together; the estimate targets the noiseless state.
+* :class:`~copylearn.states.CircuitState` (``"as-prepared"``): the user's circuit is not the
+  calibration's, so its preparation noise cannot be measured on known states. The
+  calibration states are prepared without noise (the preparation moments execute noiselessly,
+  the noise model acts from the storage moment on), and the correction divides out only the
+  storage noise and the protocol's own measurement stage (the basis rotations, or CNOT and H
+  across the copies, and readout). The estimate targets the state as the noisy circuit
+  prepares it: the circuit's moments with the noise model attached.
+* A :class:`~copylearn.states.CircuitState` on a device is refused: compilation merges the
+  preparation into the measurement stage's gates, and copies A and B sit on qubits with
+  different noise, so there is no single prepared state to target.
+
+Noise that is not a Pauli channel (amplitude damping, device noise, a ``cirq.NoiseModel``
+that copylearn cannot check) gets a :class:`CalibrationWarning`: its average damping is
+divided out, its additive bias is not. A calibrated value outside the physical range
+([-1, 1] for tr(Q rho), [0, 1] for tr(Q rho)^2) is clipped to it and the estimate's method
+says how many were; the standard error stays that of the unclipped value (the clipped
+estimate is no farther from the truth). If an unclipped value lies more than
+:data:`OUT_OF_RANGE_Z` standard errors outside, a :class:`CalibrationWarning` names it: the
+correction does not describe that noise.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +65,28 @@ from copylearn.pauli import Paulis, letter_codes
 from copylearn.seeding import substream
 
 LETTERS = "XYZ"
+
+# What a calibrated estimate targets, by key (metadata ``calibration.target``).
+TARGETS = {
+    "ideal": (
+        "the noiseless state: the calibration states share its preparation circuit, so "
+        "preparation, storage and measurement-stage noise are divided out"
+    ),
+    "as-prepared": (
+        "the state as the noisy circuit prepares it (its preparation noise included): the "
+        "calibration states are prepared without noise, so only storage noise and the "
+        "protocol's measurement stage (basis rotations or CNOT+H across copies, readout) are "
+        "divided out"
+    ),
+}
+# A clipped calibrated value this many standard errors outside the physical range warns.
+OUT_OF_RANGE_Z = 3.0
+# The physical range of each calibrated quantity.
+PHYSICAL_RANGE = {"tr(Q rho)": (-1.0, 1.0), "tr(Q rho)^2": (0.0, 1.0)}
+
+
+class CalibrationWarning(UserWarning):
+    """A calibrated estimate is a first-order correction only, or was clipped far outside."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +106,8 @@ class Calibration:
         shadows tr(Q rho).
     stderr : np.ndarray
         ``(n, 3)`` standard errors of ``damping``.
+    target : {"ideal", "as-prepared"}
+        Which state a calibrated estimate targets (:data:`TARGETS`).
     """
 
     protocol: str
@@ -64,6 +115,7 @@ class Calibration:
     copies: int
     damping: np.ndarray
     stderr: np.ndarray
+    target: str = "ideal"
 
     def site_table(self) -> tuple[np.ndarray, np.ndarray]:
         """``(n, 4)`` per-site dampings and errors by letter code I, X, Y, Z (I: 1 +- 0)."""
@@ -135,7 +187,10 @@ class Calibration:
             "protocol": self.protocol,
             "n": self.n,
             "copies": self.copies,
-            "states": "random eigenstates of L on every qubit of every copy, L in X, Y, Z",
+            "states": "random eigenstates of L on every qubit of every copy, L in X, Y, Z"
+            + (", prepared without noise" if self.target == "as-prepared" else ""),
+            "target": self.target,
+            "target_description": TARGETS[self.target],
             "letters": LETTERS,
             "damping": self.damping.tolist(),
             "stderr": self.stderr.tolist(),
@@ -149,16 +204,24 @@ class Calibration:
             damping = np.asarray(data["damping"], dtype=np.float64)
             stderr = np.asarray(data["stderr"], dtype=np.float64)
             protocol, copies = str(data["protocol"]), int(data["copies"])
-        except (KeyError, TypeError, ValueError) as exc:
+            target = str(data.get("target", "ideal"))  # records before targets were ideal
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CopylearnError(f"calibration record is malformed ({exc!r}).") from None
+        if target not in TARGETS:
+            raise CopylearnError(
+                f"calibration record: target {target!r} is not one of {', '.join(TARGETS)}."
+            )
         if damping.shape != (n, 3) or stderr.shape != (n, 3):
             raise CopylearnError(f"calibration record: damping and stderr must be ({n}, 3).")
         if not (np.all(np.isfinite(damping)) and np.all(stderr >= 0)):
             raise CopylearnError("calibration record holds non-finite dampings or negative errors.")
-        return cls(protocol, n, copies, damping, stderr)
+        return cls(protocol, n, copies, damping, stderr, target)
 
     def __str__(self) -> str:
-        lines = [f"calibration ({self.protocol}, {self.copies} copies): damping d_i(L) +- se"]
+        lines = [
+            f"calibration ({self.protocol}, {self.copies} copies, target: {self.target} state): "
+            "damping d_i(L) +- se"
+        ]
         lines.append("qubit  " + "  ".join(f"{L:>17}" for L in LETTERS))
         for i in range(self.n):
             cells = (
@@ -168,7 +231,146 @@ class Calibration:
         return "\n".join(lines)
 
 
-def measure(collector, copies: int, root: np.random.SeedSequence) -> Calibration:
+def plan_target(state, noise, device: str | None) -> str:
+    """Decide what a calibration of ``state`` targets; refuse or warn where it cannot apply.
+
+    Called by :func:`copylearn.collect` before any work.
+
+    Parameters
+    ----------
+    state : PauliMixedState, PauliEigenstate or CircuitState
+        The unknown state.
+    noise : str, cirq.NoiseModel or None
+        The ``noise`` argument of :func:`copylearn.collect`.
+    device : str or None
+        The ``device`` argument.
+
+    Returns
+    -------
+    str
+        ``"ideal"`` (Pauli family) or ``"as-prepared"`` (a circuit state), see :data:`TARGETS`.
+
+    Raises
+    ------
+    CopylearnError
+        A :class:`~copylearn.states.CircuitState` on a device.
+
+    Warns
+    -----
+    CalibrationWarning
+        Noise that is not a Pauli channel: the correction is first order only.
+    """
+    from copylearn.noise import resolve_noise
+    from copylearn.states import CircuitState
+
+    circuit = isinstance(state, CircuitState)
+    if circuit and device is not None:
+        raise CopylearnError(
+            f"calibration_copies cannot correct a circuit state on device {device!r}: "
+            "compilation merges its preparation into the measurement stage and the two copies "
+            "sit on qubits with different noise, so there is no prepared state to target; "
+            "collect it without calibration_copies, or without device (a noise spec)."
+        )
+    if device is not None:
+        reason = (
+            "device noise is not a Pauli channel (coherent two-qubit gate errors, thermal "
+            "relaxation, asymmetric readout)"
+        )
+    else:
+        reason = _non_pauli_reason(resolve_noise(noise)[0])
+    if reason:
+        warnings.warn(
+            f"{reason}: calibrated estimates divide out its average damping (a first-order "
+            "correction) but not its additive bias.",
+            CalibrationWarning,
+            stacklevel=3,
+        )
+    return "as-prepared" if circuit else "ideal"
+
+
+def _non_pauli_reason(model) -> str | None:
+    """Why ``model`` is not a Pauli channel on every qubit, or None if it is (or is absent)."""
+    import cirq
+
+    from copylearn.noise import LocalNoise
+
+    if model is None:
+        return None
+    if isinstance(model, LocalNoise):
+        if model.amplitude_damping:
+            return "amplitude damping is not a Pauli channel (it pulls qubits towards |0>)"
+        return None
+    if isinstance(model, cirq.ConstantQubitNoiseModel) and _is_pauli_channel(
+        model.qubit_noise_gate
+    ):
+        return None
+    return (
+        f"copylearn cannot check that the noise model {type(model).__name__} is a Pauli "
+        "channel"
+    )
+
+
+def _is_pauli_channel(gate) -> bool:
+    """Whether a one-qubit channel's Pauli transfer matrix is diagonal (a Pauli channel)."""
+    import cirq
+
+    if cirq.num_qubits(gate) != 1 or not cirq.has_kraus(gate):
+        return False
+    paulis = [np.eye(2), cirq.unitary(cirq.X), cirq.unitary(cirq.Y), cirq.unitary(cirq.Z)]
+    kraus = cirq.kraus(gate)
+    ptm = np.array(
+        [
+            [np.trace(p @ sum(k @ q @ k.conj().T for k in kraus)).real / 2 for q in paulis]
+            for p in paulis
+        ]
+    )
+    return bool(np.allclose(ptm, np.diag(np.diag(ptm)), atol=1e-10))
+
+
+def clip_to_range(
+    values: np.ndarray, stderr: np.ndarray, quantity: str, labels: tuple[str, ...]
+) -> tuple[np.ndarray, int]:
+    """Clip calibrated ``values`` to the physical range of ``quantity``.
+
+    Parameters
+    ----------
+    values, stderr : np.ndarray
+        ``(M,)`` calibrated estimates and their standard errors.
+    quantity : str
+        ``"tr(Q rho)"`` (range [-1, 1]) or ``"tr(Q rho)^2"`` (range [0, 1]).
+    labels : tuple of str
+        The observables, for the warning.
+
+    Returns
+    -------
+    (np.ndarray, int)
+        The clipped values (NaN stays NaN) and how many were clipped.
+
+    Warns
+    -----
+    CalibrationWarning
+        Some value lay more than :data:`OUT_OF_RANGE_Z` standard errors outside the range.
+    """
+    low, high = PHYSICAL_RANGE[quantity]
+    with np.errstate(invalid="ignore"):
+        excess = np.maximum(values - high, low - values)
+        outside = excess > 0
+        far = excess > OUT_OF_RANGE_Z * stderr
+    if far.any():
+        i = int(np.argmax(np.where(far, excess / np.maximum(stderr, 1e-300), -np.inf)))
+        warnings.warn(
+            f"calibrated {quantity} of {labels[i]} is {values[i]:.4f} +- {stderr[i]:.4f}, more "
+            f"than {OUT_OF_RANGE_Z:g} standard errors outside [{low:g}, {high:g}] "
+            f"({int(far.sum())} such): the calibration does not describe this noise; clipped.",
+            CalibrationWarning,
+            stacklevel=4,
+        )
+    return np.where(outside, np.clip(values, low, high), values), int(outside.sum())
+
+
+def measure(
+    collector, copies: int, root: np.random.SeedSequence, target: str = "ideal"
+) -> Calibration:
     """Run ``collector``'s noisy protocol on known random eigenstates and fit the damping.
 
     For each letter L, every qubit of every copy is prepared, shot by shot, in a uniformly
@@ -186,6 +388,9 @@ def measure(collector, copies: int, root: np.random.SeedSequence) -> Calibration
         Copies per letter (three letters).
     root : numpy.random.SeedSequence
         Seed of the calibration.
+    target : {"ideal", "as-prepared"}
+        Recorded in the result (:data:`TARGETS`); ``"as-prepared"`` needs a collector
+        prepared with ``prep_noise=False``.
     """
     from copylearn.data import _pm1_stderr
     from copylearn.pauli import bell_values, parse_paulis, shadow_values
@@ -215,7 +420,7 @@ def measure(collector, copies: int, root: np.random.SeedSequence) -> Calibration
             w = _signs(data["values"], names, "", n) * x
             damping[:, j] = w.mean(axis=0)
             stderr[:, j] = w.std(axis=0, ddof=1) / np.sqrt(shots)
-    return Calibration(protocol, n, 3 * shots * per_shot, damping, stderr)
+    return Calibration(protocol, n, 3 * shots * per_shot, damping, stderr, target)
 
 
 def _signs(values: np.ndarray, names: tuple[str, ...], prefix: str, n: int) -> np.ndarray:

@@ -147,6 +147,8 @@ def prepare_collector(
     device: str | None = None,
     ladder: bool | None = None,
     noise_scale: float = 1.0,
+    *,
+    prep_noise: bool = True,
 ) -> Collector:
     """Build and plan the (noisy) circuit of ``protocol`` for ``state``'s circuit family.
 
@@ -155,6 +157,16 @@ def prepare_collector(
     device only) forces copy B onto a chain as well; by default it does so exactly when the
     state's preparation may couple its qubits (a :class:`CircuitState`). ``noise_scale``
     multiplies the device's calibrated error rates (:func:`copylearn.devices.scale_noise`).
+    ``prep_noise=False`` (no device only) executes the state's preparation moments without
+    noise and applies the noise model from the storage moment on (storage noise, the
+    measurement stage, readout): the calibration of a :class:`CircuitState` prepares its
+    known states this way (:mod:`copylearn.calibration`).
+
+    Raises
+    ------
+    CopylearnError
+        ``prep_noise=False`` with a device (its compiler merges the preparation into the
+        measurement stage's gates, so there is no noise-free preparation to split off).
     """
     module = get_protocol(protocol)
     check_backend(backend, execution)
@@ -169,7 +181,16 @@ def prepare_collector(
         model, noise_description = resolve_noise(noise)
         prep_depth = len(state.prep_circuit(cirq.LineQubit.range(state.n)))
         circuit = with_state_noise(circuit, prep_depth, model)
+        if model is not None and not prep_noise:
+            # Noise-free preparation, then the noisy rest, still one Cirq circuit.
+            circuit = circuit[:prep_depth] + circuit[prep_depth:].with_noise(model)
+            model = None
     else:
+        if not prep_noise:
+            raise CopylearnError(
+                "a device circuit cannot be split into a noise-free preparation and a noisy "
+                "measurement stage: compilation merges them."
+            )
         if noise is not None:
             raise CopylearnError(
                 "pass either noise or device: a device brings its own calibrated noise."
@@ -266,7 +287,12 @@ def collect(
         If positive, also run the noisy protocol on known random eigenstates of X, Y and Z
         with this many copies per letter (:mod:`copylearn.calibration`) and keep the measured
         per-qubit damping in the metadata, so that ``Dataset.estimate(...,
-        calibrated=True)`` can divide it out. 0 (default): no calibration.
+        calibrated=True)`` can divide it out. 0 (default): no calibration. A Pauli state's
+        calibration divides out preparation and measurement noise (target: the noiseless
+        state); a circuit state's only storage and measurement-stage noise (target: the
+        state as the noisy circuit prepares it); ``metadata["calibration"]["target"]`` says
+        which. A circuit state on a device is refused; noise that is not a Pauli channel
+        warns (:class:`copylearn.calibration.CalibrationWarning`).
     noise_scale : float
         With ``device``: multiply every calibrated error rate (gate, readout, coherent and
         thermal) by this factor, on the same qubits (1 = the calibration as loaded).
@@ -281,6 +307,7 @@ def collect(
     root = _check_seed(seed)
     if calibration_copies:
         _check_copies(calibration_copies, module.COPIES_PER_SHOT, protocol, "calibration_copies")
+        target = calibration.plan_target(state, noise, device)  # refuses or warns first
     collector = prepare_collector(
         state, protocol, noise, backend, execution, device, noise_scale=noise_scale
     )
@@ -304,14 +331,15 @@ def collect(
         meta["device"] = device_metadata(collector.device)
     if calibration_copies:
         if isinstance(state, CircuitState):
-            # The eigenstates live in the Pauli circuit family: a second collector, placed on
-            # the same qubits (copy B a chain, as for the circuit state) with the same noise.
+            # The eigenstates live in the Pauli circuit family: a second collector with the
+            # same noise and measurement stage, its preparation executed noise-free, so that
+            # only storage and measurement-stage noise is measured (target: as prepared).
             family = PauliMixedState("Z" * state.n)
             collector = prepare_collector(
-                family, protocol, noise, backend, execution, device, True, noise_scale
+                family, protocol, noise, backend, execution, prep_noise=False
             )
         cal = calibration.measure(
-            collector, calibration_copies, substream(root, _CALIBRATION_STREAM)
+            collector, calibration_copies, substream(root, _CALIBRATION_STREAM), target
         )
         meta["calibration"] = cal.to_dict()
     if isinstance(state, PauliMixedState):

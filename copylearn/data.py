@@ -186,14 +186,20 @@ class Dataset:
                 f"the dataset's calibration is for {cal.protocol} on n = {cal.n}, "
                 f"the data are {self.protocol} on n = {self.n}."
             )
+        from copylearn.calibration import clip_to_range
+
+        cal.check_resolved(paulis)  # a damping not resolved from 0 cannot be divided out
         values, stderr = cal.correct(estimates.values, estimates.stderr, paulis, power)
+        # Never a silent unphysical value: clip to the range, say so (calibration.py).
+        values, clipped = clip_to_range(values, stderr, estimates.quantity, estimates.observables)
+        note = f" ({clipped} clipped to the physical range)" if clipped else ""
         return Estimates(
             estimates.quantity,
             estimates.observables,
             values,
             stderr,
             estimates.shots,
-            f"{estimates.method}, calibrated",
+            f"{estimates.method}, calibrated{note}",
         )
 
     def _require_enough_shots(self, needed: int, what: str) -> None:
