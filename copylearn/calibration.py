@@ -304,10 +304,7 @@ def _non_pauli_reason(model) -> str | None:
         model.qubit_noise_gate
     ):
         return None
-    return (
-        f"copylearn cannot check that the noise model {type(model).__name__} is a Pauli "
-        "channel"
-    )
+    return f"copylearn cannot check that the noise model {type(model).__name__} is a Pauli channel"
 
 
 def _is_pauli_channel(gate) -> bool:
