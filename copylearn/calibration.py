@@ -324,6 +324,27 @@ def _is_pauli_channel(gate) -> bool:
     return bool(np.allclose(ptm, np.diag(np.diag(ptm)), atol=1e-10))
 
 
+def check_target(metadata: dict[str, Any]) -> None:
+    """Refuse a circuit-state calibration recorded before targets existed.
+
+    Such a calibration ran the Pauli preparation circuit with noise and divided its damping
+    out of a circuit it does not describe (values above the physical maximum were possible).
+
+    Raises
+    ------
+    CopylearnError
+        ``metadata["calibration"]`` has no ``target`` and the state is a circuit.
+    """
+    record = metadata.get("calibration")
+    state = str(metadata.get("state", ""))
+    if isinstance(record, dict) and "target" not in record and state.startswith("circuit:"):
+        raise CopylearnError(
+            f"this dataset's calibration of {state!r} predates calibration targets: it divided "
+            "out preparation noise the circuit does not have; collect it again with "
+            "calibration_copies to get a calibration of the state as prepared."
+        )
+
+
 def clip_to_range(
     values: np.ndarray, stderr: np.ndarray, quantity: str, labels: tuple[str, ...]
 ) -> tuple[np.ndarray, int]:

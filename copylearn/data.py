@@ -186,8 +186,9 @@ class Dataset:
                 f"the dataset's calibration is for {cal.protocol} on n = {cal.n}, "
                 f"the data are {self.protocol} on n = {self.n}."
             )
-        from copylearn.calibration import clip_to_range
+        from copylearn.calibration import check_target, clip_to_range
 
+        check_target(self.metadata)
         cal.check_resolved(paulis)  # a damping not resolved from 0 cannot be divided out
         values, stderr = cal.correct(estimates.values, estimates.stderr, paulis, power)
         # Never a silent unphysical value: clip to the range, say so (calibration.py).

@@ -13,7 +13,9 @@ A spec string joins terms with ``+``: ``"depolarizing:0.01+amplitude_damping:0.0
   sampling sees tr(Q rho)^2 damped by f^(2|Q|) and shadows see tr(Q rho) damped by f^|Q|).
 
 Any ``cirq.NoiseModel`` may be passed instead of a spec. The same model acts on every
-circuit a protocol executes, state preparation and measurement stage alike.
+circuit a protocol executes, state preparation and measurement stage alike (one exception:
+the calibration states of a circuit state are prepared noise-free, see
+:mod:`copylearn.calibration`).
 """
 
 from __future__ import annotations

@@ -42,6 +42,15 @@ def _with_record(record, protocol: str = "bell"):
     return data
 
 
+def _old_circuit_record():
+    """A circuit-state dataset whose calibration record predates targets."""
+    data = cl.collect(BELL_PAIR, "bell", copies=200, seed=1)
+    record = _record()
+    del record["target"]
+    data.metadata["calibration"] = record
+    return data
+
+
 def _collect(**kwargs) -> Callable[[], object]:
     base = {"state": PAULI, "protocol": "bell", "copies": 200, "seed": 1}
     return lambda: cl.collect(**{**base, **kwargs})
@@ -127,6 +136,12 @@ API_CASES = [
             _record(n=3, damping=[[0.9] * 3] * 3, stderr=[[0.01] * 3] * 3)
         ).estimate_square(["XY"], calibrated=True),
         "n = 3",
+        False,
+    ),
+    (
+        "circuit-calibration-without-target",
+        lambda: _old_circuit_record().estimate_square(["ZZ"], calibrated=True),
+        "predates calibration targets",
         False,
     ),
     (

@@ -648,3 +648,17 @@ def test_unresolved_damping_is_refused_by_calibrated_estimates():
     data.estimate_square(["XX"], calibrated=True)
     with pytest.raises(CopylearnError, match="Z on qubit 0"):
         data.estimate_square(["ZZ"], calibrated=True)
+
+
+def test_records_without_a_target_still_work_for_pauli_states():
+    """Datasets saved before targets existed: a Pauli state's calibration is still the ideal
+    one (its correction has not changed); a circuit state's is refused (bad-input suite)."""
+    data = cl.collect(
+        cl.PauliMixedState("XY", 0.9), "bell", copies=2000, noise="state_depolarizing:0.1",
+        seed=6, calibration_copies=2000,
+    )  # fmt: skip
+    fresh = data.estimate_square(["XY"], calibrated=True)
+    del data.metadata["calibration"]["target"]
+    assert data.calibration.target == "ideal"
+    old = data.estimate_square(["XY"], calibrated=True)
+    assert np.array_equal(old.values, fresh.values)
