@@ -482,7 +482,7 @@ def test_circuit_state_calibration_targets_the_state_as_prepared(name, protocol)
     """Gate depolarizing, readout and storage noise together, every Pauli on n = 3 (2 for the
     Bell pair): the calibrated estimate matches the density-matrix simulator's noisy state."""
     state = CIRCUIT_STATES[name]
-    labels, cal, truth = _calibrated_vs_target(state, protocol, MIXED_NOISE, copies=60_000, seed=21)
+    labels, cal, truth = _calibrated_vs_target(state, protocol, MIXED_NOISE, copies=40_000, seed=21)
     _assert_within(labels, cal, truth, f"{name} {protocol}")
 
 
@@ -492,7 +492,7 @@ def test_circuit_state_calibration_targets_the_state_as_prepared(name, protocol)
 )
 def test_each_noise_kind_on_ghz3(noise, protocol):
     labels, cal, truth = _calibrated_vs_target(
-        CIRCUIT_STATES["ghz3"], protocol, noise, copies=60_000, seed=22
+        CIRCUIT_STATES["ghz3"], protocol, noise, copies=40_000, seed=22
     )
     _assert_within(labels, cal, truth, f"ghz3 {protocol} {noise}")
 
