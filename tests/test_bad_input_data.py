@@ -84,6 +84,28 @@ BAD_FILES: list[tuple[str, Callable, str]] = [
         "metadata is a JSON list",
     ),
     (
+        "metadata-string-array",
+        lambda p, d: (
+            np.savez(
+                p / "sa.npz",
+                header=np.array(
+                    json.dumps(
+                        {
+                            "format": "copylearn-dataset",
+                            "version": 1,
+                            "protocol": "pauli-shadow",
+                            "n": 2,
+                        }
+                    )
+                ),
+                metadata=np.array(["{}", "{}"]),
+                **{f"array_{k}": v for k, v in d.arrays.items()},
+            )
+            or p / "sa.npz"
+        ),
+        "not a readable",
+    ),
+    (
         "metadata-missing",
         lambda p, d: write_npz(p / "mm.npz", d, drop=["metadata"]),
         "not a readable",

@@ -92,3 +92,32 @@ def test_bell_estimators_are_calibrated():
     print("bell mean", mean, "bell |tr|", absolute, "purity", purity)
     for spread in (mean, absolute, purity):
         assert np.all((CALIBRATED[0] <= spread) & (spread <= CALIBRATED[1])), spread
+
+
+@pytest.mark.slow
+def test_shadow_u_statistic_is_never_anticonservative():
+    """The U-statistic's spread over tr(X rho) = alpha from 0 to large: never above 1.25.
+
+    delta = alpha / se(mean) runs from 0 to about 14 at 500 shots; from delta >= 2.5 on the
+    spread must be calibrated, below it may only be conservative (down to about 0.38 at 0).
+    """
+    alphas = [0.0, 0.05, 0.1, 0.2, 0.35, 0.9]
+    # tr(X rho) = alpha; for 0, a state polarised along Z (all one-qubit Pauli states share
+    # one collector).
+    states = [cl.PauliMixedState("X", alpha=a) if a else cl.PauliMixedState("Z") for a in alphas]
+    collector = prepare_collector(states[0], "pauli-shadow", backend="exact")
+    per_state = 200
+    roots = np.random.SeedSequence(104).spawn(per_state * len(alphas) + 1)
+    runs = [s for s in states for _ in range(per_state)]
+    arrays, _ = collector.sample_many(runs, SHOTS, roots[:-1], roots[-1])
+    for i, alpha in enumerate(alphas):
+        block = arrays[i * per_state : (i + 1) * per_state]
+        estimates = [Dataset("pauli-shadow", 1, a, {"n": 1}).estimate_square("X") for a in block]
+        truth = np.trace(MATRICES["X"] @ states[i].density_matrix()).real
+        assert truth == pytest.approx(alpha)
+        spread = z_spread(estimates, np.array([truth**2]))[0]
+        delta = alpha * np.sqrt(SHOTS / (3 - alpha**2))
+        print(f"alpha {alpha}: delta {delta:.2f}, U-statistic z spread {spread:.3f}")
+        assert U_STAT_AT_ZERO[0] <= spread <= CALIBRATED[1], (alpha, spread)
+        if delta >= 2.5:
+            assert CALIBRATED[0] <= spread, (alpha, spread)
