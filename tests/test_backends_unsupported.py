@@ -96,7 +96,7 @@ def test_measurement_keyed_channels_run():
 
     Cirq samples such circuits one repetition at a time, hence few copies.
     """
-    data = cl.collect(STATE, protocol="pauli-shadow", copies=1200, noise=KeyedFlips(), seed=8)
+    data = cl.collect(STATE, protocol="pauli-shadow", copies=600, noise=KeyedFlips(), seed=8)
     assert "measurement key" in data.metadata["execution"]["simulator_reason"]
     within(data.estimate(["ZI", "IZ", "ZZ"]), np.array([-0.8, 0.8, -0.64]))
 
