@@ -316,6 +316,11 @@ def collect(
         "state": state.spec(),
         "protocol": protocol,
         "n": state.n,
+        # The state's qubits in order (qubit i of labels and outcomes): cirq.PauliString
+        # observables are mapped onto them by identity (Dataset.qubits).
+        "qubits": cirq.to_json(
+            list(getattr(state, "qubits", cirq.LineQubit.range(state.n))), indent=None
+        ),
         "copies": shots * module.COPIES_PER_SHOT,
         "experiments": shots,
         "noise": collector.noise_description,

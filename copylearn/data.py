@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cirq
 import numpy as np
 
 from copylearn.atomic import atomic_path
@@ -40,6 +41,16 @@ from copylearn.pauli import (
 FORMAT = "copylearn-dataset"
 FORMAT_VERSION = 1
 MAX_ALL_SQUARES_QUBITS = 12
+# Median of means: each batch must hold, on average, at least this many snapshots that match
+# the heaviest observable (a batch of B shots holds B / 3^|Q| of them), i.e. B >= 10 * 3^|Q|.
+# A batch mean is then a sum of about Poisson(10) signs: P(no match at all) = e^-10 and its
+# skewness is at most 1/sqrt(10), so batch means are close enough to normal for the median's
+# large-sample error sqrt(pi/2) sigma / sqrt(N). Below that the batch means are a few discrete
+# values (one-shot batches of a weight-1 Q are -3, 0 or 3) and the median is mostly 0.
+MIN_MATCHES_PER_BATCH = 10
+# The shadow U-statistic's error takes tr(Q rho)^2 at (|mean| + this * se(mean))^2; see
+# Dataset.estimate_square.
+U_STAT_MU_MARGIN = 1.0
 ARRAYS = {"pauli-shadow": ("bits", "bases_x", "bases_z"), "bell": ("m_a", "m_b")}
 
 
@@ -122,6 +133,9 @@ class Dataset:
     n: int
     arrays: dict[str, np.ndarray]
     metadata: dict[str, Any] = field(default_factory=dict)
+    _qubits: tuple[cirq.Qid, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def shots(self) -> int:
@@ -140,9 +154,61 @@ class Dataset:
             f"noise={self.metadata.get('noise')!r})"
         )
 
+    @property
+    def qubits(self) -> tuple[cirq.Qid, ...]:
+        """The state's qubits in order: qubit i of labels and outcomes is ``qubits[i]``.
+
+        Read from ``metadata["qubits"]`` (Cirq JSON of the state's sorted qubits, written by
+        :func:`copylearn.collect`). Files written before it was recorded fall back to the
+        sorted qubits of ``metadata["state_circuit"]`` (circuit states), else to
+        ``cirq.LineQubit(0..n-1)`` (Pauli states, which are prepared on those qubits).
+
+        Raises
+        ------
+        CopylearnError
+            The recorded qubits are not n distinct qubits.
+        """
+        if self._qubits is None:
+            self._qubits = _recorded_qubits(self.metadata, self.n)
+        return self._qubits
+
+    # ----- raw shots ---------------------------------------------------------------------
+    def outcomes(self) -> dict[str, np.ndarray]:
+        """The raw shots, unpacked: one ``uint8`` row per shot, column i = qubit i of the state.
+
+        Column i belongs to ``self.qubits[i]`` (for a circuit state, its i-th sorted qubit;
+        qubit 0 is the leftmost letter of a label). Rows are in shot order; any contiguous
+        range of rows is an i.i.d. sample.
+
+        Returns
+        -------
+        dict of str to np.ndarray
+            ``"pauli-shadow"``: ``"bases"``, shape ``(shots, n)``, the measured basis of each
+            qubit as a letter code X = 1, Y = 2, Z = 3 (the codes of
+            :meth:`estimate_all_squares`), and ``"bits"``, shape ``(shots, n)``: the measured
+            eigenvalue of qubit i in that basis is ``(-1) ** bits[s, i]`` (0 means +1).
+
+            ``"bell"``: ``"m_a"`` and ``"m_b"``, shape ``(shots, n)``, the outcomes of copy
+            A's and copy B's qubit i after CNOT(A_i -> B_i) and H(A_i); the pair
+            ``(m_a, m_b)`` = (0, 0), (0, 1), (1, 0), (1, 1) is the Bell state Phi+, Psi+,
+            Phi-, Psi- (the singlet).
+        """
+        a = self.arrays
+        if self.protocol == "bell":
+            return {"m_a": unpack_bits(a["m_a"], self.n), "m_b": unpack_bits(a["m_b"], self.n)}
+        x = unpack_bits(a["bases_x"], self.n)
+        z = unpack_bits(a["bases_z"], self.n)
+        bases = (x * (1 + z) + 3 * z * (1 - x)).astype(np.uint8)  # X=(1,0), Y=(1,1), Z=(0,1)
+        return {"bases": bases, "bits": unpack_bits(a["bits"], self.n)}
+
     # ----- estimators -------------------------------------------------------------------
     def _paulis(self, observables) -> Paulis:
-        return parse_paulis(observables, self.n)
+        if not isinstance(observables, str | Paulis | cirq.PauliString) and isinstance(
+            observables, Iterable
+        ):
+            observables = list(observables)  # a generator is read once, here
+        qubits = self.qubits if _has_pauli_string(observables) else None
+        return parse_paulis(observables, self.n, qubits=qubits)
 
     def _sums(self, paulis: Paulis, batches: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Per-batch sums of the single-shot values and their squares, ``(batches, M)`` each.
@@ -218,11 +284,17 @@ class Dataset:
         Parameters
         ----------
         observables : str, cirq.PauliString or iterable of them
-            Pauli observables on the dataset's n qubits.
+            Pauli observables on the dataset's n qubits: labels are positional (letter i on
+            qubit i), a ``cirq.PauliString`` is mapped by qubit identity onto
+            :attr:`qubits`.
         median_of_means : int, optional
             If given, split the shots into this many equal batches and return the median of
             the batch means (HKP20 Alg. 1); the standard error is then the large-sample value
-            sqrt(pi/2) * sigma / sqrt(N).
+            sqrt(pi/2) * sigma / sqrt(N) (for 1 or 2 batches the median is the mean and the
+            error is sigma / sqrt(N); for 3 batches the formula is about 8% conservative).
+            Every batch must hold at least ``10 * 3^|Q|`` shots for the heaviest Q (on
+            average 10 snapshots that match Q): below that the batch means are a handful of
+            discrete values and the median and its error are meaningless.
         calibrated : bool
             Divide by the damping measured on known states (:mod:`copylearn.calibration`);
             needs a dataset collected with ``calibration_copies > 0``. Standard errors then
@@ -231,6 +303,11 @@ class Dataset:
         Returns
         -------
         Estimates
+
+        Raises
+        ------
+        CopylearnError
+            Bell data, bad observables, too few shots, or too many batches.
         """
         if self.protocol == "bell":
             raise CopylearnError(
@@ -246,10 +323,11 @@ class Dataset:
         if median_of_means is None:
             raw = Estimates("tr(Q rho)", paulis.labels, mean, np.sqrt(var / n), n, "mean")
         else:
-            k = _check_batches(median_of_means, n)
+            k = _check_batches(median_of_means, n, int(paulis.weight.max()))
             b1, _ = self._sums(paulis, batches=k)
             medians = np.median(b1 / (n // k), axis=0)
-            stderr = np.sqrt(math.pi / 2 * var / (k * (n // k)))
+            factor = 1.0 if k <= 2 else math.pi / 2  # the median of 1 or 2 means is their mean
+            stderr = np.sqrt(factor * var / (k * (n // k)))
             raw = Estimates(
                 "tr(Q rho)", paulis.labels, medians, stderr, k * (n // k), f"median of {k} means"
             )
@@ -263,9 +341,20 @@ class Dataset:
         U-statistic (S1^2 - S2) / (N (N - 1)) over pairs of distinct snapshots (physics.md
         §2.2). Its standard error is the U-statistic variance
         (4 (N-2) zeta1 + 2 zeta2) / (N (N-1)) with zeta1 = mu^2 sigma^2 and
-        zeta2 = E[x^2]^2 - mu^4 estimated from the data, taking mu^2 conservatively at
-        |mean| + 2 se(mean): the plain plug-in mean^2 would understate the
-        error whenever the sample mean lands near zero by chance.
+        zeta2 = E[x^2]^2 - mu^4, mu = tr(Q rho), estimated from the data with mu^2 taken at
+        (|mean| + se(mean))^2.
+
+        Calibration of that error (z = (estimate - truth) / stderr), in the large-N limit,
+        with delta = |tr(Q rho)| / se(mean): the spread (standard deviation) of z is 0.85 to
+        0.96 for delta >= 3 and tends to 1; below it is deliberately conservative: 0.74 at
+        delta = 2, 0.47 at delta = 1 and 0.29 at tr(Q rho) = 0. No error bar computed from
+        the same shots can be calibrated near zero: there the U-statistic is
+        (sigma^2 / N)(Z^2 - 1) for a standard normal Z, and a plug-in mu^2 small enough to
+        give spread 1 at tr(Q rho) = 0 (the mean shrunk by 2 se) gives spreads above 2 at
+        delta ~ 3, when the mean falls near 0 by chance. The margin of one se(mean) is the
+        compromise: it keeps z's tails close to normal at every delta (P(|z| > 5) <= 3e-4;
+        with no margin 1e-2, with se/2 2e-3, which 5-standard-error checks do hit) while
+        the former margin of 2 se was conservative by 5x at zero (spread 0.20).
 
         ``calibrated=True`` divides by the damping measured on known states (Bell: D(Q),
         shadows: D(Q)^2; :mod:`copylearn.calibration`).
@@ -283,9 +372,9 @@ class Dataset:
             )
             return self._calibrated(raw, paulis, 1.0) if calibrated else raw
         u = (s1**2 - s2) / (n * (n - 1))
-        # zeta1 = mu^2 sigma^2: mu^2 is taken at the upper end of its ~95% interval, because
-        # plugging in mean^2 understates the variance whenever the mean falls near 0 by chance.
-        mu_high = np.abs(mean) + 2.0 * np.sqrt(var / n)
+        # zeta1 = mu^2 sigma^2, with mu^2 at (|mean| + se)^2: the plain mean^2 understates the
+        # variance when the mean falls low by chance (heavy tails of z at |mu| ~ 3 se).
+        mu_high = np.abs(mean) + U_STAT_MU_MARGIN * np.sqrt(var / n)
         zeta1 = mu_high**2 * var
         zeta2 = (var + mean**2) ** 2 - mean**4
         u_var = (4 * (n - 2) * zeta1 + 2 * zeta2) / (n * (n - 1))
@@ -335,10 +424,13 @@ class Dataset:
         se / (2 * estimate), capped at sqrt(se) near zero. Shadow data: |mean| with the mean's
         standard error. Both are biased upwards near zero (a square root, an absolute value).
         ``calibrated=True`` starts from the calibrated square (Bell) or mean (shadows).
+
+        Values are clipped to the physical range [0, 1] (a shadow mean of 100 shots can exceed
+        1 in magnitude); the standard error is that of the unclipped estimate.
         """
         if self.protocol == "bell":
             sq = self.estimate_square(observables, calibrated=calibrated)
-            values = np.sqrt(np.maximum(sq.values, 0.0))
+            values = np.sqrt(np.clip(sq.values, 0.0, 1.0))
             cap = np.sqrt(sq.stderr)
             with np.errstate(divide="ignore", invalid="ignore"):
                 stderr = np.where(values > 0, np.minimum(sq.stderr / (2 * values), cap), cap)
@@ -348,7 +440,7 @@ class Dataset:
         return Estimates(
             "|tr(Q rho)|",
             signed.observables,
-            np.abs(signed.values),
+            np.minimum(np.abs(signed.values), 1.0),
             signed.stderr,
             signed.shots,
             "abs of shadow mean" + (", calibrated" if calibrated else ""),
@@ -439,46 +531,122 @@ def _pm1_stderr(mean: np.ndarray, var: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(np.where(var > 0, var, floor) / n)
 
 
-def _check_batches(k, n: int) -> int:
+def _check_batches(k, n: int, weight: int = 0) -> int:
+    """Validate the number of median-of-means batches for ``n`` shots and a max weight."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= n:
         raise CopylearnError(
             f"median_of_means={k!r} must be an integer number of batches between 1 and the "
             f"number of shots ({n})."
         )
-    return int(k)
+    k = int(k)
+    need = MIN_MATCHES_PER_BATCH * 3**weight
+    if k > 1 and n // k < need:
+        most = n // need
+        fix = f"use median_of_means <= {most}" if most >= 1 else "use the plain mean"
+        raise CopylearnError(
+            f"median_of_means={k} leaves {n // k} shots per batch, but an observable of weight "
+            f"{weight} needs at least {MIN_MATCHES_PER_BATCH}*3^{weight} = {need} (about "
+            f"{MIN_MATCHES_PER_BATCH} matching snapshots per batch): {fix}, or collect more "
+            "copies."
+        )
+    return k
+
+
+def _has_pauli_string(observables) -> bool:
+    if isinstance(observables, cirq.PauliString):
+        return True
+    if isinstance(observables, str | Paulis) or not isinstance(observables, list | tuple):
+        return False
+    return any(isinstance(o, cirq.PauliString) for o in observables)
+
+
+def _recorded_qubits(metadata: dict[str, Any], n: int) -> tuple[cirq.Qid, ...]:
+    """The state's qubits from dataset metadata; see :attr:`Dataset.qubits`."""
+    if "qubits" in metadata:
+        try:
+            qubits = cirq.read_json(json_text=metadata["qubits"])
+        except Exception as exc:  # cirq's JSON reader raises many kinds on malformed input
+            raise CopylearnError(
+                f"the dataset's recorded qubits are unreadable ({exc.__class__.__name__}): "
+                "re-collect it, or delete metadata['qubits'] to fall back to LineQubit(0..n-1)."
+            ) from None
+        if (
+            not isinstance(qubits, list)
+            or len(qubits) != n
+            or not all(isinstance(q, cirq.Qid) and q.dimension == 2 for q in qubits)
+            or len(set(qubits)) != n
+        ):
+            raise CopylearnError(
+                f"the dataset's recorded qubits {str(metadata['qubits'])[:80]!r} are not {n} "
+                "distinct qubits: re-collect it, or delete metadata['qubits']."
+            )
+        return tuple(qubits)
+    if "state_circuit" in metadata:
+        try:
+            circuit = cirq.read_json(json_text=metadata["state_circuit"])
+            qubits = tuple(sorted(circuit.all_qubits()))
+        except Exception:  # an older file's unreadable circuit: fall back below
+            qubits = ()
+        if len(qubits) == n:
+            return qubits
+    return tuple(cirq.LineQubit.range(n))
 
 
 def load(path: str | os.PathLike) -> Dataset:
     """Load a dataset written by :meth:`Dataset.save` (never unpickles anything).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` file.
+
+    Returns
+    -------
+    Dataset
+
     Raises
     ------
     CopylearnError
-        The file is missing, unreadable, corrupt or not a copylearn dataset.
+        The path is not a str/PathLike, is missing or a directory, or the file is unreadable,
+        corrupt (any damage the zip checksums or the checks here detect), or not a copylearn
+        dataset. Every failure is this one error with a one-line message.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise CopylearnError(
+            f"load() needs a file path (str or os.PathLike), got {type(path).__name__}: pass "
+            "the path of a .npz file written by Dataset.save()."
+        )
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise CopylearnError(
+            f"dataset path {str(path)!r} is a directory, not a dataset file: give the .npz "
+            "file inside it."
+        )
+    if not path.exists():
         raise CopylearnError(f"dataset file {str(path)!r} does not exist: check the path.")
+    if not path.is_file():
+        raise CopylearnError(f"dataset path {str(path)!r} is not a regular file: check the path.")
     bad = f"{str(path)!r} is not a readable copylearn dataset"
     try:
         with np.load(path, allow_pickle=False) as archive:
-            header = json.loads(str(archive["header"]))
-            metadata = json.loads(str(archive["metadata"]))
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            header = _json_member(archive, "header")
+            metadata = _json_member(archive, "metadata")
             arrays = {
                 k.removeprefix("array_"): np.asarray(archive[k])
                 for k in archive.files
                 if k.startswith("array_")
             }
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        EOFError,
-        zipfile.BadZipFile,
-        json.JSONDecodeError,
-    ) as exc:
+    except CopylearnError:
+        raise
+    except Exception as exc:
+        # A damaged archive fails in many ways (zipfile.BadZipFile on a checksum, zlib.error,
+        # NotImplementedError for a garbled compression method, EOFError, ValueError, ...);
+        # every one of them means the same thing to the user.
         raise CopylearnError(
-            f"{bad} ({exc.__class__.__name__}): re-collect or restore it."
+            f"{bad} ({exc.__class__.__name__}): the file is damaged or not a dataset; "
+            "re-collect or restore it."
         ) from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CopylearnError(
@@ -490,14 +658,39 @@ def load(path: str | os.PathLike) -> Dataset:
             f"{FORMAT_VERSION}; upgrade copylearn."
         )
     protocol, n = header.get("protocol"), header.get("n")
-    if protocol not in ARRAYS or not isinstance(n, int) or n <= 0:
+    if protocol not in ARRAYS or isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise CopylearnError(f"{bad}: header names protocol {protocol!r} and n={n!r}.")
+    if not isinstance(metadata, dict):
+        raise CopylearnError(
+            f"{bad}: its metadata is a JSON {type(metadata).__name__}, not an object; "
+            "re-collect or restore it."
+        )
     shapes = {k: arrays[k].shape if k in arrays else None for k in ARRAYS[protocol]}
     rows = {s[0] for s in shapes.values() if s is not None and len(s) == 2}
+    dtypes = {k: str(arrays[k].dtype) for k in ARRAYS[protocol] if k in arrays}
     if (
         any(s is None or len(s) != 2 or s[1] != n_words(n) for s in shapes.values())
         or len(rows) != 1
         or any(arrays[k].dtype != np.uint64 for k in ARRAYS[protocol])
     ):
-        raise CopylearnError(f"{bad}: its arrays {shapes} do not fit protocol {protocol!r}, n={n}.")
-    return Dataset(protocol=protocol, n=n, arrays=arrays, metadata=metadata)
+        raise CopylearnError(
+            f"{bad}: its arrays {shapes} (dtypes {dtypes}) do not fit protocol {protocol!r}, "
+            f"n={n} (each must be uint64 of shape (shots, {n_words(n)}))."
+        )
+    arrays = {k: arrays[k] for k in ARRAYS[protocol]}
+    if n % 64 and any(np.any(a[:, -1] >> np.uint64(n % 64)) for a in arrays.values()):
+        raise CopylearnError(f"{bad}: its arrays have bits set beyond qubit {n - 1}.")
+    data = Dataset(protocol=protocol, n=n, arrays=arrays, metadata=metadata)
+    try:
+        data.qubits  # noqa: B018 - validates the recorded qubits now, not at first use
+    except CopylearnError as exc:
+        raise CopylearnError(f"{bad}: {exc}") from None
+    return data
+
+
+def _json_member(archive, name: str):
+    """The JSON document stored as a 0-d string array ``name`` of an ``.npz`` archive."""
+    member = archive[name]
+    if member.ndim != 0 or member.dtype.kind != "U":
+        raise ValueError(f"{name} is a {member.dtype} array of shape {member.shape}")
+    return json.loads(str(member))

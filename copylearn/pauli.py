@@ -135,23 +135,39 @@ def _parse_label(label: str, n: int | None) -> tuple[int, list[tuple[int, int]],
     return sign, [_LETTERS[c] for c in text], text
 
 
-def _parse_cirq(ps: cirq.PauliString, n: int | None) -> tuple[int, list[tuple[int, int]], str]:
+def _parse_cirq(
+    ps: cirq.PauliString, n: int | None, qubits: Sequence[cirq.Qid] | None = None
+) -> tuple[int, list[tuple[int, int]], str]:
     coefficient = complex(ps.coefficient)
     if coefficient not in (1, -1):
         raise CopylearnError(
             f"cirq.PauliString {ps} has coefficient {coefficient}: only +1 and -1 are supported."
         )
-    qubits = list(ps.qubits)
-    if not all(isinstance(q, cirq.LineQubit) for q in qubits):
+    if qubits is not None:
+        # Map by qubit identity: position i of the label is the state's i-th (sorted) qubit.
+        index = {q: i for i, q in enumerate(qubits)}
+        letters = ["I"] * len(qubits)
+        for q, p in ps.items():
+            if q not in index:
+                raise CopylearnError(
+                    f"cirq.PauliString {ps} acts on {q!r}, which is not one of the state's "
+                    f"qubits {_qubit_list(qubits)}: use those qubits, or a label such as "
+                    f"{'Z' * len(qubits)!r}."
+                )
+            letters[index[q]] = _CIRQ_LETTERS[p]
+        text = "".join(letters)
+        return (1 if coefficient == 1 else -1), [_LETTERS[c] for c in text], text
+    found = list(ps.qubits)
+    if not all(isinstance(q, cirq.LineQubit) for q in found):
         raise CopylearnError(
-            f"cirq.PauliString {ps} acts on {qubits}: use cirq.LineQubit(i) for qubit i "
-            "of the state, or give a label such as 'XYZI'."
+            f"cirq.PauliString {ps} acts on {found}: without the state's qubits (pass "
+            "qubits=...) use cirq.LineQubit(i) for qubit i, or give a label such as 'XYZI'."
         )
-    if n is None and not qubits:
+    if n is None and not found:
         raise CopylearnError(
             f"cannot tell the number of qubits of the identity {ps}: pass n, or use a label."
         )
-    size = n if n is not None else max(q.x for q in qubits) + 1
+    size = n if n is not None else max(q.x for q in found) + 1
     letters = ["I"] * size
     for q, p in ps.items():
         if not 0 <= q.x < size:
@@ -163,19 +179,34 @@ def _parse_cirq(ps: cirq.PauliString, n: int | None) -> tuple[int, list[tuple[in
     return (1 if coefficient == 1 else -1), [_LETTERS[c] for c in text], text
 
 
+def _qubit_list(qubits: Sequence[cirq.Qid], limit: int = 8) -> str:
+    """A short list of qubits for messages: ``[q(0), q(2)]`` or the first few and a count."""
+    shown = ", ".join(str(q) for q in qubits[:limit])
+    more = f", ... ({len(qubits)} in all)" if len(qubits) > limit else ""
+    return f"[{shown}{more}]"
+
+
 def parse_paulis(
     observables: str | cirq.PauliString | Paulis | Iterable[str | cirq.PauliString],
     n: int | None = None,
+    *,
+    qubits: Sequence[cirq.Qid] | None = None,
 ) -> Paulis:
     """Parse Pauli observables into packed form.
 
     Parameters
     ----------
     observables : str, cirq.PauliString, Paulis or iterable of str / cirq.PauliString
-        Labels like ``"XYZI"`` (optionally prefixed by ``+``/``-``), or Cirq Pauli strings
-        on ``cirq.LineQubit(i)``. A single comma-separated string ``"XX,ZZ"`` is accepted.
+        Labels like ``"XYZI"`` (optionally prefixed by ``+``/``-``; letter i acts on qubit
+        i), or Cirq Pauli strings. A single comma-separated string ``"XX,ZZ"`` is accepted.
     n : int, optional
         The number of qubits every string must have. Inferred from the first string if omitted.
+    qubits : sequence of cirq.Qid, optional
+        The state's qubits in order (qubit i is ``qubits[i]``, e.g. a circuit's sorted
+        qubits). A ``cirq.PauliString`` is then mapped by qubit identity, whatever the qubit
+        type (``LineQubit``, ``GridQubit``, ``NamedQubit``), and a qubit not in ``qubits`` is
+        an error. Without it, a ``cirq.PauliString`` must act on ``cirq.LineQubit(i)``,
+        meaning qubit i. Labels are positional either way.
 
     Returns
     -------
@@ -184,8 +215,15 @@ def parse_paulis(
     Raises
     ------
     CopylearnError
-        Unknown letters, a wrong length, or an unsupported coefficient.
+        Unknown letters, a wrong length, an unsupported coefficient, or a qubit that is not
+        one of ``qubits``.
     """
+    if qubits is not None:
+        qubits = list(qubits)
+        if n is None:
+            n = len(qubits)
+        elif len(qubits) != n:
+            raise CopylearnError(f"{len(qubits)} qubits given for a state of {n} qubits.")
     if isinstance(observables, Paulis):
         if n is not None and observables.n != n:
             raise CopylearnError(f"observables act on {observables.n} qubits, the state on {n}.")
@@ -206,7 +244,7 @@ def parse_paulis(
     signs, rows, labels = [], [], []
     for item in items:
         if isinstance(item, cirq.PauliString):
-            sign, sites, text = _parse_cirq(item, n)
+            sign, sites, text = _parse_cirq(item, n, qubits)
         elif isinstance(item, str):
             sign, sites, text = _parse_label(item, n)
         else:

@@ -170,6 +170,44 @@ class TestParseCirq:
             parse_paulis(cirq.Z(cirq.LineQubit(5)), n=3)
 
 
+class TestParseByQubit:
+    """Issue 9 item 2: with the state's qubits, a cirq.PauliString maps by qubit identity."""
+
+    def test_gapped_line_qubits(self):
+        q0, q1, q2 = cirq.LineQubit.range(3)
+        p = parse_paulis([cirq.Z(q2), cirq.X(q0) * cirq.Y(q2)], qubits=[q0, q2])
+        assert p.n == 2 and p.labels == ("IZ", "XY")
+        with pytest.raises(
+            CopylearnError, match=r"not one of the state's qubits \[q\(0\), q\(2\)\]"
+        ):
+            parse_paulis(cirq.Z(q1), qubits=[q0, q2])
+
+    def test_grid_and_named_qubits(self):
+        g = cirq.GridQubit.rect(2, 2)
+        p = parse_paulis(-cirq.X(g[3]) * cirq.Z(g[0]), qubits=g)
+        assert p.labels == ("-ZIIX",) and p.sign.tolist() == [-1]
+        a, b = cirq.NamedQubit("a"), cirq.NamedQubit("b")
+        assert parse_paulis(cirq.Y(b), qubits=[a, b]).labels == ("IY",)
+        with pytest.raises(CopylearnError, match="not one of the state's qubits"):
+            parse_paulis(cirq.Y(cirq.NamedQubit("c")), qubits=[a, b])
+
+    def test_labels_stay_positional(self):
+        g = cirq.GridQubit.rect(1, 3)
+        p = parse_paulis(["XIZ", cirq.Z(g[2])], qubits=g)
+        assert p.labels == ("XIZ", "IIZ")
+        with pytest.raises(CopylearnError, match="2 letters but the state has 3 qubits"):
+            parse_paulis("XZ", qubits=g)
+
+    def test_long_qubit_lists_are_abbreviated(self):
+        qubits = cirq.LineQubit.range(0, 40, 2)
+        with pytest.raises(CopylearnError, match=r"\.\.\. \(20 in all\)"):
+            parse_paulis(cirq.Z(cirq.LineQubit(1)), qubits=qubits)
+
+    def test_qubits_must_match_n(self):
+        with pytest.raises(CopylearnError, match="2 qubits given for a state of 3"):
+            parse_paulis("XYZ", 3, qubits=cirq.LineQubit.range(2))
+
+
 class TestParseErrors:
     @pytest.mark.parametrize("label", ["XQZ", "AB", "X1", "X Z", "-", "+"])
     def test_unknown_letters(self, label):

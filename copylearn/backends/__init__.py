@@ -13,7 +13,10 @@ shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Two p
 
 * ``qsim``: qsimcirq; whole-register noise by Monte-Carlo trajectories; noiseless blocks by
   their final state vector, noisy blocks by Cirq's density-matrix simulator (qsim gives no
-  exact mixed-state distribution).
+  exact mixed-state distribution). Circuits qsim cannot run (measurement confusion maps,
+  measurement-keyed channels, classically controlled operations: ``qsim.unsupported``) run
+  on Cirq's density-matrix simulator (<= 12 qubits) or state-vector simulator instead, and
+  the metadata's ``execution`` says so (``simulator``, ``simulator_reason``).
 * ``exact``: Cirq's density-matrix simulator throughout (the reference; small registers).
 """
 
@@ -110,7 +113,13 @@ class Plan:
             values,
             np.random.default_rng(substream(seed, 1)),
         )
-        return outcomes, {"path": "circuit", "distinct_settings": distinct}
+        info: dict[str, Any] = {"path": "circuit", "distinct_settings": distinct}
+        if self.backend == "qsim":
+            reason = qsim.unsupported(self.circuit)
+            if reason is not None:
+                info["simulator"] = type(simulator).__name__
+                info["simulator_reason"] = f"qsim cannot run {reason}"
+        return outcomes, info
 
 
 def plan(
