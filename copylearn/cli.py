@@ -373,10 +373,11 @@ def _summary(args: argparse.Namespace) -> int:
     rows = summary_rows(args.dir)
     fits, why = _load_fits(rows) if rows else ([], None)
     if args.json:
+        # "kind" tells the two sorts of line apart; it is never a row's or a fit's own key.
         for row in rows:
-            print(json.dumps({"kind": "point", **row}))
+            print(json.dumps({"kind": "point", **{k: v for k, v in row.items() if k != "kind"}}))
         for fit in fits:
-            print(json.dumps({"kind": "fit", **fit}))
+            print(json.dumps({"kind": "fit", **{k: v for k, v in fit.items() if k != "kind"}}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
         return 0
@@ -389,16 +390,21 @@ def _summary(args: argparse.Namespace) -> int:
     table = [header]
     for row in rows:
         spec = row["spec"]
+        unreached = row.get("reached") is False or row.get("n_star") is None
         table.append(
             [
                 spec["strategy"],
                 str(spec["n"]),
                 *(str(spec_value(spec, k)) for k in keys),
-                _fmt_number(row.get("n_star")),
-                _fmt_interval(row.get("n_star_ci")),
+                (
+                    f"not reached (> {_fmt_number(spec_value(spec, 'max_copies'))})"
+                    if unreached
+                    else _fmt_number(row.get("n_star"))
+                ),
+                "-" if unreached else _fmt_interval(row.get("n_star_ci")),
                 _fmt_number(row.get("n_star_2_3")),
                 _fmt_interval(row.get("n_star_2_3_ci")),
-                _fmt_number(row.get("experiments_star")),
+                "-" if unreached else _fmt_number(row.get("experiments_star")),
                 "yes" if row.get("reached") else "no",
                 f"{row.get('seconds', 0.0):.1f}",
             ]
