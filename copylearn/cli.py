@@ -397,7 +397,7 @@ def _summary(args: argparse.Namespace) -> int:
                 str(spec["n"]),
                 *(str(spec_value(spec, k)) for k in keys),
                 (
-                    f"not reached (> {_fmt_number(spec_value(spec, 'max_copies'))})"
+                    f"not reached (> {spec_value(spec, 'max_copies')})"
                     if unreached
                     else _fmt_number(row.get("n_star"))
                 ),

@@ -868,7 +868,7 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
     extra = "".join(f" {k}={spec_value(spec, k)}" for k in keys if k not in ("strategy", "n"))
     label = f"{spec['strategy']} n={spec['n']}{extra}"
     if row.get("reached") is False or row.get("n_star") is None:
-        text = f"N* not reached (> max_copies = {_fmt_copies(spec_value(spec, 'max_copies'))})"
+        text = f"N* not reached (> max_copies = {spec_value(spec, 'max_copies')})"
     else:
         text = (
             f"N* = {_fmt_copies(row['n_star'])} copies {_fmt_ci(row.get('n_star_ci'))}"
