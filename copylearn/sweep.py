@@ -664,6 +664,11 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise CopylearnError(f"{str(out)!r} is a file: give the sweep's directory (its --out).")
+    if (out / STORE_NAME).exists() and not (out / STORE_NAME).is_file():
+        raise CopylearnError(
+            f"{out / STORE_NAME} is a directory, not a sweep store: remove it or choose another "
+            "directory."
+        )
     if not (out / STORE_NAME).is_file():
         raise CopylearnError(
             f"{str(out)!r} holds no sweep results ({STORE_NAME}): run "
