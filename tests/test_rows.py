@@ -459,3 +459,47 @@ def test_summary_json_tags_point_and_fit_lines(tmp_path, capsys):
     assert kinds == sorted(kinds, key=lambda k: k != "point")  # points first, then fits
     assert all("spec" in o for o in objects if o["kind"] == "point")
     assert all("base" in o and "spec" not in o for o in objects if o["kind"] == "fit")
+
+
+# --------------------------------------------------------------------------- collect heartbeat
+
+
+def test_heartbeat_lines_of_a_long_command():
+    from copylearn.cli import HEARTBEAT_EVERY, HEARTBEAT_FIRST, _heartbeat_lines
+
+    clock, stream, waits = Clock(), io.StringIO(), []
+
+    def stop(timeout: float) -> bool:  # the command finishes during the third wait
+        waits.append(timeout)
+        clock.now += timeout
+        return len(waits) == 3
+
+    _heartbeat_lines("collect 1000000 copies (bell, pauli:XYZ)", stream, stop, clock)
+    assert waits == [HEARTBEAT_FIRST, HEARTBEAT_EVERY, HEARTBEAT_EVERY] == [5.0, 10.0, 10.0]
+    assert stream.getvalue().splitlines() == [
+        "copylearn: collect 1000000 copies (bell, pauli:XYZ): still running, 0:00:05 elapsed",
+        "copylearn: collect 1000000 copies (bell, pauli:XYZ): still running, 0:00:15 elapsed",
+    ]
+
+
+def test_collect_command_says_it_is_still_running(tmp_path, monkeypatch):
+    """The real command, with the first line due at once and collect() waiting for it."""
+    import copylearn.cli as cli
+
+    collect_module = sys.modules["copylearn.collect"]  # the package exports collect() itself
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(cli, "HEARTBEAT_FIRST", 0.0)
+    real = collect_module.collect
+
+    def slow_collect(*args, **kwargs):
+        deadline = time.monotonic() + 30
+        while "still running" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(collect_module, "collect", slow_collect)
+    argv = ["collect", "--state", "pauli:XZ", "--copies", "100", "--seed", "1"]
+    assert main([*argv, "--out", str(tmp_path / "d.npz")]) == 0
+    (line,) = stream.getvalue().splitlines()
+    assert line == "copylearn: collect 100 copies (bell, pauli:XZ): still running, 0:00:00 elapsed"
