@@ -104,6 +104,9 @@ _RESERVED_ROW_KEYS = (
 _PROVENANCE_ROW_KEYS = ("seconds", "versions", "format", "config_hash")
 #: Seconds between the plain progress lines a non-TTY sweep writes while no point finishes.
 HEARTBEAT_SECONDS = 30.0
+#: Seconds of fixed overhead per point (planning, bootstrap) the ETA assumes until finished
+#: points of two different costs let it fit the overhead.
+ETA_OVERHEAD_PRIOR = 2.0
 
 
 # --------------------------------------------------------------------------- config
@@ -903,8 +906,8 @@ def point_cost(spec: Mapping[str, Any]) -> float:
 
     trials x n x the copies the search is expected to simulate (shadows: 3^n / alpha^2, Bell:
     flat in n, 1 / alpha^4; both times 100, capped at ``max_copies``), plus the calibration's
-    three eigenstate runs. The sweep converts units to seconds with the rate measured on the
-    points it has finished, per strategy, so only ratios within a strategy matter.
+    three eigenstate runs. The sweep converts units to seconds with a fixed overhead and a
+    rate fitted on the points it has finished, per strategy.
     """
     n, alpha = spec["n"], float(spec_value(spec, "alpha"))
     if spec["strategy"] == "pauli-shadow":
@@ -919,9 +922,10 @@ def point_cost(spec: Mapping[str, Any]) -> float:
 class _Progress:
     """Progress on a stream: a bar with ETA (``\\r``-updated on a TTY, else a line per point).
 
-    The ETA comes from a cost model (:func:`point_cost`): seconds per cost unit measured on
-    the points finished so far (per strategy), times the cost of the points left, over the
-    workers (never less than the largest point left). Messages from inside a running point
+    The ETA comes from a cost model (:func:`point_cost`): seconds = a + b x cost, with the
+    fixed overhead a and the rate b fitted on the points finished so far (per strategy),
+    summed over the points left and shared over the workers (never less than the largest
+    point left). Messages from inside a running point
     (:meth:`inner`) show on the TTY bar; off a TTY a plain heartbeat line with the points done,
     elapsed time, ETA and the latest such message is written every ``heartbeat`` seconds
     while no point finishes. ``clock`` is injectable for tests.
@@ -950,7 +954,7 @@ class _Progress:
         self.start = self._updated = self._last_line = clock()
         self.pending = {point_id(spec): dict(spec) for spec in pending}
         self.workers = max(1, min(int(workers), len(self.pending) or 1))
-        self.spent: dict[str, list[float]] = {}  # strategy -> [seconds, cost units]
+        self.spent: dict[str, list[tuple[float, float]]] = {}  # strategy -> [(cost, seconds)]
         self.inner_text = ""
         self._estimate: float | None = None
         self._width = 0
@@ -958,18 +962,36 @@ class _Progress:
 
     # ----------------------------------------------------------------- ETA
 
-    def _rate(self, strategy: str) -> float:
-        seconds, cost = self.spent.get(strategy) or [
-            sum(v[0] for v in self.spent.values()),
-            sum(v[1] for v in self.spent.values()),
-        ]
-        return seconds / cost if cost > 0 else 0.0
+    def _model(self, strategy: str) -> tuple[float, float]:
+        """Seconds of a point = a + b x cost: (a, b) fitted on the finished points.
+
+        Least squares on the strategy's finished points (all points while it has none) with
+        a, b >= 0. From a single cost value the two cannot be told apart yet: the overhead is
+        taken as :data:`ETA_OVERHEAD_PRIOR` seconds (at most half the time seen).
+        """
+        points = self.spent.get(strategy) or [p for v in self.spent.values() for p in v]
+        cost = np.array([c for c, _ in points], dtype=np.float64)
+        seconds = np.array([s for _, s in points], dtype=np.float64)
+        if np.ptp(cost) <= 1e-12 * max(1.0, float(cost.max())):
+            mean = float(seconds.mean())
+            a = min(ETA_OVERHEAD_PRIOR, mean / 2)
+            return a, (mean - a) / float(cost.mean()) if cost.mean() > 0 else 0.0
+        b, a = np.polyfit(cost, seconds, 1)
+        if b < 0:
+            return float(seconds.mean()), 0.0
+        if a < 0:
+            return 0.0, float(seconds.sum() / cost.sum())
+        return float(a), float(b)
 
     def _update_estimate(self) -> None:
         if not self.spent or not self.pending:
             self._estimate = None
             return
-        work = [point_cost(s) * self._rate(s["strategy"]) for s in self.pending.values()]
+        models = {s: self._model(s) for s in {spec["strategy"] for spec in self.pending.values()}}
+        work = []
+        for spec in self.pending.values():
+            a, b = models[spec["strategy"]]
+            work.append(a + b * point_cost(spec))
         self._estimate = max(sum(work) / self.workers, max(work))
 
     def eta(self) -> float | None:
@@ -1044,9 +1066,9 @@ class _Progress:
         self.done += 1
         spec = self.pending.pop(row.get("id"), None)
         if spec is not None and isinstance(row.get("seconds"), int | float):
-            spent = self.spent.setdefault(spec["strategy"], [0.0, 0.0])
-            spent[0] += float(row["seconds"])
-            spent[1] += point_cost(spec)
+            self.spent.setdefault(spec["strategy"], []).append(
+                (point_cost(spec), float(row["seconds"]))
+            )
         self._updated = self.clock()
         self._update_estimate()
         self.inner_text = ""
