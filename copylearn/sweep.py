@@ -616,18 +616,28 @@ def _refuse_foreign(path: Path, problems: Sequence[str], action: str) -> None:
     )
 
 
-def _stored_config(out: Path) -> Config | None:
-    """The config a store directory was written with, or None if it has none."""
+def _stored_sweep(out: Path) -> tuple[int | None, set[str] | None]:
+    """The seed and point ids of the sweep a store directory was written with.
+
+    ``(None, None)`` without ``config.toml``. A config that is TOML but does not validate here
+    (e.g. it names a device whose optional extra is not installed) still gives its seed, with
+    the points unknown (None), so the results stay readable.
+    """
     stored = out / CONFIG_NAME
-    if not stored.is_file():
-        return None
+    if not stored.exists():
+        return None, None
     try:
-        return load_config(stored)
+        config = load_config(stored)
     except CopylearnError as exc:
-        raise CopylearnError(
-            f"{str(out)!r} holds a sweep whose {CONFIG_NAME} is unreadable ({exc}); "
-            f"fix or restore {CONFIG_NAME}."
-        ) from None
+        try:
+            seed = tomllib.loads(stored.read_text("utf-8"))["sweep"]["seed"]
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+            raise CopylearnError(
+                f"{str(out)!r} holds a sweep whose {CONFIG_NAME} is unreadable ({exc}); "
+                f"fix or restore {CONFIG_NAME}."
+            ) from None
+        return (seed if _is_int(seed) else None), None
+    return config.seed, set(map(point_id, config.points()))
 
 
 def _normalise(row: dict) -> dict:
@@ -677,14 +687,9 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
             f"{str(out)!r} holds no sweep results ({STORE_NAME}): run "
             f"'copylearn sweep CONFIG --out {out}' first."
         )
-    config = _stored_config(out)
+    seed, points = _stored_sweep(out)
     scanned, _ = _scan_rows(out / STORE_NAME)
-    problems = _foreign_rows(
-        scanned,
-        seed=None if config is None else config.seed,
-        points=None if config is None else set(map(point_id, config.points())),
-        where=f"{out / CONFIG_NAME}",
-    )
+    problems = _foreign_rows(scanned, seed=seed, points=points, where=f"{out / CONFIG_NAME}")
     _refuse_foreign(out / STORE_NAME, problems, "summarise again")
     rows, _ = _read_rows(out / STORE_NAME)
     return sorted((_normalise(row) for row in rows), key=lambda row: sort_key(row["spec"]))

@@ -265,6 +265,18 @@ def test_a_store_without_config_refuses_rows_of_another_seed(tmp_path):
         summary_rows(out)
 
 
+def test_a_config_that_does_not_validate_here_still_gives_the_seed(tmp_path):
+    """E.g. a device config read without the optional extra: summarise by the seed alone."""
+    out, line = _foreign_seed_store(tmp_path)
+    text = (out / CONFIG_NAME).read_text()
+    (out / CONFIG_NAME).write_text(text.replace("alpha = 0.9", "alpha = 0.9\ndevice = 'nowhere'"))
+    with pytest.raises(CopylearnError, match=f"line {line} .*sweep seed 7, not 2024"):
+        summary_rows(out)
+    rows = lines_of(out)
+    write_lines(out, [r for r in rows if r["sweep_seed"] == 2024])
+    assert len(summary_rows(out)) == POINTS - 1
+
+
 def test_old_stores_are_read_resumed_and_extended_as_before(tmp_path):
     """Rows written before the format existed (no format, seed or hash) keep working."""
     out = make_store(tmp_path)
