@@ -6,11 +6,14 @@ Bad input prints one line ``copylearn: error: ...`` on stderr and exits with sta
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -24,6 +27,55 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CopylearnError(f"{message} (see '{self.prog} --help')")
+
+
+#: Seconds before a long command's first "still running" line on stderr, and between lines.
+HEARTBEAT_FIRST, HEARTBEAT_EVERY = 5.0, 10.0
+
+
+def _heartbeat_lines(
+    label: str,
+    stream: TextIO,
+    stop: Callable[[float], bool],
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Write "copylearn: LABEL: still running, H:MM:SS elapsed" lines until ``stop`` is set.
+
+    ``stop(timeout)`` waits up to ``timeout`` seconds and returns True once the command is
+    done (``threading.Event.wait``); the first line comes after :data:`HEARTBEAT_FIRST` s.
+    """
+    start, timeout = clock(), HEARTBEAT_FIRST
+    while not stop(timeout):
+        seconds = round(clock() - start)
+        elapsed = f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        try:
+            stream.write(f"copylearn: {label}: still running, {elapsed} elapsed\n")
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stderr: stay silent
+            return
+        timeout = HEARTBEAT_EVERY
+
+
+def _with_heartbeat(describe: Callable[[argparse.Namespace], str]):
+    """Decorate a command so that it says it is still running while it takes long."""
+
+    def decorate(command: Callable[[argparse.Namespace], int]):
+        @functools.wraps(command)
+        def run(args: argparse.Namespace) -> int:
+            done = threading.Event()
+            beat = threading.Thread(
+                target=_heartbeat_lines, args=(describe(args), sys.stderr, done.wait), daemon=True
+            )
+            beat.start()
+            try:
+                return command(args)
+            finally:
+                done.set()
+                beat.join()
+
+        return run
+
+    return decorate
 
 
 def parse_state(spec: str):
@@ -163,6 +215,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@_with_heartbeat(lambda a: f"collect {a.copies} copies ({a.protocol}, {a.state})")
 def _collect(args: argparse.Namespace) -> int:
     from copylearn.collect import collect
 
@@ -373,10 +426,11 @@ def _summary(args: argparse.Namespace) -> int:
     rows = summary_rows(args.dir)
     fits, why = _load_fits(rows) if rows else ([], None)
     if args.json:
+        # "kind" tells the two sorts of line apart; it is never a row's or a fit's own key.
         for row in rows:
-            print(json.dumps({"kind": "point", **row}))
+            print(json.dumps({"kind": "point", **{k: v for k, v in row.items() if k != "kind"}}))
         for fit in fits:
-            print(json.dumps({"kind": "fit", **fit}))
+            print(json.dumps({"kind": "fit", **{k: v for k, v in fit.items() if k != "kind"}}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
         return 0
@@ -389,16 +443,21 @@ def _summary(args: argparse.Namespace) -> int:
     table = [header]
     for row in rows:
         spec = row["spec"]
+        unreached = row.get("reached") is False or row.get("n_star") is None
         table.append(
             [
                 spec["strategy"],
                 str(spec["n"]),
                 *(str(spec_value(spec, k)) for k in keys),
-                _fmt_number(row.get("n_star")),
-                _fmt_interval(row.get("n_star_ci")),
+                (
+                    f"not reached (> {spec_value(spec, 'max_copies')})"
+                    if unreached
+                    else _fmt_number(row.get("n_star"))
+                ),
+                "-" if unreached else _fmt_interval(row.get("n_star_ci")),
                 _fmt_number(row.get("n_star_2_3")),
                 _fmt_interval(row.get("n_star_2_3_ci")),
-                _fmt_number(row.get("experiments_star")),
+                "-" if unreached else _fmt_number(row.get("experiments_star")),
                 "yes" if row.get("reached") else "no",
                 f"{row.get('seconds', 0.0):.1f}",
             ]

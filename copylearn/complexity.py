@@ -122,14 +122,18 @@ def run_point(
     seed : numpy.random.SeedSequence
         The point's seed (derived from its id by the sweep).
     progress : callable, optional
-        Called with a short message after each doubling stage.
+        Called with a short message after the calibration, after each batch of trials (when
+        a doubling stage needs several) and after each doubling stage.
 
     Returns
     -------
     dict
         ``n_star``, ``n_star_ci``, ``n_star_2_3``, ``n_star_2_3_ci``, ``copies_per_experiment``,
         ``experiments_star``, ``curve`` (copies, successes, trials), ``reached`` and, when
-        calibrated, ``calibration`` (the measured damping table).
+        calibrated, ``calibration`` (the measured damping table). When the Wilson lower bound
+        never reached the target by ``max_copies`` (``reached`` False), ``n_star``,
+        ``n_star_ci`` and ``experiments_star`` are None: N* is only known to exceed the largest
+        copy count evaluated (``curve["copies"][-1]``), whatever the curve crossed by chance.
     """
     task = get_task(spec["task"])
     task.check_spec(spec)
@@ -157,7 +161,7 @@ def run_point(
     if spec_value(spec, "calibration_copies"):
         cal = calibration.measure(collector, spec["calibration_copies"], substream(seed, 4))
         if progress is not None:
-            progress(f"{strategy} n={n}: calibrated with {cal.copies} copies")
+            progress(f"calibrated with {cal.copies} copies")
     dampings = [_damping(cal, instance, n) for instance in instances]
     width = 4**n if all_queries else len(instances[0].queries)
     running = [np.zeros(width) for _ in range(trials)]  # per trial: sums, or a histogram
@@ -167,7 +171,8 @@ def run_point(
         stop = min(len(copies) - 1, int(np.searchsorted(copies, copies[done] * 2)))
         first_shot = int(shots_at[done - 1]) if done else 0
         segment = int(shots_at[stop]) - first_shot
-        for number, batch in enumerate(_trial_batches(trials, segment)):
+        batches = _trial_batches(trials, segment)
+        for number, batch in enumerate(batches):
             arrays, _ = collector.sample_many(
                 [instances[t].state for t in batch],
                 segment,
@@ -179,11 +184,13 @@ def run_point(
                 success[t, done : stop + 1] = _judge_prefixes(
                     task, spec, instances[t], running[t], data, ends - first_shot, ends, dampings[t]
                 )
+            if progress is not None and len(batches) > 1:
+                progress(f"{copies[stop]} copies, trial batch {number + 1}/{len(batches)}")
         done = stop + 1
         stage += 1
         rate = success[:, stop].mean()
         if progress is not None:
-            progress(f"{strategy} n={n}: N={copies[stop]} success {rate:.3f}")
+            progress(f"{copies[stop]} copies, success {rate:.3f}")
         if wilson_interval(success[:, stop].sum(), trials)[0] >= target:
             reached = True
             break
@@ -193,8 +200,14 @@ def run_point(
     result: dict[str, Any] = {"copies_per_experiment": per_shot, "reached": reached}
     for key, level in (("n_star", target), ("n_star_2_3", 2 / 3)):
         value = crossing(rates, evaluated, level)
+        # Draw the bootstrap stream whatever happens, so N*(2/3) does not depend on `reached`.
+        ci = _bootstrap(curve, evaluated, level, rng) if value else None
+        if key == "n_star" and not reached:
+            # The curve may cross the target by chance, but its Wilson lower bound never
+            # reached it by max_copies: there is no measured N*, only N* > max_copies.
+            value = ci = None
         result[key] = value
-        result[f"{key}_ci"] = _bootstrap(curve, evaluated, level, rng) if value else None
+        result[f"{key}_ci"] = ci
     result["experiments_star"] = None if result["n_star"] is None else result["n_star"] / per_shot
     if cal is not None:
         result["calibration"] = cal.to_dict()

@@ -256,7 +256,9 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
     ----------
     rows : iterable of dict
         Result rows as written by the sweep: ``{"id", "spec": {...}, "n_star",
-        "n_star_ci", ...}``. Rows with the same ``id`` count once (the last one wins).
+        "n_star_ci", ...}``. Rows with the same ``id`` count once (the last one wins). A row
+        whose search did not reach the target (``reached`` False) is left out of the fit,
+        whatever its ``n_star``.
     floor : float, default 2.0
         Passed to :func:`fit_exponential`.
 
@@ -292,7 +294,7 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
         members.sort(key=lambda r: r["spec"]["n"])
         fit = fit_exponential(
             [r["spec"]["n"] for r in members],
-            [r.get("n_star") for r in members],
+            [None if r.get("reached") is False else r.get("n_star") for r in members],
             [_ci_end(r.get("n_star_ci"), 0) for r in members],
             [_ci_end(r.get("n_star_ci"), 1) for r in members],
             floor=floor,

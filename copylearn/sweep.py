@@ -30,8 +30,10 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
+import inspect
 import itertools
 import json
 import os
@@ -80,12 +82,31 @@ STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
 LOCK_NAME = ".lock"
 VERSION_PACKAGES = ("copylearn", "cirq-core", "qsimcirq", "numpy")
+#: The store format rows carry (``"format"``). Rows without it are format 1 (before rows
+#: carried the sweep seed and config hash); they are read as before.
+STORE_FORMAT = 2
 
 PointRunner = Callable[..., dict]
 
 _SECTIONS = ("sweep", "grid", "strategy")
 _SWEEP_KEYS = ("task", "seed", "strategies")
-_RESERVED_ROW_KEYS = ("id", "spec", "seconds", "versions")
+_RESERVED_ROW_KEYS = (
+    "id",
+    "spec",
+    "seconds",
+    "versions",
+    "format",
+    "sweep_seed",
+    "config_hash",
+    "kind",
+)
+#: Row keys that record how and when a row was made, not what it found.
+_PROVENANCE_ROW_KEYS = ("seconds", "versions", "format", "config_hash")
+#: Seconds between the plain progress lines a non-TTY sweep writes while no point finishes.
+HEARTBEAT_SECONDS = 30.0
+#: Seconds of fixed overhead per point (planning, bootstrap) the ETA assumes until finished
+#: points of two different costs let it fit the overhead.
+ETA_OVERHEAD_PRIOR = 2.0
 
 
 # --------------------------------------------------------------------------- config
@@ -466,15 +487,18 @@ def package_versions() -> dict[str, str | None]:
 # --------------------------------------------------------------------------- store
 
 
-def _read_rows(path: Path) -> tuple[list[dict], int]:
-    """Rows of a store (first row per id) and the byte length of its complete lines."""
+def _scan_rows(path: Path) -> tuple[list[tuple[int, dict]], int]:
+    """Every complete row of a store with its line number, and the byte length of those lines."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return [], 0
+    except IsADirectoryError:
+        raise CopylearnError(
+            f"{path} is a directory, not a sweep store: remove it or choose another directory."
+        ) from None
     end = data.rfind(b"\n") + 1  # a trailing partial line (a kill mid-write) is ignored
-    rows: list[dict] = []
-    seen: set[str] = set()
+    rows: list[tuple[int, dict]] = []
     for number, line in enumerate(data[:end].split(b"\n"), start=1):
         if not line.strip():
             continue
@@ -485,14 +509,146 @@ def _read_rows(path: Path) -> tuple[list[dict], int]:
                 f"{path}: line {number} is not a JSON row: the store is corrupt; delete that "
                 "line (its point will be recomputed) and rerun."
             ) from None
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str) or "spec" not in row:
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("id"), str)
+            or not isinstance(row.get("spec"), dict)
+        ):
             raise CopylearnError(
                 f"{path}: line {number} is not a sweep result row: delete that line and rerun."
             )
+        rows.append((number, row))
+    return rows, end
+
+
+def _read_rows(path: Path) -> tuple[list[dict], int]:
+    """Rows of a store (first row per id) and the byte length of its complete lines."""
+    scanned, end = _scan_rows(path)
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for _, row in scanned:
         if row["id"] not in seen:
             seen.add(row["id"])
             rows.append(row)
     return rows, end
+
+
+def config_hash(config: Config) -> str:
+    """A hash of what a sweep is: its seed and the ids of its points (16 hex characters).
+
+    Two configs that differ only in layout (comments, order of strategies or sections) share
+    it; extending a sweep (a further n or noise value) changes it.
+    """
+    text = json.dumps({"seed": config.seed, "points": sorted(map(point_id, config.points()))})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def row_stamp(config: Config) -> dict[str, Any]:
+    """The fields that tie a row to its sweep: store format, sweep seed and config hash."""
+    return {"format": STORE_FORMAT, "sweep_seed": config.seed, "config_hash": config_hash(config)}
+
+
+def _describe(row: Mapping[str, Any]) -> str:
+    spec = row["spec"]
+    keys = [k for k in SPEC_KEYS if k not in ("task", "strategy", "n") and k in spec]
+    shown = " ".join(f"{k}={spec[k]}" for k in keys if spec[k] != GRID_DEFAULTS.get(k))
+    head = f"{spec.get('strategy', '?')} n={spec.get('n', '?')}"
+    return f"{head} {shown}".strip()
+
+
+def _result_part(row: Mapping[str, Any]) -> dict:
+    return {k: v for k, v in row.items() if k not in _PROVENANCE_ROW_KEYS}
+
+
+def _foreign_rows(
+    scanned: Sequence[tuple[int, dict]],
+    *,
+    seed: int | None,
+    points: set[str] | None,
+    where: str,
+) -> list[str]:
+    """Why each row that does not belong to the sweep is foreign: ``"line K (...): reason"``.
+
+    ``seed`` and ``points`` (ids) describe the sweep when its config is known; ``where`` names
+    that config in messages. A row belongs if its spec hashes to its id, its store format is
+    one this copylearn reads, its sweep seed (format >= 2) is the sweep's, its id is a point
+    of the sweep, and no other row gives the same point a different result. Rows written
+    before the format existed carry no seed: for them only the id and spec are checked.
+    """
+    problems: list[str] = []
+    first: dict[str, tuple[int, dict]] = {}
+    if seed is None:  # no config: the stamped rows must at least agree on one seed
+        seeds = [r["sweep_seed"] for _, r in scanned if "sweep_seed" in r]
+        if seeds:
+            seed = max(set(seeds), key=lambda s: (seeds.count(s), -seeds.index(s)))
+            where = f"the store's other rows (sweep seed {seed})"
+    for number, row in scanned:
+        label = f"line {number} (id {row['id']}, {_describe(row)})"
+        fmt = row.get("format", 1)
+        reason = None
+        if not _is_int(fmt) or not 1 <= fmt <= STORE_FORMAT:
+            reason = (
+                f"store format {fmt!r} is not one this copylearn reads (1..{STORE_FORMAT}); "
+                "read it with the copylearn that wrote it"
+            )
+        elif point_id(row["spec"]) != row["id"]:
+            reason = "its spec does not hash to its id (the row was edited)"
+        elif fmt >= 2 and seed is not None and row.get("sweep_seed") != seed:
+            reason = f"computed under sweep seed {row.get('sweep_seed')!r}, not {seed} ({where})"
+        elif points is not None and row["id"] not in points:
+            reason = f"not a point of {where}"
+        elif row["id"] in first and _result_part(first[row["id"]][1]) != _result_part(row):
+            reason = f"a second, different result for the point of line {first[row['id']][0]}"
+        if reason is not None:
+            problems.append(f"{label}: {reason}")
+        first.setdefault(row["id"], (number, row))
+    return problems
+
+
+def _refuse_foreign(path: Path, problems: Sequence[str], action: str) -> None:
+    if not problems:
+        return
+    shown = "; ".join(problems[:3])
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    raise CopylearnError(
+        f"{path}: {len(problems)} row{'s' if len(problems) > 1 else ''} not of this sweep: "
+        f"{shown}{more}. Move those lines to their own store (or delete them) and {action}."
+    )
+
+
+def _stored_sweep(out: Path) -> tuple[int | None, set[str] | None]:
+    """The seed and point ids of the sweep a store directory was written with.
+
+    ``(None, None)`` without ``config.toml``. A config that is TOML but does not validate here
+    (e.g. it names a device whose optional extra is not installed) still gives its seed, with
+    the points unknown (None), so the results stay readable.
+    """
+    stored = out / CONFIG_NAME
+    if not stored.exists():
+        return None, None
+    try:
+        config = load_config(stored)
+    except CopylearnError as exc:
+        try:
+            seed = tomllib.loads(stored.read_text("utf-8"))["sweep"]["seed"]
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+            raise CopylearnError(
+                f"{str(out)!r} holds a sweep whose {CONFIG_NAME} is unreadable ({exc}); "
+                f"fix or restore {CONFIG_NAME}."
+            ) from None
+        return (seed if _is_int(seed) else None), None
+    return config.seed, set(map(point_id, config.points()))
+
+
+def _normalise(row: dict) -> dict:
+    """A row as summaries and figures see it: no N* for a point whose search did not reach
+    the target (stores written before copylearn dropped it kept the curve's chance crossing).
+    """
+    if row.get("reached") is False and any(
+        row.get(k) is not None for k in ("n_star", "n_star_ci", "experiments_star")
+    ):
+        return {**row, "n_star": None, "n_star_ci": None, "experiments_star": None}
+    return row
 
 
 def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
@@ -506,16 +662,37 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     Returns
     -------
     list of dict
-        One row per finished point (id, spec, the point runner's output, seconds, versions).
+        One row per finished point (id, spec, the point runner's output, seconds, versions
+        and, from store format 2 on, format, sweep_seed and config_hash). A row whose search
+        did not reach the target (``reached`` False) has ``n_star``, ``n_star_ci`` and
+        ``experiments_star`` None.
+
+    Raises
+    ------
+    CopylearnError
+        The directory holds no store, a line is not a row, or rows do not belong to the sweep
+        (another seed, a point outside ``config.toml``, a spec that does not match its id, two
+        different results for one point); the message lists them and what to do.
     """
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise CopylearnError(f"{str(out)!r} is a file: give the sweep's directory (its --out).")
+    if (out / STORE_NAME).exists() and not (out / STORE_NAME).is_file():
+        raise CopylearnError(
+            f"{out / STORE_NAME} is a directory, not a sweep store: remove it or choose another "
+            "directory."
+        )
     if not (out / STORE_NAME).is_file():
         raise CopylearnError(
             f"{str(out)!r} holds no sweep results ({STORE_NAME}): run "
             f"'copylearn sweep CONFIG --out {out}' first."
         )
+    seed, points = _stored_sweep(out)
+    scanned, _ = _scan_rows(out / STORE_NAME)
+    problems = _foreign_rows(scanned, seed=seed, points=points, where=f"{out / CONFIG_NAME}")
+    _refuse_foreign(out / STORE_NAME, problems, "summarise again")
     rows, _ = _read_rows(out / STORE_NAME)
-    return sorted(rows, key=lambda row: sort_key(row["spec"]))
+    return sorted((_normalise(row) for row in rows), key=lambda row: sort_key(row["spec"]))
 
 
 def _check_store(config: Config, out: Path) -> bool:
@@ -552,6 +729,9 @@ def _check_store(config: Config, out: Path) -> bool:
             "mix two sweeps; choose another --out, rerun with the stored config, or extend it "
             "(same seed, every stored point kept)."
         )
+    scanned, _ = _scan_rows(out / STORE_NAME)
+    problems = _foreign_rows(scanned, seed=previous.seed, points=old, where=str(stored))
+    _refuse_foreign(out / STORE_NAME, problems, "rerun to compute this sweep's own results")
     return new != old
 
 
@@ -627,7 +807,11 @@ def _execute(runner: PointRunner, spec: dict, sweep_seed: int, pid: str) -> tupl
     """Run one point (in whatever process the executor chose); returns (id, result, seconds)."""
     start = time.perf_counter()
     try:
-        result = runner(dict(spec), point_seed(sweep_seed, pid))
+        report = _REPORT  # set while a sweep shows progress (in pool workers: inherited)
+        if report is not None and _takes_progress(runner):
+            result = runner(dict(spec), point_seed(sweep_seed, pid), functools.partial(report, pid))
+        else:
+            result = runner(dict(spec), point_seed(sweep_seed, pid))
     except CopylearnError as exc:
         raise CopylearnError(
             f"point {pid} ({spec['strategy']}, n={spec['n']}) failed: {exc}"
@@ -638,7 +822,17 @@ def _execute(runner: PointRunner, spec: dict, sweep_seed: int, pid: str) -> tupl
     return pid, result, time.perf_counter() - start
 
 
-def _make_row(pid: str, spec: dict, result: object, seconds: float, versions: dict) -> dict:
+def _make_row(
+    pid: str,
+    spec: dict,
+    result: object,
+    seconds: float,
+    versions: dict,
+    *,
+    stamp: Mapping[str, Any] | None = None,
+) -> dict:
+    """A store row: id, spec, the runner's result, seconds, versions and ``stamp``
+    (:func:`row_stamp`: store format, sweep seed, config hash)."""
     if not isinstance(result, dict):
         raise CopylearnError(
             f"point {pid}: the point runner returned {type(result).__name__}, not a dict."
@@ -648,7 +842,15 @@ def _make_row(pid: str, spec: dict, result: object, seconds: float, versions: di
         raise CopylearnError(
             f"point {pid}: the point runner's result uses reserved keys {clash}: rename them."
         )
-    return {"id": pid, "spec": spec, **result, "seconds": round(seconds, 4), "versions": versions}
+    stamp = dict(stamp or {})
+    return {
+        "id": pid,
+        "spec": spec,
+        **result,
+        **stamp,
+        "seconds": round(seconds, 4),
+        "versions": versions,
+    }
 
 
 def _fmt_copies(value: object) -> str:
@@ -678,8 +880,8 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
     spec = row["spec"]
     extra = "".join(f" {k}={spec_value(spec, k)}" for k in keys if k not in ("strategy", "n"))
     label = f"{spec['strategy']} n={spec['n']}{extra}"
-    if row.get("n_star") is None:
-        text = f"N* > {_fmt_copies(spec.get('max_copies'))} copies (not reached)"
+    if row.get("reached") is False or row.get("n_star") is None:
+        text = f"N* not reached (> max_copies = {spec_value(spec, 'max_copies')})"
     else:
         text = (
             f"N* = {_fmt_copies(row['n_star'])} copies {_fmt_ci(row.get('n_star_ci'))}"
@@ -704,41 +906,128 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def point_cost(spec: Mapping[str, Any]) -> float:
+    """A point's expected cost in arbitrary units, for the ETA (not a prediction of N*).
+
+    trials x n x the copies the search is expected to simulate (shadows: 3^n / alpha^2, Bell:
+    flat in n, 1 / alpha^4; both times 100, capped at ``max_copies``), plus the calibration's
+    three eigenstate runs. The sweep converts units to seconds with a fixed overhead and a
+    rate fitted on the points it has finished, per strategy.
+    """
+    n, alpha = spec["n"], float(spec_value(spec, "alpha"))
+    if spec["strategy"] == "pauli-shadow":
+        copies = 100.0 * 3.0**n / alpha**2
+    else:
+        copies = 100.0 / alpha**4
+    copies = min(float(spec_value(spec, "max_copies")), copies)
+    calibration = 3.0 * float(spec_value(spec, "calibration_copies"))
+    return float(spec_value(spec, "trials")) * n * copies + n * calibration
+
+
 class _Progress:
-    """A progress bar with ETA on a stream (``\\r``-updated on a TTY, else a line per point)."""
+    """Progress on a stream: a bar with ETA (``\\r``-updated on a TTY, else a line per point).
+
+    The ETA comes from a cost model (:func:`point_cost`): seconds = a + b x cost, with the
+    fixed overhead a and the rate b fitted on the points finished so far (per strategy),
+    summed over the points left and shared over the workers (never less than the largest
+    point left). Messages from inside a running point
+    (:meth:`inner`) show on the TTY bar; off a TTY a plain heartbeat line with the points done,
+    elapsed time, ETA and the latest such message is written every ``heartbeat`` seconds
+    while no point finishes. ``clock`` is injectable for tests.
+    """
 
     def __init__(
-        self, total: int, resumed: int, keys: Sequence[str], enabled: bool, stream: TextIO
+        self,
+        total: int,
+        resumed: int,
+        keys: Sequence[str],
+        enabled: bool,
+        stream: TextIO,
+        *,
+        pending: Sequence[Mapping[str, Any]] = (),
+        workers: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        heartbeat: float = HEARTBEAT_SECONDS,
     ):
         self.total, self.resumed, self.keys = total, resumed, list(keys)
         self.done = 0
         self.enabled = enabled
         self.stream = stream
         self.tty = enabled and hasattr(stream, "isatty") and stream.isatty()
-        self.start = time.monotonic()
+        self.clock = clock
+        self.heartbeat = heartbeat
+        self.start = self._updated = self._last_line = clock()
+        self.pending = {point_id(spec): dict(spec) for spec in pending}
+        self.workers = max(1, min(int(workers), len(self.pending) or 1))
+        self.spent: dict[str, list[tuple[float, float]]] = {}  # strategy -> [(cost, seconds)]
+        self.inner_text = ""
+        self._estimate: float | None = None
         self._width = 0
+        self._queue: Any = None
+
+    # ----------------------------------------------------------------- ETA
+
+    def _model(self, strategy: str) -> tuple[float, float]:
+        """Seconds of a point = a + b x cost: (a, b) fitted on the finished points.
+
+        Least squares on the strategy's finished points (all points while it has none) with
+        a, b >= 0. From a single cost value the two cannot be told apart yet: the overhead is
+        taken as :data:`ETA_OVERHEAD_PRIOR` seconds (at most half the time seen).
+        """
+        points = self.spent.get(strategy) or [p for v in self.spent.values() for p in v]
+        cost = np.array([c for c, _ in points], dtype=np.float64)
+        seconds = np.array([s for _, s in points], dtype=np.float64)
+        if np.ptp(cost) <= 1e-12 * max(1.0, float(cost.max())):
+            mean = float(seconds.mean())
+            a = min(ETA_OVERHEAD_PRIOR, mean / 2)
+            return a, (mean - a) / float(cost.mean()) if cost.mean() > 0 else 0.0
+        b, a = np.polyfit(cost, seconds, 1)
+        if b < 0:
+            return float(seconds.mean()), 0.0
+        if a < 0:
+            return 0.0, float(seconds.sum() / cost.sum())
+        return float(a), float(b)
+
+    def _update_estimate(self) -> None:
+        if not self.spent or not self.pending:
+            self._estimate = None
+            return
+        models = {s: self._model(s) for s in {spec["strategy"] for spec in self.pending.values()}}
+        work = []
+        for spec in self.pending.values():
+            a, b = models[spec["strategy"]]
+            work.append(a + b * point_cost(spec))
+        self._estimate = max(sum(work) / self.workers, max(work))
+
+    def eta(self) -> float | None:
+        """Seconds left, or None before any point finished."""
+        finished = self.resumed + self.done
+        if finished >= self.total:
+            return 0.0
+        if self._estimate is not None:
+            return max(0.0, self._estimate - (self.clock() - self._updated))
+        if self.done and not self.pending:  # no cost model (pending specs unknown): naive rate
+            return (self.clock() - self.start) / self.done * (self.total - finished)
+        return None
 
     def _bar(self) -> str:
         finished = self.resumed + self.done
         width = 24
         filled = int(width * finished / self.total) if self.total else width
-        elapsed = time.monotonic() - self.start
-        remaining = self.total - finished
-        if remaining == 0:
-            eta = "0:00:00"
-        elif self.done:
-            eta = _clock(elapsed / self.done * remaining)
-        else:
-            eta = "?"
+        elapsed = self.clock() - self.start
+        eta = self.eta()
         resumed = f" ({self.resumed} resumed)" if self.resumed else ""
         return (
             f"sweep [{'#' * filled}{'.' * (width - filled)}] {finished}/{self.total} points"
-            f"{resumed}, elapsed {_clock(elapsed)}, ETA {eta}"
+            f"{resumed}, elapsed {_clock(elapsed)}, ETA {'?' if eta is None else _clock(eta)}"
         )
+
+    # ----------------------------------------------------------------- output
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
         self.stream.flush()
+        self._last_line = self.clock()
 
     def begin(self) -> None:
         if self.tty:
@@ -746,14 +1035,48 @@ class _Progress:
         elif self.enabled:
             self._write(self._bar() + "\n")
 
+    def _drain(self) -> None:
+        while self._queue is not None:
+            try:
+                pid, message = self._queue.get_nowait()
+            except Exception:  # queue.Empty, or a queue closed under us: nothing more to show
+                return
+            self.inner(message, pid=pid)
+
     def refresh(self) -> None:
+        """Redraw the TTY bar, or write a heartbeat line when one is due (called every tick)."""
+        self._drain()
         if self.tty:
             bar = self._bar()
+            if self.inner_text:
+                bar = f"{bar} | {self.inner_text}"
             self._write("\r" + bar.ljust(self._width))
             self._width = len(bar)
+        elif self.enabled and self.clock() - self._last_line >= self.heartbeat:
+            running = f" | running: {self.inner_text}" if self.inner_text else ""
+            self._write(f"{self._bar()}{running}\n")
+
+    def inner(self, message: str, pid: str | None = None) -> None:
+        """A message from inside a running point (the point runner's progress callback)."""
+        spec = self.pending.get(pid) if pid is not None else None
+        where = f"point {self.resumed + self.done + 1}/{self.total}" if self.workers == 1 else ""
+        if spec is not None:
+            extra = "".join(f" {k}={spec_value(spec, k)}" for k in self.keys if k != "strategy")
+            where = f"{where} ({spec['strategy']} n={spec['n']}{extra})".strip()
+        self.inner_text = f"{where}: {message}" if where else str(message)
+        if self.enabled:
+            self.refresh()
 
     def point(self, row: Mapping[str, Any]) -> None:
         self.done += 1
+        spec = self.pending.pop(row.get("id"), None)
+        if spec is not None and isinstance(row.get("seconds"), int | float):
+            self.spent.setdefault(spec["strategy"], []).append(
+                (point_cost(spec), float(row["seconds"]))
+            )
+        self._updated = self.clock()
+        self._update_estimate()
+        self.inner_text = ""
         if not self.enabled:
             return
         line = point_summary(row, self.keys)
@@ -767,8 +1090,72 @@ class _Progress:
 
     def end(self) -> None:
         if self.tty:
+            self.inner_text = ""
             self.refresh()
             self._write("\n")
+
+    # ----------------------------------------------------------------- in-point messages
+
+    def install(self) -> None:
+        """Route the point runners' progress messages here (pool workers through a queue)."""
+        global _REPORT
+        if not self.enabled:
+            return
+        import multiprocessing
+
+        try:
+            self._queue = multiprocessing.Queue()
+        except OSError:  # pragma: no cover - no semaphores (some sandboxes): in-process only
+            self._queue = None
+        _REPORT = _Reporter(os.getpid(), self._queue, self.inner)
+
+    def close(self) -> None:
+        """Stop routing messages (safe to call more than once)."""
+        global _REPORT
+        _REPORT = None
+        if self._queue is not None:
+            self._drain()
+            self._queue.close()
+            self._queue = None
+
+
+class _Reporter:
+    """The progress callback a point runner gets: direct in the sweep's process, a queue
+    message in a forked pool worker (dropped if the queue is gone; never blocks the point)."""
+
+    def __init__(self, owner: int, queue: Any, sink: Callable[..., None]):
+        self.owner, self.queue, self.sink = owner, queue, sink
+        self._child_ready = False
+
+    def __call__(self, pid: str, message: str) -> None:
+        if os.getpid() == self.owner:
+            self.sink(str(message), pid=pid)
+            return
+        if self.queue is None:
+            return
+        try:
+            if not self._child_ready:
+                self.queue.cancel_join_thread()  # a worker's exit never waits on the queue
+                self._child_ready = True
+            self.queue.put_nowait((pid, str(message)))
+        except Exception:  # pragma: no cover - progress must never fail a point
+            pass
+
+
+#: Set while a sweep runs with progress on: the runner's progress callback (see _Reporter).
+_REPORT: _Reporter | None = None
+
+
+def _takes_progress(runner: PointRunner) -> bool:
+    """Whether ``runner`` accepts a third (progress) argument."""
+    try:
+        params = list(inspect.signature(runner).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3
 
 
 def _in_process(
@@ -912,6 +1299,7 @@ def run_sweep(
         point_runner = run_point
     specs = {point_id(spec): spec for spec in config.points()}
     store = _Store(out, config, extended)
+    bar: _Progress | None = None
     try:
         finished = {row["id"] for row in store.rows}
         jobs = [
@@ -925,10 +1313,14 @@ def run_sweep(
             keys=varying_keys(list(specs.values())),
             enabled=progress,
             stream=sys.stderr,
+            pending=[spec for _, spec in jobs],
+            workers=1 if workers == 0 else (workers or os.cpu_count() or 1),
         )
+        bar.install()
         bar.begin()
         if jobs:
             versions = package_versions()
+            stamp = row_stamp(config)
             if dask is not None:
                 results = _with_dask(point_runner, jobs, config.seed, dask, workers, bar.refresh)
             elif workers == 0:
@@ -938,11 +1330,13 @@ def run_sweep(
                 results = _with_pool(point_runner, jobs, config.seed, count, bar.refresh)
             with contextlib.closing(results):
                 for pid, result, seconds in results:
-                    row = _make_row(pid, specs[pid], result, seconds, versions)
+                    row = _make_row(pid, specs[pid], result, seconds, versions, stamp=stamp)
                     store.append(row)
                     bar.point(row)
         bar.end()
         rows = [row for row in store.rows if row["id"] in specs]
     finally:
+        if bar is not None:
+            bar.close()
         store.close()
     return sorted(rows, key=lambda row: sort_key(row["spec"]))
