@@ -1,7 +1,7 @@
 """Measured sample complexity: the number of copies N* a strategy needs to succeed.
 
 For one grid point (task, strategy, n, alpha, noise, ...) :func:`run_point` estimates
-N*(target) = min{N : P_succ(N) >= target} honestly (physics.md §4):
+N*(target) = min{N : P_succ(N) >= target} honestly (docs/theory.md §6):
 
 * every trial draws a fresh instance (hidden P, sign, queries) and its own stream of shots;
 * each stream is evaluated on nested prefixes (common random numbers) at every point of a

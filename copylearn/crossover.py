@@ -3,14 +3,14 @@
 Reads sweep rows whose noise is storage depolarizing (``state_depolarizing:p``, per-qubit
 Pauli fidelity f = 1 - 4p/3; ``"none"`` is f = 1) and compares the strategies two ways:
 
-* **exponential bases** (physics.md §3, §4.7): at each f, fit log N* = a + n log b for Bell
+* **exponential bases** (docs/theory.md §8.4, §8.6): at each f, fit log N* = a + n log b for Bell
   sampling and for random-Pauli shadows (:func:`copylearn.fits.fit_exponential`, n >= 2).
   With full-weight P theory gives b_Bell = f^-4 and b_shadow = 3 f^-2, so Bell's base is the
   smaller one exactly while f > 1/sqrt(3) = 0.577 (:data:`PREDICTED_FIDELITY`). The measured
   boundary is where log b_Bell - log b_shadow crosses zero, interpolated linearly in f, with
   a 95% interval from a parametric bootstrap over the fitted log-bases;
 * **copies at each n**: the fidelity where N*_Bell = N*_shadow at fixed n (interpolated in f
-  on log N*). A derived finite-n estimate (physics.md §3's coin picture with Gaussian
+  on log N*). A derived finite-n estimate (docs/theory.md §8.5: the coin picture with Gaussian
   thresholds; Bell consumes two copies per experiment) puts it at (3 f^2)^n = 2 / alpha^2,
   which tends to 1/sqrt(3) as n grows.
 
@@ -32,7 +32,7 @@ from copylearn.errors import CopylearnError
 from copylearn.fits import fit_exponential
 from copylearn.noise import parse_noise
 
-#: physics.md §3: Bell beats random-Pauli shadows while f > 1/sqrt(3).
+#: docs/theory.md §8.4: Bell beats random-Pauli shadows while f > 1/sqrt(3).
 PREDICTED_FIDELITY = 1 / math.sqrt(3)
 #: Smallest n used in the base fits (n = 1 is dominated by the decision threshold).
 FIT_N_MIN = 2

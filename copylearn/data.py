@@ -1,7 +1,7 @@
 """Datasets: raw measurement data kept for later questions ("measure first, ask later").
 
 A :class:`Dataset` holds bit-packed outcomes (and, for shadows, the bases), metadata, and the
-estimators (physics.md §2):
+estimators (docs/theory.md §3, §4):
 
 * single-copy shadows: ``estimate`` (tr Q rho, mean or median of means), ``estimate_square``
   (unbiased U-statistic for tr(Q rho)^2), ``estimate_abs``;
@@ -336,10 +336,10 @@ class Dataset:
     def estimate_square(self, observables, calibrated: bool = False) -> Estimates:
         """Unbiased estimate of tr(Q rho)^2 with its standard error.
 
-        Bell data: the mean of f_Q (physics.md §2.5), with the sample standard error (or,
+        Bell data: the mean of f_Q (docs/theory.md §4.2), with the sample standard error (or,
         if every shot agreed, the binomial error at the Jeffreys estimate). Shadow data: the
-        U-statistic (S1^2 - S2) / (N (N - 1)) over pairs of distinct snapshots (physics.md
-        §2.2). Its standard error is the U-statistic variance
+        U-statistic (S1^2 - S2) / (N (N - 1)) over pairs of distinct snapshots (docs/theory.md
+        §3.3). Its standard error is the U-statistic variance
         (4 (N-2) zeta1 + 2 zeta2) / (N (N-1)) with zeta1 = mu^2 sigma^2 and
         zeta2 = E[x^2]^2 - mu^4, mu = tr(Q rho), estimated from the data with mu^2 taken at
         (|mean| + se(mean))^2.
@@ -392,7 +392,7 @@ class Dataset:
         """Bell data: unbiased tr(Q rho)^2 for all 4^n Pauli strings at once (n <= 12).
 
         One fast Walsh-Hadamard transform of the 2n-bit outcome histogram gives every mean
-        of f_Q(m) = (-1)^{#Y(Q)} (-1)^{q.m} (physics.md §2.5) in O(n 4^n).
+        of f_Q(m) = (-1)^{#Y(Q)} (-1)^{q.m} (docs/theory.md §4.5) in O(n 4^n).
 
         Returns
         -------
@@ -499,7 +499,7 @@ def bell_outcome_codes(m_a: np.ndarray, m_b: np.ndarray, n: int) -> np.ndarray:
 def walsh_squares(histogram: np.ndarray, n: int) -> np.ndarray:
     """Means of f_Q for all 4^n Paulis from a histogram of Bell outcome codes.
 
-    One fast Walsh-Hadamard transform over the 2n outcome bits (physics.md §2.5):
+    One fast Walsh-Hadamard transform over the 2n outcome bits (docs/theory.md §4.5):
     mean f_Q = (-1)^{#Y(Q)} sum_m p(m) (-1)^{q.m}. Returns shape ``(4,) * n`` indexed by
     the letter codes I = 0, X = 1, Y = 2, Z = 3 of qubits 0..n-1.
     """

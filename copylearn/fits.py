@@ -1,10 +1,10 @@
 """Exponential fits of the copies needed versus qubit count, and the theory curves to overlay.
 
-The fit follows physics.md §4.6: ``log N*(n) = a + n log b`` by weighted least squares over
+The fit follows docs/theory.md §10: ``log N*(n) = a + n log b`` by weighted least squares over
 the n where N* is off its floor, with weights ``1 / Var(log N*)`` taken from each point's
 95% bootstrap interval, and a 95% interval on the base b from a pair bootstrap over n.
 
-The theory curves follow physics.md §3. They are *theory overlays*, never data: the
+The theory curves follow docs/theory.md §7. They are *theory overlays*, never data: the
 random-Pauli shadow scaling ``C·3^k``, the single-copy lower bound
 ``N_LB(n) = (2^n + 1)·ln(1/(2δ))/c_α`` with ``c_α = -½ ln(1 - α²)``, and the flat (constant
 in n) two-copy Bell curve.
@@ -306,7 +306,7 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
 
 
 # --------------------------------------------------------------------------------------------
-# Theory curves (physics.md §3): overlays, not data
+# Theory curves (docs/theory.md §7): overlays, not data
 # --------------------------------------------------------------------------------------------
 
 
@@ -372,7 +372,7 @@ def fit_prefactor(
 
 
 def c_alpha(alpha: float) -> float:
-    """The constant ``c_α = -½ ln(1 - α²)`` of the single-copy lower bound (physics.md §3).
+    """The constant ``c_α = -½ ln(1 - α²)`` of the single-copy lower bound (docs/theory.md §7.3).
 
     Parameters
     ----------
@@ -396,7 +396,7 @@ def single_copy_lower_bound(
 ) -> float | np.ndarray:
     """Theory: copies any single-copy (adaptive) protocol needs, ``(2^n + 1)·ln(1/(2δ))/c_α``.
 
-    From physics.md §3 (derivation marked [D] there): the total variation distance a
+    From docs/theory.md §7.3 (the project's own derivation): the total variation distance a
     single-copy learner reaches with T copies is at most ``1 - exp(-c_α T/(2^n + 1))``, and
     success probability ``1 - δ`` needs it to reach ``1 - 2δ``. No fitted constant.
 

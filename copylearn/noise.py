@@ -9,7 +9,7 @@ A spec string joins terms with ``+``: ``"depolarizing:0.01+amplitude_damping:0.0
   measurement (a channel, because qsim rejects confusion maps on measurements);
 * ``state_depolarizing:p``: ``cirq.depolarize(p)`` once on every qubit of every copy, after
   the state is prepared and before the protocol's measurement stage: the stored copies
-  decohere (the model of physics.md §2.6; per-qubit Pauli fidelity f = 1 - 4p/3, so Bell
+  decohere (the model of docs/theory.md §8.2; per-qubit Pauli fidelity f = 1 - 4p/3, so Bell
   sampling sees tr(Q rho)^2 damped by f^(2|Q|) and shadows see tr(Q rho) damped by f^|Q|).
 
 Any ``cirq.NoiseModel`` may be passed instead of a spec. The same model acts on every

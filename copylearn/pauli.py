@@ -5,7 +5,7 @@ X if (x_i, z_i) = (1, 0), Z if (0, 1), Y if (1, 1) and I if (0, 0). Bit i lives 
 bit ``i % 64`` of 64-bit word ``i // 64``, so any number of qubits is supported.
 Qubit 0 is the leftmost letter of a label such as ``"XYZI"`` (Cirq's big-endian order).
 
-Per-shot estimators (physics.md §2):
+Per-shot estimators (docs/theory.md §3.2, §4.2):
 
 * random-Pauli shadow: ``x_Q = prod_{i in supp Q} 3 * 1[B_i = Q_i] * e_i`` where B is
   the measured basis and ``e_i = (-1)^bit_i`` the measured eigenvalue;

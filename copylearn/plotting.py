@@ -4,7 +4,7 @@
 
 * ``separation``: copies needed N* versus qubit count n on a log axis, one series per
   strategy and setting, with 95% intervals, the fitted base with its 95% interval in the
-  legend, and the theory overlays of physics.md §3 (dashed, labelled "theory"): random-Pauli
+  legend, and the theory overlays of docs/theory.md §7 (dashed, labelled "theory"): random-Pauli
   shadows ``C·3^n`` with one fitted prefactor, the single-copy lower bound ``N_LB`` (no fit)
   and a flat line at the two-copy Bell mean;
 * ``success_curves``: success probability versus copies N, one line per n with its Wilson
@@ -12,7 +12,7 @@
 * ``crossover`` (stores that sweep storage noise for both strategies): the map of
   log10(N*_Bell / N*_shadows) over fidelity f and n with the measured and derived equal-cost
   boundaries, and the fitted exponential bases versus f with their theory (f^-4, 3 f^-2) and
-  the measured crossing next to physics.md §3's f = 1/sqrt(3) (:mod:`copylearn.crossover`).
+  the measured crossing next to docs/theory.md §8.4's f = 1/sqrt(3) (:mod:`copylearn.crossover`).
 
 Each figure is written as PNG (200 dpi) and PDF, atomically. Figures are drawn on
 matplotlib's Agg canvas without pyplot, so importing this module changes no global state and

@@ -49,7 +49,7 @@ def _check_density_matrix_size(n: int) -> None:
 class PauliMixedState:
     """The state (I + alpha * sign * P) / 2^n of the Science 2022 experiment.
 
-    Prepared as ReCirq's ``create_randomized_sweeps`` does (physics.md §1a): per shot, draw a
+    Prepared as ReCirq's ``create_randomized_sweeps`` does (docs/theory.md §2.2): per shot, draw a
     target parity ``sign`` with probability (1 + alpha)/2 (else ``-sign``), uniform X flips
     with the last support site of P fixed so that the P-eigenvalue equals the target, then
     rotate each qubit into the eigenbasis of P_i.
@@ -127,7 +127,7 @@ class PauliMixedState:
     def sample_parameters(self, rng: np.random.Generator, shots: int) -> np.ndarray:
         """Draw per-shot parameters: ``(shots, 3n)`` uint8, X-flip bits then the turns.
 
-        The flip bits follow physics.md §1a: uniform bits with the last support site of P
+        The flip bits follow docs/theory.md §2.2: uniform bits with the last support site of P
         fixed so that the P-eigenvalue equals a target parity that is ``sign`` with
         probability (1 + alpha)/2.
         """

@@ -6,14 +6,14 @@ exact probability, applies the noise model exactly as ``copylearn.collect`` does
 (``circuit.with_noise(model)``), drops the measurements, runs
 ``cirq.DensityMatrixSimulator`` on each resolved circuit and reads the outcome
 distribution off the diagonal of the final density matrix. The per-shot estimators are
-then averaged with plain Python written from physics.md §2, not from ``copylearn.pauli``:
+then averaged with plain Python written from docs/theory.md §3, §4, not from ``copylearn.pauli``:
 
-* shadows (§2.1): ``x_Q = prod_{i in supp Q} 3 * 1[B_i == Q_i] * (-1)^{bit_i}``;
-* Bell sampling (§2.5): ``f_Q = prod_i lambda_{Q_i}(m_A,i, m_B,i)`` with the table
+* shadows (§3.2): ``x_Q = prod_{i in supp Q} 3 * 1[B_i == Q_i] * (-1)^{bit_i}``;
+* Bell sampling (§4.2): ``f_Q = prod_i lambda_{Q_i}(m_A,i, m_B,i)`` with the table
   I -> 1, X -> (-1)^mA, Z -> (-1)^mB, Y -> -(-1)^(mA + mB), and the purity estimator
   ``(-1)^{#singlets}`` with a singlet being (mA, mB) = (1, 1).
 
-The parameter distributions are written here from physics.md §1a and the protocol
+The parameter distributions are written here from docs/theory.md §2.2 and the protocol
 docstrings: shadows choose each qubit's basis uniformly from X, Y, Z, rotated by
 ``Z**(-s/2)`` then ``H**h`` with (s, h) = (0, 1), (1, 1), (0, 0); a ``PauliMixedState`` draws
 flip pattern b with probability 2^-(n-1) * ((1 + alpha)/2 if the P-parity of b is the
@@ -175,7 +175,7 @@ def shadow_moments(state, labels: list[str], noise: str | None = None) -> Moment
 
 
 def _bell_lambda(letter: str, m_a: np.ndarray, m_b: np.ndarray) -> np.ndarray:
-    """Eigenvalue of Q_i (x) Q_i on the Bell outcome (m_a, m_b), physics.md §2.5."""
+    """Eigenvalue of Q_i (x) Q_i on the Bell outcome (m_a, m_b), docs/theory.md §4.2."""
     if letter == "I":
         return np.ones(len(m_a))
     if letter == "X":

@@ -1,4 +1,4 @@
-"""Storage noise, the damping law of physics.md §2.6, and the calibrated estimators.
+"""Storage noise, the damping law of docs/theory.md §8.2, and the calibrated estimators.
 
 Statistical checks use fixed seeds and 5-standard-error thresholds; the truth is the state's
 exact density matrix and the closed-form damping f^(2|Q|) (Bell) or f^|Q| (shadows).
@@ -109,7 +109,7 @@ def test_storage_noise_is_one_tagged_moment_after_preparation():
 
 
 def test_bell_damping_matches_f_to_the_2q_and_calibration_removes_it():
-    """physics.md §2.6: E f_Q = f^(2|Q|) tr(Q rho)^2 under storage depolarizing."""
+    """docs/theory.md §8.2: E f_Q = f^(2|Q|) tr(Q rho)^2 under storage depolarizing."""
     truth = _truth() ** 2
     data = cl.collect(
         STATE,

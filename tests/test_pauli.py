@@ -1,7 +1,7 @@
 """Tests for copylearn.pauli: parsing, bit packing, symplectic algebra and per-shot estimators.
 
 Every estimator is checked against a brute-force per-shot formula written here, independently
-of the packed implementation (physics.md §2.1, §2.5), and the Bell eigenvalue table is checked
+of the packed implementation (docs/theory.md §3.2, §4.2), and the Bell eigenvalue table is checked
 against exact quantum mechanics on small density matrices.
 """
 
@@ -457,7 +457,7 @@ def test_shadow_values_ignores_off_support():
 
 def test_shadow_exact_expectation_n2():
     """Exact average over uniform bases and Born-rule outcomes: E x_Q = tr(Q rho) and
-    E x_Q^2 = 3^|Q| (physics.md §2.1), for a random 2-qubit rho and all 16 Q."""
+    E x_Q^2 = 3^|Q| (docs/theory.md §3.2), for a random 2-qubit rho and all 16 Q."""
     rng = np.random.default_rng(7)
     n = 2
     rho = random_density_matrix(rng, 4)

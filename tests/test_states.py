@@ -1,5 +1,5 @@
-"""Tests for copylearn.states: the Pauli-mixed state of the Science 2022 experiment (physics.md
-§1a), circuit states, and the random state generators.
+"""Tests for copylearn.states: the Pauli-mixed state of the Science 2022 experiment (docs/theory.md
+§2.2), circuit states, and the random state generators.
 
 Density matrices are built here independently (NumPy kron, Cirq simulators) and the sampled
 per-shot parameters are checked against their exact law with 5-standard-error bounds.
@@ -51,7 +51,7 @@ def reduced(rho: np.ndarray, keep: list[int], n: int) -> np.ndarray:
 
 def resolver(pauli: str, flips, prefix: str = "") -> dict[str, int]:
     """Parameter values for flip pattern ``flips``, with P's eigenbasis turns written out
-    independently here: H for X and Y, then S for Y (physics.md §1a, step 3)."""
+    independently here: H for X and Y, then S for Y (docs/theory.md §2.2, step 3)."""
     n = len(pauli)
     values = {f"{prefix}flip{i}": int(flips[i]) for i in range(n)}
     values |= {f"{prefix}turn_h{i}": int(p in "XY") for i, p in enumerate(pauli)}

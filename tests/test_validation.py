@@ -291,7 +291,7 @@ def test_reference_matches_density_matrix(n, name):
     signed, purity = density_values(state, labels)
     shadow, bell, pur = reference(n, name, "noiseless")
     np.testing.assert_allclose(shadow.mean, signed, rtol=0, atol=1e-9)
-    # E x_Q^2 = 3^|Q| exactly (physics.md §2.1).
+    # E x_Q^2 = 3^|Q| exactly (docs/theory.md §3.2).
     np.testing.assert_allclose(shadow.second, [3.0 ** weight(q) for q in labels], rtol=0, atol=1e-9)
     np.testing.assert_allclose(bell.mean, signed**2, rtol=0, atol=1e-9)
     np.testing.assert_allclose(pur.mean, [purity], rtol=0, atol=1e-9)
@@ -326,7 +326,7 @@ def test_state_families_are_what_they_claim():
 
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_reference_readout_noise_law(n):
-    """Readout flips q (physics.md §2.6): shadows (1-2q)^|Q| tr(Q rho); Bell
+    """Readout flips q (docs/theory.md §8.3): shadows (1-2q)^|Q| tr(Q rho); Bell
     (1-2q)^(#X+#Z+2#Y) tr(Q rho)^2. Checks the reference and the readout model exactly."""
     q = 0.1
     labels = all_paulis(n)
@@ -508,7 +508,7 @@ def test_bell_states_map_to_outcome_labels(kinds, backend, execution):
 
 
 def test_bell_outcome_law_of_pauli_mixed_state():
-    """Reference check of physics.md §2.5: p(m) = (1 + a^2 f_P(m)) / 4^n for (I + a s P)/2^n."""
+    """Reference check of docs/theory.md §4.6: p(m) = (1 + a^2 f_P(m)) / 4^n for (I + a s P)/2^n."""
     for label, alpha, sign in [("XY", 0.9, -1), ("ZIX", 0.6, 1)]:
         state = cl.PauliMixedState(label, alpha, sign)
         n = len(label)
@@ -603,7 +603,7 @@ def test_noisy_shadow_second_moment_is_exact(n):
 
 
 def test_pauli_mixed_flip_distribution_matches_sampler():
-    """The reference's exact flip-pattern law p(b) (physics.md §1a) is normalised and is what
+    """The reference's exact flip-pattern law p(b) (docs/theory.md §2.2) is normalised and is what
     ``PauliMixedState.sample_parameters`` draws (each pattern's frequency within 5 SE)."""
     rng = np.random.default_rng(99)
     shots = 200_000

@@ -2,7 +2,7 @@
 
 Copy A sits on ``LineQubit(2i)`` and copy B on ``LineQubit(2i + 1)``, so each Bell pair
 (A_i, B_i) is adjacent. The measurement stage is CNOT(A_i -> B_i), H(A_i), then Z on all
-qubits, mapping Phi+ -> (0,0), Psi+ -> (0,1), Phi- -> (1,0), Psi- -> (1,1) (physics.md §2.5).
+qubits, mapping Phi+ -> (0,0), Psi+ -> (0,1), Phi- -> (1,0), Psi- -> (1,1) (docs/theory.md §4.1).
 The two copies carry independent draws of the state's per-shot randomness, so the data
 state is exactly rho (x) rho.
 """

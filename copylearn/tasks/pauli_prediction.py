@@ -1,6 +1,6 @@
 """The Science 2022 state task: predict |tr(Q rho)| for rho = (I + alpha s P)/2^n.
 
-Per trial (physics.md §1a, §4):
+Per trial (docs/theory.md §5, §6):
 
 * a fresh hidden P (``weight="full"``: uniform over {X, Y, Z}^n, the paper's hard
   instance; ``"uniform"``: uniform over the 4^n - 1 non-identity strings) and a fresh sign s;
