@@ -761,13 +761,13 @@ class _Store:
                 f"another sweep is writing to {str(out)!r}: wait for it or choose another --out."
             ) from None
         try:
+            self.rows, end = _read_rows(self.path)  # a corrupt store is refused unchanged
             config_path = out / CONFIG_NAME
             if extended:  # keep the config the stored points were run with
                 k = 1 + sum(1 for _ in out.glob("config.*.toml"))
                 _atomic_write(out / f"config.{k}.toml", config_path.read_bytes())
             if extended or not config_path.exists():
                 _atomic_write(config_path, config.text.encode("utf-8"))
-            self.rows, end = _read_rows(self.path)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             if os.fstat(self._fd).st_size > end:
                 os.truncate(self.path, end)  # drop a partial last line before appending
