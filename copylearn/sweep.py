@@ -22,7 +22,9 @@ Finished points are appended, one JSON line each, to ``DIR/results.jsonl`` (a si
 ``os.write`` on an ``O_APPEND`` descriptor, then ``fsync``), and ``DIR/config.toml`` keeps a
 copy of the config. A killed sweep, rerun with the same command, skips the points already
 in the store; a trailing partial line (a kill mid-write) is discarded. Only one sweep may
-write to a directory at a time (an ``flock`` on ``DIR/.lock``).
+write to a directory at a time (an ``flock`` on ``DIR/.lock``, held by the sweep's own process
+only: pool workers close their copy and die with it). A sweep with nothing left to run reads
+the store without taking the lock.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ import numpy as np
 from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
-from copylearn.protocols import PROTOCOL_NAMES
+from copylearn.protocols import PROTOCOL_NAMES, get_protocol
 from copylearn.tasks import TASK_NAMES
 from copylearn.tasks.pauli_prediction import WEIGHTS
 
@@ -99,8 +101,6 @@ _RESERVED_ROW_KEYS = ("id", "spec", "seconds", "versions")
 MAX_N = 1024
 MAX_TRIALS = 1_000_000
 MAX_POINTS = 100_000
-#: Rows of per-shot parameters one simulator call holds (``complexity._BATCH_ROWS``).
-_BATCH_ROWS = 1 << 19
 #: Dask executor: seconds between "waiting for Dask workers" lines while no worker is
 #: connected, and how long to wait for one before giving up.
 DASK_HEARTBEAT_S = 30.0
@@ -348,7 +348,7 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
                 f"{spec['strategy']} at n = {spec['n']}: noise_scale multiplies a device's "
                 "calibrated errors; set device too (or scale the noise spec's probabilities).",
             )
-        smallest = 2 if spec["strategy"] == "bell" else 1  # copies one experiment consumes
+        smallest = get_protocol(spec["strategy"]).COPIES_PER_SHOT  # one experiment's copies
         if spec["max_copies"] <= smallest:
             key = "max_copies"
             section = (
@@ -410,9 +410,10 @@ def point_memory(spec: Mapping[str, Any]) -> dict[str, int]:
         about half of max_copies, at about 24 bytes per qubit-shot as measured for both
         protocols). An upper estimate for the default point runner.
     """
+    from copylearn.complexity import _BATCH_ROWS
+
     n, trials = int(spec["n"]), int(spec["trials"])
-    bell = spec["strategy"] == "bell"
-    per_shot = 2 if bell else 1
+    per_shot = get_protocol(spec["strategy"]).COPIES_PER_SHOT
     max_shots = int(spec["max_copies"]) // per_shot + 1
     words = -(-n // 64)
     grid_points = int(np.log(max(max_shots, 2)) / np.log(1.05)) + 2
@@ -1287,6 +1288,16 @@ def run_sweep(
     -------
     list of dict
         Every point's row, in :func:`sort_key` order.
+
+    Raises
+    ------
+    CopylearnError
+        A config this machine cannot run (:func:`check_runnable`, with the default runner),
+        a store of another sweep, a store that cannot be written (read-only, full disk), or
+        a lost Dask scheduler; finished points are always kept.
+    SweepTerminated
+        On SIGTERM (in the main thread): a ``KeyboardInterrupt``, as Ctrl-C raises. Pool
+        workers are killed at once either way and the store is closed.
     """
     if workers is not None and (not _is_int(workers) or workers < 0):
         raise CopylearnError(f"workers={workers!r}: use an integer >= 0 (0 runs in-process).")

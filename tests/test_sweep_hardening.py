@@ -218,7 +218,9 @@ def test_ten_kills_at_random_times_then_an_identical_store(tmp_path, big_referen
             break
         sig = signal.SIGKILL if number % 2 == 0 else signal.SIGTERM
         status, err = kill_and_check(proc, sig)
-        assert status in (-signal.SIGKILL, 143), err
+        # (-SIGTERM: killed while Python was still starting, before the sweep began)
+        assert status in (-signal.SIGKILL, 143, -signal.SIGTERM), err
+        assert status != 143 or "rerun the same command to resume" in err
         kills += 1
     assert kills == 10 and rows_in(store) < BIG_POINTS
     finish_and_compare(command, log, store, expected)
@@ -504,13 +506,14 @@ def test_the_committed_experiments_fit_in_16_gib():
             continue  # (device configs also load the device: covered elsewhere)
         check_runnable(config, memory=16 << 30)
     with pytest.raises(
-        CopylearnError, match="grid.max_copies: bell at n = 4: one point needs about 4"
+        CopylearnError, match=r"grid\.max_copies: bell at n = 4: one point needs about 4"
     ):
         check_runnable(
             load_config(TESTS_DIR.parent / "experiments" / "noise_crossover.toml"), memory=4 << 30
         )
 
 
+@pytest.mark.slow  # tracemalloc slows Cirq down: ~30 s
 def test_the_memory_estimate_bounds_a_real_point():
     """The estimate is not below what a small real point allocates (tracemalloc)."""
     import tracemalloc
