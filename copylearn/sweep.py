@@ -572,8 +572,7 @@ def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception
         if v > MAX_TRIALS:
             raise fail(
                 where,
-                f"{v} trials is above the supported {MAX_TRIALS:,} (the bootstrap CI is already "
-                "tight at a few thousand): use e.g. trials = 400.",
+                f"{v} trials is above the supported {MAX_TRIALS:,}: use e.g. trials = 400.",
             )
         return int(v)
     if key == "max_copies":
