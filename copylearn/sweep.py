@@ -101,6 +101,9 @@ _RESERVED_ROW_KEYS = ("id", "spec", "seconds", "versions")
 MAX_N = 1024
 MAX_TRIALS = 1_000_000
 MAX_POINTS = 100_000
+#: Rows of per-shot parameters one simulator call holds (``complexity._BATCH_ROWS``; a test
+#: checks they agree).
+_BATCH_ROWS = 1 << 19
 #: Dask executor: seconds between "waiting for Dask workers" lines while no worker is
 #: connected, and how long to wait for one before giving up.
 DASK_HEARTBEAT_S = 30.0
@@ -410,8 +413,6 @@ def point_memory(spec: Mapping[str, Any]) -> dict[str, int]:
         about half of max_copies, at about 24 bytes per qubit-shot as measured for both
         protocols). An upper estimate for the default point runner.
     """
-    from copylearn.complexity import _BATCH_ROWS
-
     n, trials = int(spec["n"]), int(spec["trials"])
     per_shot = get_protocol(spec["strategy"]).COPIES_PER_SHOT
     max_shots = int(spec["max_copies"]) // per_shot + 1
@@ -440,7 +441,9 @@ _MEMORY_FIXES = {
 }
 
 
-def check_runnable(config: Config, memory: int | None = None) -> None:
+def check_runnable(
+    config: Config, memory: int | None = None, specs: Sequence[Mapping[str, Any]] | None = None
+) -> None:
     """Refuse, before any work, a config whose points this machine cannot run.
 
     Checks what :func:`parse_config` cannot see from the text alone: a ``device`` needs the
@@ -454,6 +457,8 @@ def check_runnable(config: Config, memory: int | None = None) -> None:
         A validated config.
     memory : int, optional
         Bytes available; default :func:`available_memory` (no memory check if unknown).
+    specs : sequence of mapping, optional
+        Check only these points (e.g. those a resumed sweep has still to run); default all.
 
     Raises
     ------
@@ -465,7 +470,7 @@ def check_runnable(config: Config, memory: int | None = None) -> None:
         section = f"strategy.{strategy}" if key in config.overrides.get(strategy, {}) else "grid"
         return f"{config.source}: {section}.{key}"
 
-    points = config.points()
+    points = config.points() if specs is None else list(specs)
     largest: dict[tuple[str, str], int] = {}
     for spec in points:
         device = spec_value(spec, "device")
@@ -1316,18 +1321,20 @@ def _run_sweep(
     point_runner: PointRunner | None,
     progress: bool,
 ) -> list[dict]:
-    if point_runner is None:
-        check_runnable(config)
     extended = _check_store(config, out)
+    specs = {point_id(spec): spec for spec in config.points()}
+    stored = []
+    if (out / CONFIG_NAME).is_file():  # read without the lock: nothing is written yet
+        stored = [row for row in _read_rows(out / STORE_NAME)[0] if row["id"] in specs]
     if point_runner is None:
+        done = {row["id"] for row in stored}
+        check_runnable(config, specs=[spec for pid, spec in specs.items() if pid not in done])
         from copylearn.complexity import run_point
 
         point_runner = run_point
-    specs = {point_id(spec): spec for spec in config.points()}
     if not extended and (out / CONFIG_NAME).is_file():
-        # Nothing to run: read the store without taking its lock, so a complete store on
+        # Nothing to run: return without taking the store's lock, so a complete store on
         # read-only media (or one being summarised elsewhere) can be re-summarised.
-        stored = [row for row in _read_rows(out / STORE_NAME)[0] if row["id"] in specs]
         if len(stored) == len(specs):
             if progress:
                 print(

@@ -415,6 +415,29 @@ def test_device_without_cirq_google_is_refused_before_the_store(tmp_path, monkey
     assert err.count("\n") == 1 and not out.exists()
 
 
+def test_a_complete_device_store_resummarises_without_cirq_google(tmp_path, monkeypatch, capsys):
+    """Only the points still to run are checked: a finished weber sweep re-summarises on a
+    machine without the devices extra, an unfinished one is refused before any work."""
+    text = base.CONFIG.replace("max_copies = 100000", 'max_copies = 100000\ndevice = "weber"')
+    config = base.write_config(tmp_path, text)
+    out = tmp_path / "o"
+    run_sweep(load_config(config), out, workers=0, point_runner=base.fake_runner, progress=False)
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "cirq_google" else real(name)
+    )
+    monkeypatch.setattr("copylearn.complexity.run_point", base.failing_runner)
+    assert main(["sweep", str(config), "--out", str(out), "--workers", "0"]) == 0
+    assert f"all {base.POINTS} points done" in capsys.readouterr().err
+    lines = (out / STORE_NAME).read_bytes().splitlines(keepends=True)
+    (out / STORE_NAME).write_bytes(b"".join(lines[:-1]))
+    assert main(["sweep", str(config), "--out", str(out), "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "grid.device: device 'weber' needs cirq-google" in err and err.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_a_device_too_small_for_n_is_refused_before_the_store(tmp_path, capsys):
     pytest.importorskip("cirq_google")
@@ -494,6 +517,12 @@ def test_other_points_too_large_for_memory(grid, key, gib):
     assert gib <= total <= 1.1 * gib + 1
     with pytest.raises(CopylearnError, match=rf"{key}: bell at n = \d+: one point needs"):
         check_runnable(config, memory=int(gib * 2**30 / 2))
+
+
+def test_the_estimate_uses_the_runner_batch_size():
+    from copylearn import complexity
+
+    assert sweep_module._BATCH_ROWS == complexity._BATCH_ROWS
 
 
 def test_the_committed_experiments_fit_in_16_gib():
