@@ -366,7 +366,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from copylearn.sweep import STORE_NAME, load_config, run_sweep
+    from copylearn.sweep import STORE_NAME, SweepTerminated, load_config, run_sweep
 
     if args.workers is not None and args.workers < 0:
         raise CopylearnError(f"--workers {args.workers}: use K >= 1, or 0 to run in-process.")
@@ -376,13 +376,17 @@ def _sweep(args: argparse.Namespace) -> int:
         rows = run_sweep(
             config, args.out, workers=args.workers, dask=args.dask, progress=not args.quiet
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (SweepTerminated)
+        terminated = isinstance(exc, SweepTerminated)
+        newline = "\n" if not args.quiet and sys.stderr.isatty() else ""  # end the bar's line
         print(
-            f"\ncopylearn: interrupted; finished points are kept in {Path(args.out) / STORE_NAME}: "
-            "rerun the same command to resume.",
+            f"{newline}copylearn: {'terminated (SIGTERM)' if terminated else 'interrupted'}; "
+            f"finished points are kept in {Path(args.out) / STORE_NAME}: rerun the same command "
+            "to resume.",
             file=sys.stderr,
+            flush=True,
         )
-        return 130
+        return 143 if terminated else 130
     print(
         f"{len(rows)} points in {Path(args.out) / STORE_NAME} "
         f"({time.perf_counter() - start:.1f} s); see 'copylearn summary {args.out}'"

@@ -22,23 +22,33 @@ Finished points are appended, one JSON line each, to ``DIR/results.jsonl`` (a si
 ``os.write`` on an ``O_APPEND`` descriptor, then ``fsync``), and ``DIR/config.toml`` keeps a
 copy of the config. A killed sweep, rerun with the same command, skips the points already
 in the store; a trailing partial line (a kill mid-write) is discarded. Only one sweep may
-write to a directory at a time (an ``flock`` on ``DIR/.lock``).
+write to a directory at a time (an ``flock`` on ``DIR/.lock``, held by the sweep's own process
+only: pool workers close their copy and die with it). A sweep with nothing left to run reads
+the store without taking the lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
+import ctypes
+import errno
 import fcntl
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import inspect
 import itertools
 import json
+import logging
+import multiprocessing
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -51,7 +61,7 @@ import numpy as np
 from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
-from copylearn.protocols import PROTOCOL_NAMES
+from copylearn.protocols import PROTOCOL_NAMES, get_protocol
 from copylearn.tasks import TASK_NAMES
 from copylearn.tasks.pauli_prediction import WEIGHTS
 
@@ -107,6 +117,18 @@ HEARTBEAT_SECONDS = 30.0
 #: Seconds of fixed overhead per point (planning, bootstrap) the ETA assumes until finished
 #: points of two different costs let it fit the overhead.
 ETA_OVERHEAD_PRIOR = 2.0
+
+#: Upper bounds on the size of a sweep (a config beyond them is refused with its key).
+MAX_N = 1024
+MAX_TRIALS = 1_000_000
+MAX_POINTS = 100_000
+#: Rows of per-shot parameters one simulator call holds (``complexity._BATCH_ROWS``; a test
+#: checks they agree).
+_BATCH_ROWS = 1 << 19
+#: Dask executor: seconds between "waiting for Dask workers" lines while no worker is
+#: connected, and how long to wait for one before giving up.
+DASK_HEARTBEAT_S = 30.0
+DASK_WORKER_WAIT_S = 600.0
 
 
 # --------------------------------------------------------------------------- config
@@ -302,6 +324,18 @@ def parse_config(text: str, source: str = "<config>") -> Config:
                 )
             overrides[name][key] = _axis(f"{where}.{key}", key, value, fail)
 
+    sizes = {
+        s: int(np.prod([len(v) for v in {**grid, **overrides.get(s, {})}.values()], dtype=object))
+        for s in strategies
+    }
+    if sum(sizes.values()) > MAX_POINTS:
+        raise fail(
+            "grid",
+            f"the grid has {sum(sizes.values()):,} points ("
+            + ", ".join(f"{s}: {k:,}" for s, k in sizes.items())
+            + f"), above the supported {MAX_POINTS:,}: sweep fewer values per axis or split the "
+            "config.",
+        )
     config = Config(
         task=task,
         seed=int(seed),
@@ -338,6 +372,21 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
                 f"{spec['strategy']} at n = {spec['n']}: noise_scale multiplies a device's "
                 "calibrated errors; set device too (or scale the noise spec's probabilities).",
             )
+        smallest = get_protocol(spec["strategy"]).COPIES_PER_SHOT  # one experiment's copies
+        if spec["max_copies"] <= smallest:
+            key = "max_copies"
+            section = (
+                f"strategy.{spec['strategy']}"
+                if key in config.overrides.get(spec["strategy"], {})
+                else "grid"
+            )
+            raise fail(
+                f"{section}.{key}",
+                f"{spec['strategy']} at n = {spec['n']}: max_copies = {spec['max_copies']} leaves "
+                f"no room to search (one experiment consumes {smallest} copies, and the search "
+                f"needs at least two copy counts): use max_copies >= {smallest + 1}, e.g. "
+                "10_000_000.",
+            )
         try:
             check(dict(spec))
         except CopylearnError as exc:
@@ -349,6 +398,136 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
             )
             where = f"{section}.{key}" if key else section
             raise fail(where, f"{strategy} at n = {spec['n']}: {message}") from None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new work on this machine (``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def point_memory(spec: Mapping[str, Any]) -> dict[str, int]:
+    """Estimated peak memory of one point of :func:`copylearn.complexity.run_point`, by cause.
+
+    Parameters
+    ----------
+    spec : mapping
+        A canonical point spec.
+
+    Returns
+    -------
+    dict of str to int
+        Bytes, keyed by the config key that drives each part: ``"queries"`` (per trial, the
+        running sums over the query set, its packed Pauli strings, or for ``queries = "all"``
+        a histogram of 4^n entries and its Walsh-Hadamard transform), ``"trials"`` (per-trial
+        bookkeeping: the instance, the success table), and ``"max_copies"`` (one simulator
+        batch: at most 2^19 shots of several trials, or one trial's whole doubling stage of
+        about half of max_copies, at about 24 bytes per qubit-shot as measured for both
+        protocols). An upper estimate for the default point runner.
+    """
+    n, trials = int(spec["n"]), int(spec["trials"])
+    per_shot = get_protocol(spec["strategy"]).COPIES_PER_SHOT
+    max_shots = int(spec["max_copies"]) // per_shot + 1
+    words = -(-n // 64)
+    grid_points = int(np.log(max(max_shots, 2)) / np.log(1.05)) + 2
+    if spec["queries"] == "all":
+        queries = trials * 8 * 4**n + 3 * 8 * 4**n  # histograms + one transform's temporaries
+    else:
+        m = min(int(spec["queries"]), 4**n - 1)
+        calibrated = spec_value(spec, "calibration_copies") > 0
+        queries = trials * m * (8 + 16 * words + (8 if calibrated else 0)) + m * (n + 64)
+    stage = int(0.55 * max_shots) + 1  # a doubling stage: about half the stream, grid rounding
+    rows = min(trials * max_shots, max(_BATCH_ROWS, stage))
+    return {
+        "queries": queries,
+        "trials": trials * (2048 + grid_points + 2 * n),
+        "max_copies": rows * (24 * n + 64),
+    }
+
+
+_MEMORY_FIXES = {
+    "queries": "use an integer query count (e.g. queries = 100), fewer trials or a smaller n",
+    "trials": "use fewer trials",
+    "max_copies": "lower max_copies (one trial's doubling stage is simulated in one batch) "
+    "or use a smaller n",
+}
+
+
+def check_runnable(
+    config: Config, memory: int | None = None, specs: Sequence[Mapping[str, Any]] | None = None
+) -> None:
+    """Refuse, before any work, a config whose points this machine cannot run.
+
+    Checks what :func:`parse_config` cannot see from the text alone: a ``device`` needs the
+    optional cirq-google and must hold n qubits per copy (Bell: n pairs on couplers;
+    shadows: a chain of n), and every point's estimated memory (:func:`point_memory`) must
+    fit in the memory available now.
+
+    Parameters
+    ----------
+    config : Config
+        A validated config.
+    memory : int, optional
+        Bytes available; default :func:`available_memory` (no memory check if unknown).
+    specs : sequence of mapping, optional
+        Check only these points (e.g. those a resumed sweep has still to run); default all.
+
+    Raises
+    ------
+    CopylearnError
+        Naming the config key, the estimate and the fix.
+    """
+
+    def where(strategy: str, key: str) -> str:
+        section = f"strategy.{strategy}" if key in config.overrides.get(strategy, {}) else "grid"
+        return f"{config.source}: {section}.{key}"
+
+    points = config.points() if specs is None else list(specs)
+    largest: dict[tuple[str, str], int] = {}
+    for spec in points:
+        device = spec_value(spec, "device")
+        if device != "none":
+            key = (device, spec["strategy"])
+            largest[key] = max(largest.get(key, 0), spec["n"])
+    for (device, strategy), n in sorted(largest.items()):
+        if importlib.util.find_spec("cirq_google") is None:
+            raise CopylearnError(
+                f"{where(strategy, 'device')}: device {device!r} needs cirq-google, which is not "
+                "installed: pip install 'copylearn[devices]' (or set device = 'none')."
+            )
+        from copylearn import devices
+
+        loaded = devices.load_device(device)
+        fits = devices.max_pairs(loaded) if strategy == "bell" else devices.max_chain(loaded)
+        if n > fits:
+            layout = "Bell pairs on couplers" if strategy == "bell" else "qubits on a chain"
+            raise CopylearnError(
+                f"{where(strategy, 'n')}: {strategy} at n = {n} does not fit on {device}, "
+                f"which holds at most {fits} {layout}: use n <= {fits} with this device."
+            )
+    memory = available_memory() if memory is None else memory
+    if memory is None:
+        return
+    for spec in points:
+        parts = point_memory(spec)
+        total = sum(parts.values()) + (256 << 20)  # plus the interpreter, Cirq and qsim
+        if total > memory:
+            key = max(parts, key=parts.__getitem__)
+            raise CopylearnError(
+                f"{where(spec['strategy'], key)}: {spec['strategy']} at n = {spec['n']}: one "
+                f"point needs about {total / 2**30:.1f} GiB of memory ({key}: "
+                f"{parts[key] / 2**30:.1f} GiB), more than the {memory / 2**30:.1f} GiB "
+                f"available: {_MEMORY_FIXES[key]}."
+            )
 
 
 def _is_int(value: object) -> bool:
@@ -382,6 +561,10 @@ def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception
     if key == "n":
         if not _is_int(v) or v < 1:
             raise fail(where, f"{v!r} is not a qubit count: use integers >= 1, e.g. n = [1, 2, 4].")
+        if v > MAX_N:
+            raise fail(
+                where, f"{v} qubits per copy is above the supported {MAX_N}: use a smaller n."
+            )
         return int(v)
     if key == "alpha":
         if not _is_number(v) or not 0.0 < float(v) <= 1.0:
@@ -412,6 +595,11 @@ def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception
     if key == "trials":
         if not _is_int(v) or v < 1:
             raise fail(where, f"{v!r} is not an integer >= 1: use e.g. trials = 400.")
+        if v > MAX_TRIALS:
+            raise fail(
+                where,
+                f"{v} trials is above the supported {MAX_TRIALS:,}: use e.g. trials = 400.",
+            )
         return int(v)
     if key == "max_copies":
         if not _is_int(v) or v < 2:
@@ -722,6 +910,8 @@ def _check_store(config: Config, out: Path) -> bool:
         ) from None
     old = set(map(point_id, previous.points()))
     new = set(map(point_id, config.points()))
+    if (previous.seed != config.seed or not old <= new) and not _read_rows(out / STORE_NAME)[0]:
+        return True  # nothing was run under the stored config: the new one replaces it
     if previous.seed != config.seed or not old <= new:
         what = "seed" if previous.seed != config.seed else "grid"
         raise CopylearnError(
@@ -739,10 +929,15 @@ class _Store:
     """The append-only JSON-lines store of one sweep directory (single writer, flock'ed)."""
 
     def __init__(self, out: Path, config: Config, extended: bool = False):
-        out.mkdir(parents=True, exist_ok=True)
         self.out = out
         self.path = out / STORE_NAME
-        self._lock = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            # O_CLOEXEC: no program this process starts holds the lock; pool workers forked
+            # from it close their copy at once (_worker_init), so the lock dies with us.
+            self._lock = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise _store_error(out, exc) from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -751,21 +946,29 @@ class _Store:
                 f"another sweep is writing to {str(out)!r}: wait for it or choose another --out."
             ) from None
         try:
+            self.rows, end = _read_rows(self.path)  # a corrupt store is refused unchanged
             config_path = out / CONFIG_NAME
             if extended:  # keep the config the stored points were run with
                 k = 1 + sum(1 for _ in out.glob("config.*.toml"))
                 _atomic_write(out / f"config.{k}.toml", config_path.read_bytes())
             if extended or not config_path.exists():
                 _atomic_write(config_path, config.text.encode("utf-8"))
-            self.rows, end = _read_rows(self.path)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             if os.fstat(self._fd).st_size > end:
                 os.truncate(self.path, end)  # drop a partial last line before appending
                 os.fsync(self._fd)
             _fsync_dir(out)
+        except OSError as exc:
+            os.close(self._lock)
+            raise _store_error(out, exc) from None
         except BaseException:
             os.close(self._lock)
             raise
+
+    @property
+    def lock_fd(self) -> int:
+        """The descriptor holding the store's flock (forked workers close their copy)."""
+        return self._lock
 
     def append(self, row: dict) -> None:
         try:
@@ -776,15 +979,41 @@ class _Store:
                 f"JSON ({exc}); fix the runner."
             ) from None
         line = (text + "\n").encode("utf-8")
-        written = os.write(self._fd, line)
-        if written != len(line):  # pragma: no cover - disk full; the partial line is dropped later
-            raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
-        os.fsync(self._fd)
+        try:
+            written = os.write(self._fd, line)
+            if written != len(line):  # disk full: the partial line is dropped on the next open
+                raise OSError(errno.ENOSPC, f"short write, {written} of {len(line)} bytes")
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise CopylearnError(
+                f"cannot append to {self.path} ({_os_reason(exc)}): the points finished so far "
+                "are kept; free some space (or fix the directory) and rerun the same command "
+                "to resume."
+            ) from None
         self.rows.append(row)
 
     def close(self) -> None:
         os.close(self._fd)
         os.close(self._lock)
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the device: {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
+def _store_error(out: Path, exc: OSError) -> CopylearnError:
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        fix = (
+            "it is read-only here; a complete store can still be summarised, but to run "
+            "points copy it to a writable directory and give that as --out."
+        )
+    else:
+        fix = "free some space (or fix the directory) and rerun the same command."
+    return CopylearnError(
+        f"cannot write the sweep store in {str(out)!r} ({_os_reason(exc)}): {fix}"
+    )
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -1165,28 +1394,119 @@ def _in_process(
         yield _execute(runner, spec, seed, pid)
 
 
+class SweepTerminated(KeyboardInterrupt):
+    """SIGTERM arrived during :func:`run_sweep`: handled like Ctrl-C (the store is kept)."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`SweepTerminated` for the duration (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SweepTerminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM while cleaning up, so a second Ctrl-C cannot cut it short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, action in previous.items():
+            signal.signal(sig, action)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int, lock_fd: int | None) -> None:
+    """Pool worker start-up: die with the parent, never hold the store's lock.
+
+    A forked worker shares the parent's lock descriptor (an ``flock`` lives as long as any
+    copy of it): closing the copy at once leaves the lock to the parent alone. The kernel
+    kills the worker when the parent dies (Linux ``PR_SET_PDEATHSIG``; elsewhere a thread
+    watching the parent pid). Ctrl-C goes to the whole process group: the parent alone
+    handles it and stops the workers.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if lock_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+    if not armed:
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="copylearn-parent-watch", daemon=True).start()
+
+
+def _stop_pool(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Kill the pool's workers now (their running points are lost) and reap them."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError, AssertionError):
+            process.join(timeout=5.0)
+
+
 def _with_pool(
     runner: PointRunner,
     jobs: list[tuple[str, dict]],
     seed: int,
     workers: int,
     tick: Callable[[], None],
+    lock_fd: int | None = None,
 ) -> Iterator[tuple[str, dict, float]]:
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if fork else None)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(os.getpid(), lock_fd if fork else None),
+    )
+    pending: dict = {}
+    try:
         pending = {pool.submit(_execute, runner, spec, seed, pid): pid for pid, spec in jobs}
-        try:
-            while pending:
-                done, _ = concurrent.futures.wait(
-                    pending, timeout=1.0, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                tick()
-                for future in sorted(done, key=pending.__getitem__):
-                    del pending[future]
-                    yield future.result()
-        finally:
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+        while pending:
+            done, _ = concurrent.futures.wait(
+                pending, timeout=1.0, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            tick()
+            for future in sorted(done, key=pending.__getitem__):
+                del pending[future]
+                yield future.result()
+    finally:
+        if pending:  # interrupted or failed: stop at once, do not wait for running points
+            with _signals_deferred():
+                _stop_pool(pool)
+        else:
+            pool.shutdown(wait=True)
 
 
 def _import_distributed():
@@ -1210,6 +1530,11 @@ def _with_dask(
 ) -> Iterator[tuple[str, dict, float]]:
     distributed = _import_distributed()
     with contextlib.ExitStack() as stack:
+        # A lost scheduler is reported here in one line; keep the client's reconnection
+        # tracebacks off the terminal.
+        client_log = logging.getLogger("distributed.client")
+        stack.callback(client_log.setLevel, client_log.level)
+        client_log.setLevel(logging.CRITICAL)
         if address == "local":
             cluster = stack.enter_context(
                 distributed.LocalCluster(
@@ -1241,12 +1566,82 @@ def _with_dask(
             )
             for index, (pid, spec) in enumerate(jobs)
         ]
+        pending = set(futures)
+        idle_since: float | None = None
+        last_note = 0.0
         try:
-            for future in distributed.as_completed(futures):
+            while pending:
+                try:
+                    done, _ = distributed.wait(
+                        list(pending),
+                        timeout=min(1.0, DASK_HEARTBEAT_S),
+                        return_when="FIRST_COMPLETED",
+                    )
+                except TimeoutError:
+                    done = set()
+                except (asyncio.CancelledError, concurrent.futures.CancelledError):
+                    raise _scheduler_lost(address, f"client {client.status}") from None
                 tick()
-                yield future.result()
+                for future in sorted(done, key=futures.index):
+                    pending.discard(future)
+                    yield _dask_result(future, client, address)
+                if done:
+                    idle_since = None
+                    continue
+                if _dask_workers(client, address) > 0:
+                    idle_since = None
+                    continue
+                now = time.monotonic()
+                if idle_since is None:
+                    idle_since = last_note = now
+                waited = now - idle_since
+                if waited >= DASK_WORKER_WAIT_S:
+                    raise CopylearnError(
+                        f"no Dask worker connected to {address!r} for {waited:.0f} s "
+                        f"({len(pending)} points pending); finished points are kept: start "
+                        "workers ('dask worker ADDR') and rerun the same command to resume."
+                    )
+                if now - last_note >= DASK_HEARTBEAT_S:
+                    last_note = now
+                    print(
+                        f"copylearn: waiting for Dask workers at {address!r}: none connected "
+                        f"for {waited:.0f} s, {len(pending)} points pending (giving up after "
+                        f"{DASK_WORKER_WAIT_S:.0f} s) ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         finally:
-            client.cancel([f for f in futures if not f.done()])
+            if pending:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(pending))
+
+
+def _scheduler_lost(address: str, why: str) -> CopylearnError:
+    return CopylearnError(
+        f"lost the Dask scheduler at {address!r} ({why}); finished points are kept: restart "
+        "the scheduler and its workers, then rerun the same command to resume."
+    )
+
+
+def _dask_result(future: Any, client: Any, address: str) -> tuple[str, dict, float]:
+    """A finished Dask future's result; a cancelled one means the scheduler is gone."""
+    if future.status == "cancelled":
+        raise _scheduler_lost(address, f"the point was cancelled, client {client.status}")
+    try:
+        return future.result()
+    except (asyncio.CancelledError, concurrent.futures.CancelledError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else "cancelled"
+        raise _scheduler_lost(address, why) from None
+
+
+def _dask_workers(client: Any, address: str) -> int:
+    """Workers connected to the scheduler now (an error line if the scheduler is gone)."""
+    if client.status not in ("running", "connecting"):
+        raise _scheduler_lost(address, f"client {client.status}")
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except (OSError, TimeoutError) as exc:
+        raise _scheduler_lost(address, f"{type(exc).__name__}: {exc}") from None
 
 
 def run_sweep(
@@ -1284,6 +1679,16 @@ def run_sweep(
     -------
     list of dict
         Every point's row, in :func:`sort_key` order.
+
+    Raises
+    ------
+    CopylearnError
+        A config this machine cannot run (:func:`check_runnable`, with the default runner),
+        a store of another sweep, a store that cannot be written (read-only, full disk), or
+        a lost Dask scheduler; finished points are always kept.
+    SweepTerminated
+        On SIGTERM (in the main thread): a ``KeyboardInterrupt``, as Ctrl-C raises. Pool
+        workers are killed at once either way and the store is closed.
     """
     if workers is not None and (not _is_int(workers) or workers < 0):
         raise CopylearnError(f"workers={workers!r}: use an integer >= 0 (0 runs in-process).")
@@ -1291,13 +1696,40 @@ def run_sweep(
         if not isinstance(dask, str) or not dask:
             raise CopylearnError(f"dask={dask!r}: use 'local' or a scheduler address.")
         _import_distributed()
-    out = Path(out_dir)
+    with _terminate_as_interrupt():
+        return _run_sweep(config, Path(out_dir), workers, dask, point_runner, progress)
+
+
+def _run_sweep(
+    config: Config,
+    out: Path,
+    workers: int | None,
+    dask: str | None,
+    point_runner: PointRunner | None,
+    progress: bool,
+) -> list[dict]:
     extended = _check_store(config, out)
+    specs = {point_id(spec): spec for spec in config.points()}
+    stored = []
+    if (out / CONFIG_NAME).is_file():  # read without the lock: nothing is written yet
+        stored = [row for row in _read_rows(out / STORE_NAME)[0] if row["id"] in specs]
     if point_runner is None:
+        done = {row["id"] for row in stored}
+        check_runnable(config, specs=[spec for pid, spec in specs.items() if pid not in done])
         from copylearn.complexity import run_point
 
         point_runner = run_point
-    specs = {point_id(spec): spec for spec in config.points()}
+    if not extended and (out / CONFIG_NAME).is_file():
+        # Nothing to run: return without taking the store's lock, so a complete store on
+        # read-only media (or one being summarised elsewhere) can be re-summarised.
+        if len(stored) == len(specs):
+            if progress:
+                print(
+                    f"sweep: all {len(specs)} points done in {out / STORE_NAME}; nothing to run",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            return sorted(stored, key=lambda row: sort_key(row["spec"]))
     store = _Store(out, config, extended)
     bar: _Progress | None = None
     try:
@@ -1327,7 +1759,9 @@ def run_sweep(
                 results = _in_process(point_runner, jobs, config.seed, bar.refresh)
             else:
                 count = workers if workers is not None else (os.cpu_count() or 1)
-                results = _with_pool(point_runner, jobs, config.seed, count, bar.refresh)
+                results = _with_pool(
+                    point_runner, jobs, config.seed, count, bar.refresh, lock_fd=store.lock_fd
+                )
             with contextlib.closing(results):
                 for pid, result, seconds in results:
                     row = _make_row(pid, specs[pid], result, seconds, versions, stamp=stamp)
@@ -1338,5 +1772,6 @@ def run_sweep(
     finally:
         if bar is not None:
             bar.close()
-        store.close()
+        with _signals_deferred():
+            store.close()
     return sorted(rows, key=lambda row: sort_key(row["spec"]))
