@@ -59,7 +59,25 @@ _EXPORTS = {
     "random_product_state": "copylearn.states",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Calibration",
+    "CircuitState",
+    "CopylearnError",
+    "Dataset",
+    "Estimates",
+    "LocalNoise",
+    "PauliEigenstate",
+    "PauliMixedState",
+    "Paulis",
+    "__version__",
+    "collect",
+    "load",
+    "parse_noise",
+    "parse_paulis",
+    "random_brickwork_state",
+    "random_mixed_state",
+    "random_product_state",
+]
 
 
 def __getattr__(name: str) -> Any:

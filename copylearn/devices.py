@@ -587,7 +587,8 @@ def place_chain(device: Device, n: int, avoid_outliers: bool = True) -> list[cir
     if n > len(chain):
         raise CopylearnError(
             f"n={n} does not fit on {device.name}: its longest chain of coupled qubits has "
-            f"{_unused(device, len(chain), avoid_outliers)}; use n <= {len(chain)}{_larger(device)}."
+            f"{_unused(device, len(chain), avoid_outliers)}; "
+            f"use n <= {len(chain)}{_larger(device)}."
         )
     return list(chain[:n])
 
