@@ -510,7 +510,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _build_parser().parse_args(_join_signed_values(argv))
+        try:
+            args = _build_parser().parse_args(_join_signed_values(argv))
+        except SystemExit:  # --help, --version: flush here so a closed pipe is caught below
+            sys.stdout.flush()
+            raise
         command = {
             "collect": _collect,
             "estimate": _estimate,
