@@ -112,8 +112,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="also measure the noisy protocol's damping on known random eigenstates, N copies "
         "per letter X, Y, Z, for calibrated estimates (default 0: none)",
     )
-    c.add_argument("--out", required=True, help="output file (.npz)")
-    c.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    c.add_argument(
+        "--out", required=True, help="output file, ending in .npz (checked before any work)"
+    )
+    c.add_argument("--force", action="store_true", help="replace an existing output file")
 
     e = sub.add_parser("estimate", help="estimate Pauli observables from a saved dataset")
     e.add_argument("dataset", help="a .npz file written by 'copylearn collect'")
