@@ -1,6 +1,10 @@
 """The ``copylearn`` command: collect data, estimate observables, run sweeps, the demo.
 
 Bad input prints one line ``copylearn: error: ...`` on stderr and exits with status 2.
+A closed output pipe (``copylearn ... | head``) ends the command quietly with status 141.
+
+Nothing heavy (Cirq, qsim, NumPy) is imported before the arguments are parsed, so ``--help``
+and argument errors return at once; each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 import threading
 import time
@@ -15,11 +20,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-import numpy as np
-
 from copylearn.errors import CopylearnError
 
 DEMO_PAULI = "XYZIZX"
+# The names of copylearn.protocols.PROTOCOL_NAMES and copylearn.backends.BACKEND_NAMES, kept
+# here so that building the parser imports no simulator (a test checks they agree).
+PROTOCOL_NAMES = ("pauli-shadow", "bell")
+BACKEND_NAMES = ("qsim", "exact")
+# Options whose value may start with '-' (a Pauli label with a sign, e.g. -XYZI).
+_SIGNED_VALUE_OPTIONS = ("--observables",)
+# Exit status when stdout is a pipe closed by its reader (128 + SIGPIPE, as a shell reports).
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,9 +130,6 @@ def _int(text: str) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from copylearn.backends import BACKEND_NAMES
-    from copylearn.protocols import PROTOCOL_NAMES
-
     parser = _Parser(
         prog="copylearn",
         description="Learning from quantum experiments with and without quantum memory.",
@@ -156,12 +164,18 @@ def _build_parser() -> argparse.ArgumentParser:
         help="also measure the noisy protocol's damping on known random eigenstates, N copies "
         "per letter X, Y, Z, for calibrated estimates (default 0: none)",
     )
-    c.add_argument("--out", required=True, help="output file (.npz)")
-    c.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    c.add_argument(
+        "--out", required=True, help="output file, ending in .npz (checked before any work)"
+    )
+    c.add_argument("--force", action="store_true", help="replace an existing output file")
 
     e = sub.add_parser("estimate", help="estimate Pauli observables from a saved dataset")
     e.add_argument("dataset", help="a .npz file written by 'copylearn collect'")
-    e.add_argument("--observables", required=True, help="comma-separated labels, e.g. XYZI,ZZII")
+    e.add_argument(
+        "--observables",
+        required=True,
+        help="comma-separated labels, e.g. XYZI,ZZII (a leading sign is fine: -XYZI)",
+    )
     e.add_argument(
         "--median-of-means",
         type=_int,
@@ -217,15 +231,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 @_with_heartbeat(lambda a: f"collect {a.copies} copies ({a.protocol}, {a.state})")
 def _collect(args: argparse.Namespace) -> int:
+    from copylearn.paths import check_output_file
+
+    # The destination is checked before any work; the final write is exclusive unless --force,
+    # so a second run racing to the same new file refuses instead of overwriting it.
+    out = check_output_file(args.out, suffix=".npz", force=args.force, what="--out")
     from copylearn.collect import collect
 
-    out = Path(args.out)
-    if out.suffix != ".npz":
-        out = out.with_name(out.name + ".npz")
-    if out.exists() and not args.force:
-        raise CopylearnError(
-            f"{str(out)!r} exists: choose another --out or pass --force to overwrite."
-        )
     state = parse_state(args.state)
     start = time.perf_counter()
     data = collect(
@@ -239,7 +251,7 @@ def _collect(args: argparse.Namespace) -> int:
         calibration_copies=args.calibration_copies,
         noise_scale=args.noise_scale,
     )
-    path = data.save(out)
+    path = data.save(out, overwrite=args.force)
     print(
         f"wrote {path}: {data.protocol}, n={data.n}, {data.copies} copies in {data.shots} "
         f"experiments, noise={data.metadata['noise']}, seed={data.metadata['seed']} "
@@ -249,6 +261,11 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _estimate(args: argparse.Namespace) -> int:
+    if Path(args.dataset).is_dir():
+        raise CopylearnError(
+            f"dataset {args.dataset!r} is a directory: give a .npz file written by "
+            "'copylearn collect'."
+        )
     from copylearn.data import load
 
     data = load(args.dataset)
@@ -311,6 +328,15 @@ def _side_by_side(raw, calibrated) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise CopylearnError(f"--seed {args.seed}: use a non-negative integer, e.g. --seed 7.")
+    if args.copies < 2 or args.copies % 2:
+        raise CopylearnError(
+            f"--copies {args.copies}: the demo needs an even number >= 2 of copies per "
+            "protocol (a Bell experiment consumes two), e.g. --copies 20000."
+        )
+    import numpy as np
+
     from copylearn.collect import collect
     from copylearn.states import PauliMixedState, pauli_matrix
 
@@ -325,7 +351,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"copylearn demo: rho = (I + {state.alpha} * ({state.sign:+d}) * {state.pauli}) / 2^{n}, "
         f"{args.copies} copies per protocol, seed {args.seed}, backend qsim, noiseless\n"
     )
-    copies = args.copies - args.copies % 2
+    copies = args.copies
     timings = {}
     start = time.perf_counter()
     shadow = collect(state, protocol="pauli-shadow", copies=copies, seed=args.seed)
@@ -493,6 +519,9 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from copylearn.paths import check_output_dir
+
+    check_output_dir(args.out, what="--out")  # before reading or drawing anything
     from copylearn.sweep import summary_rows
 
     summary_rows(args.dir)  # a clear error when DIR holds no sweep
@@ -509,10 +538,48 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _join_signed_values(argv: list[str]) -> list[str]:
+    """Turn ``--observables -XYZI`` into ``--observables=-XYZI``.
+
+    argparse takes a value starting with '-' for an option, so a signed Pauli label given as
+    a separate word would be refused; the ``=`` form is unambiguous.
+    """
+    out: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            out.append(word)
+            out.extend(words)
+            break
+        if word in _SIGNED_VALUE_OPTIONS:
+            value = next(words, None)
+            if value is not None and value.startswith("-") and not value.startswith("--"):
+                out.append(f"{word}={value}")
+                continue
+            out.append(word)
+            if value is not None:
+                out.append(value)
+            continue
+        out.append(word)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``copylearn`` command; returns the exit status."""
+    """Entry point of the ``copylearn`` command; returns the exit status.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input (one line ``copylearn: error: ...`` on stderr), 130
+        for an interrupted sweep, 141 when stdout is a pipe that its reader closed.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _build_parser().parse_args(argv)
+        try:
+            args = _build_parser().parse_args(_join_signed_values(argv))
+        except SystemExit:  # --help, --version: flush here so a closed pipe is caught below
+            sys.stdout.flush()
+            raise
         command = {
             "collect": _collect,
             "estimate": _estimate,
@@ -521,10 +588,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "summary": _summary,
             "plot": _plot,
         }[args.command]
-        return command(args)
+        status = command(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
     except CopylearnError as exc:
         print(f"copylearn: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. '| head'): stop quietly. Point stdout at
+        # devnull so that the interpreter's final flush does not fail a second time.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

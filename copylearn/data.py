@@ -464,11 +464,33 @@ class Dataset:
         )
 
     # ----- persistence ------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the dataset to ``path`` (``.npz``) atomically; returns the path written."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+    def save(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        """Write the dataset to ``path`` (``.npz``) atomically; returns the path written.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file; ``.npz`` is appended when the name does not end in it (as
+            ``numpy.savez`` does). Missing parent directories are created.
+        overwrite : bool
+            Replace an existing file (default). With False the file is created exclusively:
+            if it exists, before or at the moment of writing, nothing is overwritten.
+
+        Raises
+        ------
+        CopylearnError
+            ``path`` is not a path, is a directory, lies under a file or cannot be written,
+            or exists and ``overwrite`` is False.
+        """
+        from copylearn.paths import check_output_file
+
+        if isinstance(path, str | os.PathLike) and not isinstance(path, bytes):
+            path = Path(path)
+            if path.suffix != ".npz" and not path.is_dir():
+                path = path.with_name(path.name + ".npz")
+        path = check_output_file(
+            path, force=overwrite, what="save():", replace_hint="pass overwrite=True"
+        )
         header = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -480,7 +502,7 @@ class Dataset:
             "metadata": np.array(json.dumps(self.metadata, sort_keys=True)),
             **{f"array_{k}": v for k, v in self.arrays.items()},
         }
-        with atomic_path(path) as tmp:
+        with atomic_path(path, exclusive=not overwrite) as tmp:
             np.savez_compressed(tmp, **payload)
         return path
 

@@ -493,9 +493,17 @@ def max_chain(device: Device, avoid_outliers: bool = True) -> int:
 
 
 def _unused(device: Device, used: int, avoid_outliers: bool) -> str:
-    left_out = f", leaving out {len(device.outliers)} outlier qubits" if avoid_outliers else ""
-    hint = " (avoid_outliers=False uses them)" if avoid_outliers and device.outliers else ""
-    return f"{used} of its {len(device.qubits)} qubits{left_out}{hint}"
+    left_out = (
+        f", leaving out {len(device.outliers)} calibration-outlier qubits"
+        if avoid_outliers and device.outliers
+        else ""
+    )
+    return f"{used} of its {len(device.qubits)} qubits{left_out}"
+
+
+def _larger(device: Device) -> str:
+    """A hint naming the largest simulated device, unless ``device`` is it."""
+    return "" if device.name == "willow_pink" else " or the larger device willow_pink"
 
 
 def _check_n(n) -> int:
@@ -545,7 +553,7 @@ def place_pairs(
         raise CopylearnError(
             f"n={n} does not fit on {device.name}: at most {len(a)} Bell pairs "
             f"({_unused(device, 2 * len(a), avoid_outliers)}) can be placed with every pair "
-            f"on a coupler and {layout}; use n <= {len(a)}."
+            f"on a coupler and {layout}; use n <= {len(a)}{_larger(device)}."
         )
     return list(a[:n]), list(b[:n])
 
@@ -579,7 +587,8 @@ def place_chain(device: Device, n: int, avoid_outliers: bool = True) -> list[cir
     if n > len(chain):
         raise CopylearnError(
             f"n={n} does not fit on {device.name}: its longest chain of coupled qubits has "
-            f"{_unused(device, len(chain), avoid_outliers)}; use n <= {len(chain)}."
+            f"{_unused(device, len(chain), avoid_outliers)}; "
+            f"use n <= {len(chain)}{_larger(device)}."
         )
     return list(chain[:n])
 

@@ -63,6 +63,23 @@ class LocalNoise(cirq.NoiseModel):
     readout: float = 0.0
     state_depolarizing: float = 0.0
 
+    def __post_init__(self) -> None:
+        for kind in NOISE_KINDS:
+            value = getattr(self, kind)
+            try:
+                if isinstance(value, bool) or isinstance(value, str):
+                    raise TypeError
+                p = float(value)
+            except (TypeError, ValueError):
+                raise CopylearnError(
+                    f"LocalNoise({kind}={value!r}): give a probability as a number in [0, 1]."
+                ) from None
+            if not 0.0 <= p <= 1.0:
+                raise CopylearnError(
+                    f"LocalNoise({kind}={value!r}): the probability is outside [0, 1]."
+                )
+            object.__setattr__(self, kind, p)
+
     def spec(self) -> str:
         """The canonical spec string, e.g. ``"depolarizing:0.01+readout:0.02"``."""
         terms = [f"{kind}:{getattr(self, kind):g}" for kind in NOISE_KINDS if getattr(self, kind)]
@@ -85,14 +102,21 @@ class LocalNoise(cirq.NoiseModel):
         return [*before, moment, *after]
 
 
-def parse_noise(spec: str) -> LocalNoise | None:
-    """Parse a noise spec string; ``""`` and ``"none"`` mean no noise.
+def parse_noise(spec: str | None) -> LocalNoise | None:
+    """Parse a noise spec string; ``None``, ``""`` and ``"none"`` mean no noise.
 
     Raises
     ------
     CopylearnError
-        An unknown kind, a malformed term or a probability outside [0, 1].
+        Not a string, an unknown kind, a malformed term or a probability outside [0, 1].
     """
+    if spec is None:
+        return None
+    if not isinstance(spec, str):
+        raise CopylearnError(
+            f"noise spec {spec!r} is a {type(spec).__name__}, not a string: write e.g. "
+            "'depolarizing:0.01' (a cirq.NoiseModel goes to collect(noise=...) directly)."
+        )
     text = spec.strip().lower()
     if text in ("", "none"):
         return None

@@ -12,6 +12,7 @@ not touch the simulators (closed form, or plain NumPy Kraus evolution).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -35,6 +36,16 @@ _PAULI_MATRICES = {
 def pauli_matrix(label: str) -> np.ndarray:
     """Dense matrix of a Pauli label such as ``"XYZ"`` (qubit 0 is the leftmost factor)."""
     return reduce(np.kron, (_PAULI_MATRICES[c] for c in label), np.eye(1, dtype=complex))
+
+
+def _label(pauli: object) -> str:
+    """A Pauli label argument as an upper-case string (a clear error for other types)."""
+    if not isinstance(pauli, str):
+        raise CopylearnError(
+            f"Pauli {pauli!r} is a {type(pauli).__name__}, not a string: give a label such as "
+            "'XYZI'."
+        )
+    return pauli.strip().upper()
 
 
 def _check_density_matrix_size(n: int) -> None:
@@ -69,7 +80,7 @@ class PauliMixedState:
     sign: int = 1
 
     def __post_init__(self) -> None:
-        label = str(self.pauli).strip().upper()
+        label = _label(self.pauli)
         bad = sorted({c for c in label if c not in "IXYZ"})
         if not label or bad:
             raise CopylearnError(
@@ -202,7 +213,7 @@ class PauliEigenstate:
     sign: int = 1
 
     def __post_init__(self) -> None:
-        label = str(self.pauli).strip().upper()
+        label = _label(self.pauli)
         if not label or set(label) - set("XYZ"):
             raise CopylearnError(
                 f"eigenstate letters {self.pauli!r} must be X, Y or Z per qubit, e.g. 'ZZZ'."
@@ -289,6 +300,10 @@ class CircuitState:
             )
         if any(q.dimension != 2 for q in circuit.all_qubits()):
             raise CopylearnError("the state circuit must act on qubits (dimension 2) only.")
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise CopylearnError(
+                f"name={self.name!r}: give the state a non-empty string name, e.g. 'ghz3'."
+            )
         object.__setattr__(self, "circuit", circuit)
         object.__setattr__(self, "qubits", tuple(sorted(circuit.all_qubits())))
 
@@ -367,9 +382,17 @@ def _random_single_qubit_layer(qubits: Sequence[cirq.Qid], rng: np.random.Genera
 
 
 def random_product_state(n: int, seed: int | np.random.Generator | None = None) -> CircuitState:
-    """A random pure product state: one random single-qubit gate per qubit on |0...0>."""
-    rng = np.random.default_rng(seed)
-    qubits = cirq.LineQubit.range(_check_n(n))
+    """A random pure product state: one random single-qubit gate per qubit on |0...0>.
+
+    Raises
+    ------
+    CopylearnError
+        ``n`` is not an integer in [1, MAX_RANDOM_QUBITS], or ``seed`` is not None, a
+        non-negative integer or a NumPy generator.
+    """
+    n = _check_n(n)
+    rng = _rng(seed)
+    qubits = cirq.LineQubit.range(n)
     return CircuitState(
         cirq.Circuit(_random_single_qubit_layer(qubits, rng)), name="random-product"
     )
@@ -378,9 +401,18 @@ def random_product_state(n: int, seed: int | np.random.Generator | None = None) 
 def random_brickwork_state(
     n: int, depth: int = 3, seed: int | np.random.Generator | None = None
 ) -> CircuitState:
-    """A random entangled pure state: ``depth`` layers of random 1-qubit gates and CZs."""
-    rng = np.random.default_rng(seed)
-    qubits = cirq.LineQubit.range(_check_n(n))
+    """A random entangled pure state: ``depth`` layers of random 1-qubit gates and CZs.
+
+    Raises
+    ------
+    CopylearnError
+        ``n`` is not an integer in [1, MAX_RANDOM_QUBITS], ``depth`` not an integer in
+        [1, MAX_RANDOM_DEPTH], or ``seed`` not None, a non-negative integer or a generator.
+    """
+    n = _check_n(n)
+    depth = _check_depth(depth)
+    rng = _rng(seed)
+    qubits = cirq.LineQubit.range(n)
     moments = []
     for layer in range(depth):
         moments.append(_random_single_qubit_layer(qubits, rng))
@@ -395,8 +427,16 @@ def random_mixed_state(
     n: int, depth: int = 2, seed: int | np.random.Generator | None = None
 ) -> CircuitState:
     """A random mixed state: a random brickwork interleaved with random-strength
-    amplitude-damping and depolarizing channels."""
-    rng = np.random.default_rng(seed)
+    amplitude-damping and depolarizing channels.
+
+    Raises
+    ------
+    CopylearnError
+        As :func:`random_brickwork_state`.
+    """
+    n = _check_n(n)
+    depth = _check_depth(depth)
+    rng = _rng(seed)
     pure = random_brickwork_state(n, depth=depth, seed=rng)
     qubits = cirq.LineQubit.range(n)
     moments = list(pure.circuit.moments)
@@ -409,17 +449,60 @@ def random_mixed_state(
     return CircuitState(cirq.Circuit(noisy), name=f"random-mixed-d{depth}")
 
 
+# Bounds of the random-state constructors: beyond them building the circuit alone would take
+# minutes, and no simulator path could run it.
+MAX_RANDOM_QUBITS = 10_000
+MAX_RANDOM_DEPTH = 1_000
+
+
 def _check_n(n: int) -> int:
-    if not isinstance(n, int | np.integer) or n <= 0:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
         raise CopylearnError(f"n={n!r} must be a positive integer number of qubits.")
+    if n > MAX_RANDOM_QUBITS:
+        raise CopylearnError(
+            f"n={n!r} is more than the {MAX_RANDOM_QUBITS} qubits a random state may have: "
+            "use a smaller n."
+        )
     return int(n)
+
+
+def _check_depth(depth: int) -> int:
+    if isinstance(depth, bool) or not isinstance(depth, int | np.integer):
+        raise CopylearnError(f"depth={depth!r} must be an integer number of layers, e.g. 3.")
+    if not 1 <= depth <= MAX_RANDOM_DEPTH:
+        raise CopylearnError(
+            f"depth={depth!r} is outside [1, {MAX_RANDOM_DEPTH}]: give the number of "
+            "entangling layers, e.g. 3."
+        )
+    return int(depth)
+
+
+def _rng(seed: object) -> np.random.Generator:
+    """``numpy.random.default_rng(seed)`` with a one-line error for a bad seed."""
+    if isinstance(seed, np.random.Generator | np.random.SeedSequence | np.random.BitGenerator):
+        return np.random.default_rng(seed)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise CopylearnError(
+            f"seed={seed!r} must be None, a non-negative integer or a numpy.random.Generator."
+        )
+    if seed is not None and seed < 0:
+        raise CopylearnError(f"seed={seed!r} is negative: use a non-negative integer.")
+    return np.random.default_rng(seed)
 
 
 def load_circuit(path: str) -> cirq.Circuit:
     """Read a circuit saved with ``cirq.to_json`` (a clear error for anything else)."""
     import json
 
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
+        raise CopylearnError(f"circuit file {path!r} is not a path: give a file name.")
+    path = os.fspath(path)
     file = Path(path)
+    if file.is_dir():
+        raise CopylearnError(
+            f"circuit file {path!r} is a directory: give a JSON file written by "
+            "cirq.to_json(circuit, path)."
+        )
     if not file.is_file():
         raise CopylearnError(f"circuit file {path!r} does not exist: check the path.")
     try:

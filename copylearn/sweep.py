@@ -213,7 +213,7 @@ def load_config(path: str | os.PathLike) -> Config:
     """
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is accepted
     except FileNotFoundError:
         raise CopylearnError(f"config {str(path)!r} does not exist: give a TOML file.") from None
     except IsADirectoryError:
