@@ -585,7 +585,8 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
 
     panel_w, axes_h, gap = 2.55, 2.2, 0.22
     left, right, top = 0.62, 1.25, 0.28
-    width = left + len(strategies) * panel_w + (len(strategies) - 1) * gap + right
+    panels_end = left + len(strategies) * panel_w + (len(strategies) - 1) * gap
+    width = panels_end + right
     fig = Figure(figsize=(width, 4.0))
     FigureCanvasAgg(fig)
     axes = []
@@ -648,7 +649,9 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
     )
 
     fig.canvas.draw()
-    legend_h = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    legend_h = box.height / fig.dpi
+    width = max(width, box.width / fig.dpi + 0.2)  # widen rather than cut a long legend
     bottom_label = 0.42
     height = top + axes_h + bottom_label + legend_h + 0.08
     fig.set_size_inches(width, height)
@@ -668,7 +671,7 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
     mappable = mpl.cm.ScalarMappable(norm=BoundaryNorm(bounds, cmap.N), cmap=cmap)
     cax = fig.add_axes(
         [
-            (width - right + 0.12) / width,
+            (panels_end + 0.12) / width,
             (height - top - axes_h) / height,
             0.1 / width,
             axes_h / height,
