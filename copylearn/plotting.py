@@ -337,8 +337,12 @@ def _theory_overlays(
     *,
     colour: Any,
     n_range: tuple[int, int],
+    note: str = "",
 ) -> list[Any]:
-    """The noiseless laws tied to one series (shadows C·3^n fitted, Bell flat); labelled."""
+    """The noiseless laws tied to one series (shadows C·3^n fitted, Bell flat); labelled.
+
+    ``note`` (e.g. the series' setting) is appended to the labels.
+    """
     reached = [r for r in pts if _measured(r)]
     if not reached:
         return []
@@ -363,7 +367,8 @@ def _theory_overlays(
             lw=1.0,
             color=colour,
             zorder=2,
-            label=rf"theory: shadows ${_fmt_prefactor(c)}\cdot3^{{\,n}}$" + " (fitted prefactor)",
+            label=rf"theory: shadows ${_fmt_prefactor(c)}\cdot3^{{\,n}}$"
+            + f" (fitted prefactor{note})",
         )
         return [h]
     if strategy == "bell":
@@ -376,7 +381,7 @@ def _theory_overlays(
             lw=1.0,
             color=colour,
             zorder=2,
-            label=f"theory: Bell constant in n (at the data's mean, {level:.3g})",
+            label=f"theory: Bell constant in n (at the data's mean, {level:.3g}{note})",
         )
         return [h]
     return []
@@ -431,7 +436,7 @@ _Y_LABEL = "copies of ρ needed, $N^*$\n(a Bell experiment uses two)"
 #: fitted base); beyond it the swept setting is drawn with a colour map and a colour bar.
 _LEGEND_SERIES_MAX = 3
 #: Settings of the other swept keys that line styles can tell apart in colour-map mode.
-_LINESTYLES = ["-", "--", ":", "-."]
+_LINESTYLES: list[Any] = ["-", (0, (4, 1.5)), (0, (1, 1)), (0, (4, 1, 1, 1))]
 
 
 def _separation_figure(rows: list[dict[str, Any]]) -> Figure:
@@ -609,7 +614,16 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
             )
             y_values += ys
             censored_drawn |= censored
-            for h in _theory_overlays(ax, fit, pts, colour=colour, n_range=n_range):
+            setting = _setting_text(fit["group"], others)
+            overlays = _theory_overlays(
+                ax,
+                fit,
+                pts,
+                colour="0.45",
+                n_range=n_range,
+                note=f"; {setting}" if len(combos) > 1 else "",
+            )
+            for h in overlays:
                 theory.setdefault(h.get_label(), h)
         if strategy != "bell":  # the bound holds for single-copy strategies
             handles, ys = _lower_bound_curves(
