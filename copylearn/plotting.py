@@ -1043,6 +1043,14 @@ def _canonical_noise(spec: str) -> str:
     return "none" if model is None else model.spec()
 
 
+def _spec_value(spec: dict[str, Any], key: str) -> Any:
+    """The spec's value, an optional key's default, or None for a key it lacks."""
+    try:
+        return spec_value(spec, key)
+    except KeyError:
+        return None
+
+
 def select_rows(
     rows: Sequence[dict[str, Any]],
     *,
@@ -1088,7 +1096,7 @@ def select_rows(
                 f"--where {key}=...: {key!r} is not a grid key of this store; use one of "
                 f"{', '.join(keys)}."
             )
-        stored = sorted({json.dumps(spec_value(r["spec"], key)) for r in rows})
+        stored = sorted({json.dumps(_spec_value(r["spec"], key)) for r in rows})
         present = [json.loads(s) for s in stored]
         for value in values:
             if not any(_matches(key, s, value) for s in present):
@@ -1097,7 +1105,9 @@ def select_rows(
                     f"{', '.join(str(s) for s in present)}."
                 )
         selected = [
-            r for r in selected if any(_matches(key, spec_value(r["spec"], key), v) for v in values)
+            r
+            for r in selected
+            if any(_matches(key, _spec_value(r["spec"], key), v) for v in values)
         ]
     if wanted_n is not None:
         have = sorted({int(r["spec"]["n"]) for r in rows})
