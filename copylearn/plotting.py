@@ -6,7 +6,12 @@
   strategy and setting, with 95% intervals, the fitted base with its 95% interval in the
   legend, and the theory overlays of physics.md §3 (dashed, labelled "theory"): random-Pauli
   shadows ``C·3^n`` with one fitted prefactor, the single-copy lower bound ``N_LB`` (no fit)
-  and a flat line at the two-copy Bell mean;
+  and a flat line at the two-copy Bell mean. With more than three series per strategy (a
+  noise or alpha sweep) it draws one panel per strategy instead, the swept setting as an
+  ordered colour map with a colour bar, and leaves the fitted bases to ``summary``. A point
+  whose target was not reached (``reached: false``) is an open upward triangle at its
+  ``max_copies`` (a lower bound) and never enters a fit. :func:`select_rows` chooses a
+  subset (``--where KEY=VALUE``, ``--n 1-4``);
 * ``success_curves``: success probability versus copies N, one line per n with its Wilson
   95% band, one panel per strategy and setting, with the target line;
 * ``crossover`` (stores that sweep storage noise for both strategies): the map of
