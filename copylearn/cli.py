@@ -451,7 +451,8 @@ def _plot(args: argparse.Namespace) -> int:
         raise CopylearnError(
             "plotting is unavailable: this copylearn has no copylearn.plotting module."
         ) from None
-    for path in plot_store(Path(args.dir), Path(args.out), where=args.where, n=args.n):
+    subset = {k: v for k, v in (("where", args.where), ("n", args.n)) if v is not None}
+    for path in plot_store(Path(args.dir), Path(args.out), **subset):
         print(path)
     return 0
 
