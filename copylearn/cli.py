@@ -226,6 +226,16 @@ def _build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("plot", help="draw the figures of a sweep store (PNG and PDF)")
     f.add_argument("dir", metavar="DIR", help="a directory written by 'copylearn sweep'")
     f.add_argument("--out", default="figures", metavar="DIR", help="figure directory")
+    f.add_argument(
+        "--where",
+        action="append",
+        metavar="KEY=VALUE[,VALUE...]",
+        help="draw only points whose grid KEY has one of the VALUEs (repeatable; all must "
+        "hold), e.g. --where noise=none,state_depolarizing:0.1 --where strategy=bell",
+    )
+    f.add_argument(
+        "--n", metavar="RANGE", help="draw only these qubit counts, e.g. 1-4 or 2,5,8-10"
+    )
     return parser
 
 
@@ -533,7 +543,8 @@ def _plot(args: argparse.Namespace) -> int:
         raise CopylearnError(
             "plotting is unavailable: this copylearn has no copylearn.plotting module."
         ) from None
-    for path in plot_store(Path(args.dir), Path(args.out)):
+    subset = {k: v for k, v in (("where", args.where), ("n", args.n)) if v is not None}
+    for path in plot_store(Path(args.dir), Path(args.out), **subset):
         print(path)
     return 0
 

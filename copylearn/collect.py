@@ -12,6 +12,7 @@ import numpy as np
 
 from copylearn import calibration
 from copylearn.backends import Plan, check_backend, plan
+from copylearn.backends.limits import check_collection
 from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
 from copylearn.noise import resolve_noise, with_state_noise
@@ -305,9 +306,19 @@ def collect(
     module = get_protocol(protocol)
     shots = _check_copies(copies, module.COPIES_PER_SHOT, protocol)
     root = _check_seed(seed)
+    calibration_shots = 0
     if calibration_copies:
-        _check_copies(calibration_copies, module.COPIES_PER_SHOT, protocol, "calibration_copies")
+        calibration_shots = _check_copies(
+            calibration_copies, module.COPIES_PER_SHOT, protocol, "calibration_copies"
+        )
         target = calibration.plan_target(state, noise, device)  # refuses or warns first
+    check_collection(  # before any work: refuse what cannot fit in memory, with the estimate
+        protocol,
+        state.n,
+        shots,
+        copies_per_experiment=module.COPIES_PER_SHOT,
+        calibration_experiments=calibration_shots,
+    )
     collector = prepare_collector(
         state, protocol, noise, backend, execution, device, noise_scale=noise_scale
     )

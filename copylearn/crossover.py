@@ -71,6 +71,9 @@ def _zero_crossing(f: np.ndarray, delta: np.ndarray) -> float | None:
 def crossover_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of a storage-noise sweep, each with its fidelity under ``"f"``.
 
+    A row whose target was not reached (``reached: false``) keeps no N*: it is a lower bound
+    and is left out of the base fits and the equal-cost interpolation.
+
     Raises
     ------
     CopylearnError
@@ -82,6 +85,8 @@ def crossover_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         spec = row["spec"]
         f = storage_fidelity(str(spec.get("noise", "none")))
         if f is not None:
+            if row.get("reached") is False:  # N* > max_copies: a lower bound, never a value
+                row = {**row, "n_star": None, "n_star_ci": None}
             out.append({**row, "f": f})
             rest = {k: v for k, v in spec.items() if k not in ("strategy", "n", "noise")}
             settings.add(json.dumps(rest, sort_keys=True))

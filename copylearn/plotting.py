@@ -6,7 +6,12 @@
   strategy and setting, with 95% intervals, the fitted base with its 95% interval in the
   legend, and the theory overlays of docs/theory.md §7 (dashed, labelled "theory"): random-Pauli
   shadows ``C·3^n`` with one fitted prefactor, the single-copy lower bound ``N_LB`` (no fit)
-  and a flat line at the two-copy Bell mean;
+  and a flat line at the two-copy Bell mean. With more than three series per strategy (a
+  noise or alpha sweep) it draws one panel per strategy instead, the swept setting as an
+  ordered colour map with a colour bar, and leaves the fitted bases to ``summary``. A point
+  whose target was not reached (``reached: false``) is an open upward triangle at its
+  ``max_copies`` (a lower bound) and never enters a fit. :func:`select_rows` chooses a
+  subset (``--where KEY=VALUE``, ``--n 1-4``);
 * ``success_curves``: success probability versus copies N, one line per n with its Wilson
   95% band, one panel per strategy and setting, with the target line;
 * ``crossover`` (stores that sweep storage noise for both strategies): the map of
@@ -23,8 +28,10 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import pathlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,9 +53,10 @@ from copylearn.fits import (
     pauli_shadow_curve,
     single_copy_lower_bound,
 )
-from copylearn.sweep import STORE_NAME, summary_rows
+from copylearn.noise import parse_noise
+from copylearn.sweep import OPTIONAL_KEYS, STORE_NAME, spec_value, summary_rows
 
-__all__ = ["plot_store"]
+__all__ = ["parse_n_selection", "parse_where", "plot_store", "select_rows"]
 
 
 # Okabe & Ito (2008) colour-blind-safe palette.
@@ -67,12 +75,14 @@ _STRATEGY_STYLE = {
         "label": "two-copy Bell sampling",
         "short": "Bell",
         "marker": "o",
+        "marker_name": "●",
         "colours": ["blue", "sky_blue", "bluish_green"],
     },
     "pauli-shadow": {
         "label": "random-Pauli shadows",
         "short": "shadows",
         "marker": "s",
+        "marker_name": "■",
         "colours": ["vermillion", "orange", "reddish_purple"],
     },
 }
@@ -172,6 +182,7 @@ def _strategy_style(strategy: str) -> dict[str, Any]:
             "label": strategy,
             "short": strategy,
             "marker": "D",
+            "marker_name": "◆",
             "colours": ["black", "reddish_purple", "bluish_green"],
         },
     )
@@ -225,126 +236,172 @@ def _save(fig: Figure, out_dir: pathlib.Path, stem: str) -> list[pathlib.Path]:
 # --------------------------------------------------------------------------------------------
 
 
-def _separation_figure(rows: list[dict[str, Any]]) -> Figure:
-    fits = fit_groups(rows)
-    members: dict[str, list[dict[str, Any]]] = {}
+def _measured(row: dict[str, Any]) -> bool:
+    """Whether a row holds a measured N*: the search reached the target within max_copies.
+
+    A row with ``reached: false`` is a lower bound (N* > max_copies) whatever its ``n_star``
+    field holds, so it is never drawn as a measurement nor fitted.
+    """
+    return row.get("reached") is not False and row.get("n_star") is not None
+
+
+def _censor(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of ``rows`` with N* and its interval removed where the target was not reached.
+
+    The fits (:func:`copylearn.fits.fit_groups`) and the crossover analysis leave a missing
+    N* out, so an unreached point can only ever be drawn as a lower bound.
+    """
+    out = []
     for row in rows:
-        members.setdefault(_group_of(row["spec"]), []).append(row)
-    groups = [f["group"] for f in fits]
-    varying = _varying_keys(groups)
-    colours = _colours_by_group(groups)
-    all_n = [int(r["spec"]["n"]) for r in rows]
-    n_lo, n_hi = min(all_n), max(all_n)
-
-    data_handles: list[Any] = []
-    theory_handles: list[Any] = []
-    y_values: list[float] = []
-    censored_drawn = False
-
-    fig = Figure(figsize=(_WIDTH_IN, 2.4))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.set_yscale("log")
-
-    for fit, colour in zip(fits, colours, strict=True):
-        strategy = str(fit["strategy"])
-        style = _strategy_style(strategy)
-        pts = sorted(members[_group_of({**fit["group"], "n": 0})], key=lambda r: r["spec"]["n"])
-        reached = [r for r in pts if r.get("n_star") is not None]
-        setting = _setting_text(fit["group"], varying)
-        label = f"{_series_label(strategy, setting)}: {_fmt_base(fit)}"
-        if reached:
-            n = np.array([r["spec"]["n"] for r in reached], dtype=float)
-            y = np.array([float(r["n_star"]) for r in reached])
-            ci = [r.get("n_star_ci") or [r["n_star"], r["n_star"]] for r in reached]
-            lo = np.array(
-                [float(c[0]) if c[0] is not None else v for c, v in zip(ci, y, strict=True)]
-            )
-            hi = np.array(
-                [float(c[1]) if c[1] is not None else v for c, v in zip(ci, y, strict=True)]
-            )
-            yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
-            h = ax.errorbar(
-                n,
-                y,
-                yerr=yerr,
-                fmt=style["marker"],
-                color=colour,
-                markersize=3.2,
-                markeredgewidth=0.5,
-                markeredgecolor="white",
-                elinewidth=0.8,
-                label=label,
-                zorder=3,
-            )
-            data_handles.append(h)
-            y_values.extend(lo.tolist() + hi.tolist())
+        if _measured(row):
+            out.append(row)
         else:
-            data_handles.append(
-                Line2D([], [], ls="none", marker=style["marker"], color=colour, label=label)
-            )
-        missing = [r for r in pts if r.get("n_star") is None]
-        if missing:
-            cap = np.array([float(r["spec"].get("max_copies", np.nan)) for r in missing])
-            ax.plot(
-                [r["spec"]["n"] for r in missing],
-                cap,
-                ls="none",
-                marker="^",
-                mfc="none",
-                mec=colour,
-                mew=0.8,
-                zorder=3,
-            )
-            y_values.extend(cap[np.isfinite(cap)].tolist())
-            censored_drawn = True
+            out.append({**row, "n_star": None, "n_star_ci": None, "experiments_star": None})
+    return out
 
-        # Theory overlays tied to this series.
-        if not reached:
-            continue
-        ns_r = [int(r["spec"]["n"]) for r in reached]
-        ys_r = [float(r["n_star"]) for r in reached]
+
+def _draw_series(
+    ax: Any,
+    pts: Sequence[dict[str, Any]],
+    *,
+    colour: Any,
+    marker: str,
+    label: str | None,
+    line: str | None = None,
+) -> tuple[Any, list[float], bool]:
+    """Draw one series: measured N* with 95% bars, unreached points as lower bounds.
+
+    A measured point is a filled marker with its interval; a point whose target was not
+    reached is an open upward triangle at its ``max_copies`` (N* lies above it). ``line``
+    (a matplotlib line style) joins the measured points. Returns the legend handle, the y
+    values drawn (for the axis limits) and whether a lower bound was drawn.
+    """
+    reached = [r for r in pts if _measured(r)]
+    missing = [r for r in pts if not _measured(r)]
+    y_values: list[float] = []
+    handle: Any
+    if reached:
+        n = np.array([r["spec"]["n"] for r in reached], dtype=float)
+        y = np.array([float(r["n_star"]) for r in reached])
+        ci = [r.get("n_star_ci") or [r["n_star"], r["n_star"]] for r in reached]
+        lo = np.array([float(c[0]) if c[0] is not None else v for c, v in zip(ci, y, strict=True)])
+        hi = np.array([float(c[1]) if c[1] is not None else v for c, v in zip(ci, y, strict=True)])
+        yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        if line is not None and len(n) > 1:
+            ax.plot(n, y, ls=line, lw=0.7, color=colour, zorder=2.5)
+        handle = ax.errorbar(
+            n,
+            y,
+            yerr=yerr,
+            fmt=marker,
+            color=colour,
+            markersize=3.2,
+            markeredgewidth=0.5,
+            markeredgecolor="white",
+            elinewidth=0.8,
+            label=label,
+            zorder=3,
+        )
+        y_values.extend(lo.tolist() + hi.tolist())
+    else:
+        handle = Line2D([], [], ls="none", marker=marker, color=colour, label=label)
+    if missing:
+        cap = np.array([float(r["spec"].get("max_copies", np.nan)) for r in missing])
+        ax.plot(
+            [r["spec"]["n"] for r in missing],
+            cap,
+            ls="none",
+            marker="^",
+            mfc="none",
+            mec=colour,
+            mew=0.8,
+            ms=4.5,
+            zorder=3,
+            gid="not-reached",
+        )
+        y_values.extend(cap[np.isfinite(cap)].tolist())
+    return handle, y_values, bool(missing)
+
+
+def _not_reached_handle() -> Line2D:
+    return Line2D(
+        [],
+        [],
+        ls="none",
+        marker="^",
+        mfc="none",
+        mec="0.3",
+        label="not reached (> max_copies): a lower bound",
+    )
+
+
+def _theory_overlays(
+    ax: Any,
+    fit: dict[str, Any],
+    pts: Sequence[dict[str, Any]],
+    *,
+    colour: Any,
+    n_range: tuple[int, int],
+    note: str = "",
+) -> list[Any]:
+    """The noiseless laws tied to one series (shadows C·3^n fitted, Bell flat); labelled.
+
+    ``note`` (e.g. the series' setting) is appended to the labels.
+    """
+    reached = [r for r in pts if _measured(r)]
+    if not reached:
+        return []
+    strategy = str(fit["strategy"])
+    ns_r = [int(r["spec"]["n"]) for r in reached]
+    ys_r = [float(r["n_star"]) for r in reached]
+    # The 3^n and constant-in-n laws are noiseless; noisy series get no law overlay.
+    clean = fit["group"].get("noise", "none") in ("none", None, "") and fit["group"].get(
+        "device", "none"
+    ) in ("none", None)
+    if not clean:
+        return []
+    if strategy == "pauli-shadow" and fit["group"].get("weight", "full") == "full":
+        c = fit_prefactor(ns_r, ys_r, base=3.0)
+        if c is None:
+            return []
         grid = np.linspace(min(ns_r), max(ns_r), 200)
-        # The 3^n and constant-in-n laws are noiseless; noisy series get no law overlay.
-        clean = fit["group"].get("noise", "none") in ("none", None, "") and fit["group"].get(
-            "device", "none"
-        ) in ("none", None)
-        if not clean:
-            continue
-        if strategy == "pauli-shadow" and fit["group"].get("weight", "full") == "full":
-            c = fit_prefactor(ns_r, ys_r, base=3.0)
-            if c is not None:
-                (h,) = ax.plot(
-                    grid,
-                    pauli_shadow_curve(grid, c),
-                    ls="--",
-                    lw=1.0,
-                    color=colour,
-                    zorder=2,
-                    label=rf"theory: shadows ${_fmt_prefactor(c)}\cdot3^{{\,n}}$"
-                    + " (fitted prefactor)",
-                )
-                theory_handles.append(h)
-        elif strategy == "bell":
-            level = float(np.exp(np.mean(np.log(ys_r))))
-            full = np.linspace(n_lo, n_hi, 2)
-            (h,) = ax.plot(
-                full,
-                bell_flat(full, level),
-                ls="--",
-                lw=1.0,
-                color=colour,
-                zorder=2,
-                label=f"theory: Bell constant in n (at the data's mean, {level:.3g})",
-            )
-            theory_handles.append(h)
+        (h,) = ax.plot(
+            grid,
+            pauli_shadow_curve(grid, c),
+            ls="--",
+            lw=1.0,
+            color=colour,
+            zorder=2,
+            label=rf"theory: shadows ${_fmt_prefactor(c)}\cdot3^{{\,n}}$"
+            + f" (fitted prefactor{note})",
+        )
+        return [h]
+    if strategy == "bell":
+        level = float(np.exp(np.mean(np.log(ys_r))))
+        full = np.linspace(n_range[0], n_range[1], 2)
+        (h,) = ax.plot(
+            full,
+            bell_flat(full, level),
+            ls="--",
+            lw=1.0,
+            color=colour,
+            zorder=2,
+            label=f"theory: Bell constant in n (at the data's mean, {level:.3g}{note})",
+        )
+        return [h]
+    return []
 
-    # Single-copy lower bound: one curve per distinct (alpha, target), no fitted constant.
+
+def _lower_bound_curves(
+    ax: Any, groups: Sequence[dict[str, Any]], n_range: tuple[int, int]
+) -> tuple[list[Any], list[float]]:
+    """Single-copy lower bound: one curve per distinct (alpha, target), no fitted constant."""
     bounds = sorted(
         {(float(g["alpha"]), float(g["target"])) for g in groups if "alpha" in g and "target" in g}
     )
-    grid = np.linspace(n_lo, n_hi, 200)
+    grid = np.linspace(n_range[0], n_range[1], 200)
     dashes = [(4, 2), (1.5, 1.5), (6, 2, 1.5, 2)]
+    handles, y_values = [], []
     for k, (alpha, target) in enumerate(bounds):
         delta = 1.0 - target
         if not 0 < delta < 0.5 or alpha >= 1:
@@ -359,41 +416,96 @@ def _separation_figure(rows: list[dict[str, Any]]) -> Figure:
             zorder=1,
             label="theory: single-copy lower bound $N_{LB}$" + extra,
         )
-        theory_handles.append(h)
-        y_values.append(float(single_copy_lower_bound(n_hi, alpha, delta)))
+        handles.append(h)
+        y_values.append(float(single_copy_lower_bound(n_range[1], alpha, delta)))
+    return handles, y_values
 
-    if censored_drawn:
-        theory_handles.append(
-            Line2D(
-                [],
-                [],
-                ls="none",
-                marker="^",
-                mfc="none",
-                mec="0.3",
-                label="target not reached by max_copies (lower limit)",
-            )
-        )
 
+def _style_separation_axes(ax: Any, y_values: list[float], n_range: tuple[int, int]) -> None:
     positive = [v for v in y_values if v > 0 and math.isfinite(v)]
     if positive:
-        ymin = min(1.0, min(positive) / 1.5)
-        ymax = max(positive) * 3
-        ax.set_ylim(ymin, ymax)
-    ax.set_xlim(n_lo - 0.5, n_hi + 0.5)
+        ax.set_ylim(min(1.0, min(positive) / 1.5), max(positive) * 3)
+    ax.set_xlim(n_range[0] - 0.5, n_range[1] + 0.5)
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True, nbins=8))
     ax.yaxis.set_major_locator(mpl.ticker.LogLocator(base=10, numticks=8))
     ax.yaxis.set_minor_locator(mpl.ticker.LogLocator(base=10, subs="auto", numticks=30))
     ax.yaxis.set_minor_formatter(mpl.ticker.NullFormatter())
     ax.set_xlabel("number of qubits, n")
-    ax.set_ylabel("copies of ρ needed, $N^*$\n(a Bell experiment uses two)")
     ax.grid(True, which="major", lw=0.3, color="0.85")
     ax.set_axisbelow(True)
     ax.tick_params(which="both", direction="in", top=True, right=True)
 
-    handles = data_handles + theory_handles
+
+_Y_LABEL = "copies of ρ needed, $N^*$\n(a Bell experiment uses two)"
+#: Series per strategy up to which each gets its own colour and legend entry (with its
+#: fitted base); beyond it the swept setting is drawn with a colour map and a colour bar.
+_LEGEND_SERIES_MAX = 3
+#: Settings of the other swept keys that line styles can tell apart in colour-map mode.
+_LINESTYLES: list[Any] = ["-", (0, (4, 1.5)), (0, (1, 1)), (0, (4, 1, 1, 1))]
+
+
+def _separation_figure(rows: list[dict[str, Any]]) -> Figure:
+    rows = _censor(rows)
+    fits = fit_groups(rows)
+    per_strategy: dict[str, int] = {}
+    for fit in fits:
+        per_strategy[str(fit["strategy"])] = per_strategy.get(str(fit["strategy"]), 0) + 1
+    if max(per_strategy.values()) <= _LEGEND_SERIES_MAX:
+        return _separation_legend_figure(rows, fits)
+    return _separation_map_figure(rows, fits)
+
+
+def _members(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        members.setdefault(_group_of(row["spec"]), []).append(row)
+    for pts in members.values():
+        pts.sort(key=lambda r: r["spec"]["n"])
+    return members
+
+
+def _separation_legend_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]]) -> Figure:
+    """Few series: one colour each, every series and its fitted base in the legend."""
+    members = _members(rows)
+    groups = [f["group"] for f in fits]
+    varying = _varying_keys(groups)
+    colours = _colours_by_group(groups)
+    all_n = [int(r["spec"]["n"]) for r in rows]
+    n_range = (min(all_n), max(all_n))
+
+    data_handles: list[Any] = []
+    theory_handles: list[Any] = []
+    y_values: list[float] = []
+    censored_drawn = False
+
+    fig = Figure(figsize=(_WIDTH_IN, 2.4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_yscale("log")
+
+    for fit, colour in zip(fits, colours, strict=True):
+        strategy = str(fit["strategy"])
+        pts = members[_group_of({**fit["group"], "n": 0})]
+        setting = _setting_text(fit["group"], varying)
+        label = f"{_series_label(strategy, setting)}: {_fmt_base(fit)}"
+        handle, ys, censored = _draw_series(
+            ax, pts, colour=colour, marker=_strategy_style(strategy)["marker"], label=label
+        )
+        data_handles.append(handle)
+        y_values += ys
+        censored_drawn |= censored
+        theory_handles += _theory_overlays(ax, fit, pts, colour=colour, n_range=n_range)
+
+    handles, ys = _lower_bound_curves(ax, groups, n_range)
+    theory_handles += handles
+    y_values += ys
+    if censored_drawn:
+        theory_handles.append(_not_reached_handle())
+    _style_separation_axes(ax, y_values, n_range)
+    ax.set_ylabel(_Y_LABEL)
+
     legend = fig.legend(
-        handles=handles,
+        handles=data_handles + theory_handles,
         loc="upper left",
         bbox_to_anchor=(0.0, 0.0),
         ncol=1,
@@ -411,25 +523,216 @@ def _separation_figure(rows: list[dict[str, Any]]) -> Figure:
     return fig
 
 
+def _noise_strength(spec: Any) -> tuple[str, float] | None:
+    """``("kind", p)`` of a one-term noise spec, ``("", 0.0)`` for none, else None."""
+    if spec in (None, "", "none"):
+        return ("", 0.0)
+    match = re.fullmatch(r"([a-z_]+):([0-9.eE+-]+)", str(spec))
+    if match is None:
+        return None
+    try:
+        return (match[1], float(match[2]))
+    except ValueError:
+        return None
+
+
+def _ordered_axis(key: str, values: Sequence[Any]) -> tuple[list[Any], list[str], str, str]:
+    """Sort a swept key's values; return them, their tick labels, a short and a long label.
+
+    Noise specs of one kind (``state_depolarizing:p`` and ``none``) are ordered by p and
+    labelled by p; numbers by value; anything else by its text.
+    """
+    distinct = sorted({json.dumps(v, sort_keys=True) for v in values})
+    parsed = [json.loads(v) for v in distinct]
+    label = _KEY_LABELS.get(key, key)
+    if key == "noise":
+        strengths = [_noise_strength(v) for v in parsed]
+        kinds = {s[0] for s in strengths if s is not None} - {""}
+        if None not in strengths and len(kinds) <= 1:
+            order = sorted(range(len(parsed)), key=lambda i: strengths[i][1])  # type: ignore[index]
+            kind = kinds.pop() if kinds else "noise"
+            name = "storage depolarizing" if kind == "state_depolarizing" else kind
+            return (
+                [parsed[i] for i in order],
+                [f"{strengths[i][1]:g}" for i in order],  # type: ignore[index]
+                f"{name} p",
+                f"{name} p (noise = {kind}:p)",
+            )
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in parsed):
+        parsed.sort()
+        return parsed, [f"{v:g}" for v in parsed], label, f"{label} ({key})"
+    parsed.sort(key=str)
+    return parsed, [str(v) for v in parsed], label, f"{label} ({key})"
+
+
+def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]]) -> Figure:
+    """Many series: one panel per strategy, the swept setting as a colour map with a bar.
+
+    The key with the most values is the colour axis (ordered: noise strength, α, ...); the
+    other swept keys, if any (at most four settings), get line styles.
+    """
+    members = _members(rows)
+    groups = [f["group"] for f in fits]
+    varying = _varying_keys(groups)
+    colour_key = max(varying, key=lambda k: (len({json.dumps(g.get(k)) for g in groups}), k))
+    values, ticks, axis_label, axis_text = _ordered_axis(
+        colour_key, [g.get(colour_key) for g in groups]
+    )
+    index = {json.dumps(v, sort_keys=True): i for i, v in enumerate(values)}
+    colours = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, max(len(values), 2)))
+    others = [k for k in varying if k != colour_key]
+    combos = sorted({_setting_text(g, others) for g in groups})
+    if len(combos) > len(_LINESTYLES):
+        raise CopylearnError(
+            f"this store sweeps {', '.join(varying)} ({len(fits)} series): too many to draw "
+            f"readably in one figure; choose a subset, e.g. --where {others[0]}="
+            f"{groups[0].get(others[0])}."
+        )
+    linestyle = {c: _LINESTYLES[i] for i, c in enumerate(combos)}
+    strategies = sorted({str(f["strategy"]) for f in fits}, key=lambda s: (s != "bell", s))
+    all_n = [int(r["spec"]["n"]) for r in rows]
+    n_range = (min(all_n), max(all_n))
+
+    panel_w, axes_h, gap = 2.55, 2.2, 0.22
+    left, right, top = 0.62, 1.25, 0.28
+    panels_end = left + len(strategies) * panel_w + (len(strategies) - 1) * gap
+    width = panels_end + right
+    fig = Figure(figsize=(width, 4.0))
+    FigureCanvasAgg(fig)
+    axes = []
+    y_values: list[float] = []
+    theory: dict[str, Any] = {}
+    censored_drawn = False
+    for p, strategy in enumerate(strategies):
+        ax = fig.add_subplot(1, len(strategies), p + 1, sharey=axes[0] if axes else None)
+        ax.set_yscale("log")
+        axes.append(ax)
+        style = _strategy_style(strategy)
+        for fit in fits:
+            if fit["strategy"] != strategy:
+                continue
+            pts = members[_group_of({**fit["group"], "n": 0})]
+            colour = colours[index[json.dumps(fit["group"].get(colour_key), sort_keys=True)]]
+            line = linestyle[_setting_text(fit["group"], others)]
+            _, ys, censored = _draw_series(
+                ax, pts, colour=colour, marker=style["marker"], label=None, line=line
+            )
+            y_values += ys
+            censored_drawn |= censored
+            setting = _setting_text(fit["group"], others)
+            overlays = _theory_overlays(
+                ax,
+                fit,
+                pts,
+                colour="0.45",
+                n_range=n_range,
+                note=f"; {setting}" if len(combos) > 1 else "",
+            )
+            for h in overlays:
+                theory.setdefault(h.get_label(), h)
+        if strategy != "bell":  # the bound holds for single-copy strategies
+            handles, ys = _lower_bound_curves(
+                ax, [g for g in groups if g["strategy"] == strategy], n_range
+            )
+            for h in handles:
+                theory.setdefault(h.get_label(), h)
+            y_values += ys
+        ax.set_title(f"{style['label']} ({style['marker_name']})", loc="left", pad=3)
+    for p, ax in enumerate(axes):
+        _style_separation_axes(ax, y_values, n_range)
+        if p == 0:
+            ax.set_ylabel(_Y_LABEL)
+        else:
+            ax.tick_params(labelleft=False)
+
+    handles: list[Any] = []
+    if len(combos) > 1:
+        handles += [Line2D([], [], color="0.3", ls=linestyle[c], lw=0.9, label=c) for c in combos]
+    handles += list(theory.values())
+    if censored_drawn:
+        handles.append(_not_reached_handle())
+    title = [
+        _context_text(groups),
+        "bars: 95% CI on N*; lines join one series; colour: " + axis_text,
+        "fitted bases per series: `copylearn summary DIR`",
+    ]
+    legend = fig.legend(
+        handles=handles,
+        loc="upper left",
+        ncol=2 if len(handles) > 3 and len(strategies) > 1 else 1,
+        frameon=False,
+        handlelength=2.2,
+        borderaxespad=0.0,
+        title="\n".join(filter(None, title)),
+        alignment="left",
+    )
+
+    fig.canvas.draw()
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    legend_h = box.height / fig.dpi
+    width = max(width, box.width / fig.dpi + 0.2)  # widen rather than cut a long legend
+    bottom_label = 0.42
+    height = top + axes_h + bottom_label + legend_h + 0.08
+    fig.set_size_inches(width, height)
+    for p, ax in enumerate(axes):
+        ax.set_position(
+            [
+                (left + p * (panel_w + gap)) / width,
+                (height - top - axes_h) / height,
+                panel_w / width,
+                axes_h / height,
+            ]
+        )
+    legend.set_bbox_to_anchor((0.02 * _WIDTH_IN / width, (legend_h + 0.06) / height))
+    # Discrete colour bar for the swept setting, right of the last panel.
+    bounds = np.arange(len(values) + 1) - 0.5
+    cmap = ListedColormap(colours[: len(values)])
+    mappable = mpl.cm.ScalarMappable(norm=BoundaryNorm(bounds, cmap.N), cmap=cmap)
+    cax = fig.add_axes(
+        [
+            (panels_end + 0.12) / width,
+            (height - top - axes_h) / height,
+            0.1 / width,
+            axes_h / height,
+        ]
+    )
+    cbar = fig.colorbar(mappable, cax=cax)
+    shown = _colourbar_ticks(len(values))
+    cbar.set_ticks(shown)
+    cbar.set_ticklabels([ticks[t] for t in shown])
+    cbar.ax.tick_params(length=2)
+    cbar.set_label(axis_label, labelpad=2)
+    cbar.outline.set_linewidth(0.5)
+    return fig
+
+
 def _stack_legend_below(fig: Figure, ax: Any, legend: Any) -> None:
-    """Grow the figure downwards so that the legend sits under the axes at full size."""
+    """Grow the figure downwards (and wider, if need be) so the legend sits under the axes.
+
+    The axes keep one journal column's width; a legend wider than that widens the figure
+    instead of being cut at its right edge.
+    """
     axes_h_in = 2.2
     fig.set_size_inches(_WIDTH_IN, 4.0)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    legend_h_in = legend.get_window_extent(renderer).height / fig.dpi
+    box = legend.get_window_extent(renderer)
+    legend_h_in, legend_w_in = box.height / fig.dpi, box.width / fig.dpi
     top_in, bottom_label_in, left_in, right_in = 0.1, 0.4, 0.62, 0.1
+    width = max(_WIDTH_IN, legend_w_in + 0.12)
     total = top_in + axes_h_in + bottom_label_in + legend_h_in + 0.05
-    fig.set_size_inches(_WIDTH_IN, total)
+    fig.set_size_inches(width, total)
     ax.set_position(
         [
-            left_in / _WIDTH_IN,
+            left_in / width,
             (total - top_in - axes_h_in) / total,
-            (_WIDTH_IN - left_in - right_in) / _WIDTH_IN,
+            (_WIDTH_IN - left_in - right_in) / width,
             axes_h_in / total,
         ]
     )
-    legend.set_bbox_to_anchor((0.02, (legend_h_in + 0.05) / total), transform=fig.transFigure)
+    legend.set_bbox_to_anchor(
+        (0.02 * _WIDTH_IN / width, (legend_h_in + 0.05) / total), transform=fig.transFigure
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -666,14 +969,198 @@ def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
 
 
 # --------------------------------------------------------------------------------------------
+# Choosing a subset of the store
+# --------------------------------------------------------------------------------------------
+
+_N_ITEM = re.compile(r"(\d+)(?:-(\d+))?")
+_WHERE_HELP = "write KEY=VALUE[,VALUE...], e.g. --where noise=state_depolarizing:0.1"
+_N_HELP = "write qubit counts and ranges such as 1-4 or 2,5,8-10"
+
+
+def parse_n_selection(text: str) -> set[int]:
+    """Qubit counts from ``"1-4"``, ``"2,5,8-10"`` (ranges inclusive).
+
+    Raises
+    ------
+    CopylearnError
+        Malformed text, a range whose end is below its start, or n < 1.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise CopylearnError(f"--n {text!r} is empty: {_N_HELP}.")
+    out: set[int] = set()
+    for item in text.replace(" ", "").split(","):
+        match = _N_ITEM.fullmatch(item)
+        if match is None:
+            raise CopylearnError(f"--n {text!r}: {item!r} is not a count or range; {_N_HELP}.")
+        lo = int(match[1])
+        hi = int(match[2]) if match[2] is not None else lo
+        if hi < lo:
+            raise CopylearnError(
+                f"--n {text!r}: the range {item!r} runs backwards; write {hi}-{lo}."
+            )
+        if lo < 1:
+            raise CopylearnError(f"--n {text!r}: qubit counts start at 1.")
+        out.update(range(lo, hi + 1))
+    return out
+
+
+def parse_where(items: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """``["noise=none,state_depolarizing:0.1", "strategy=bell"]`` as (key, values) pairs.
+
+    Raises
+    ------
+    CopylearnError
+        An item without ``=``, an empty key or an empty value.
+    """
+    if isinstance(items, str):
+        items = [items]
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise CopylearnError(f"--where {item!r} is not text; {_WHERE_HELP}.")
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        values = [v.strip() for v in text.split(",")]
+        if not sep or not key:
+            raise CopylearnError(f"--where {item!r} has no KEY=VALUE; {_WHERE_HELP}.")
+        if not all(values):
+            raise CopylearnError(f"--where {item!r} has an empty value; {_WHERE_HELP}.")
+        out.append((key, values))
+    return out
+
+
+def _matches(key: str, stored: Any, text: str) -> bool:
+    """Whether a spec value equals a value typed on the command line."""
+    if isinstance(stored, bool):
+        return text.lower() == str(stored).lower()
+    if isinstance(stored, int | float):
+        try:
+            return math.isclose(float(stored), float(text), rel_tol=1e-12, abs_tol=0.0)
+        except ValueError:
+            return False
+    if key == "noise":
+        return _canonical_noise(str(stored)) == _canonical_noise(text)
+    return str(stored) == text
+
+
+def _canonical_noise(spec: str) -> str:
+    model = parse_noise(spec)
+    return "none" if model is None else model.spec()
+
+
+def _spec_value(spec: dict[str, Any], key: str) -> Any:
+    """The spec's value, an optional key's default, or None for a key it lacks."""
+    try:
+        return spec_value(spec, key)
+    except KeyError:
+        return None
+
+
+def select_rows(
+    rows: Sequence[dict[str, Any]],
+    *,
+    where: Sequence[str] | None = None,
+    n: str | Sequence[int] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows that match every ``--where KEY=V1,V2`` (any listed value) and ``--n``.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Result rows (``spec`` holds the grid point).
+    where : sequence of str, optional
+        Conditions ``KEY=VALUE[,VALUE...]`` on spec keys (``strategy``, ``noise``,
+        ``alpha``, ...); a row must match each condition, with any of its values. Numbers
+        compare by value, noise specs in canonical form.
+    n : str or sequence of int, optional
+        Qubit counts to keep: ``"1-4"``, ``"2,5,8-10"`` or a list of ints.
+
+    Raises
+    ------
+    CopylearnError
+        A malformed condition, a key the store's points do not have, a value no point holds
+        (the message lists the values there are), or an empty selection.
+    """
+    conditions = parse_where(where or [])
+    if n is None:
+        wanted_n = None
+    elif isinstance(n, str):
+        wanted_n = parse_n_selection(n)
+    else:
+        try:
+            wanted_n = {operator.index(v) for v in n}
+        except TypeError:
+            raise CopylearnError(
+                f"n={n!r} must be qubit counts (ints) or text like '1-4'."
+            ) from None
+    keys = sorted({k for r in rows for k in r["spec"]} | set(OPTIONAL_KEYS))
+    selected = list(rows)
+    for key, values in conditions:
+        if key not in keys:
+            raise CopylearnError(
+                f"--where {key}=...: {key!r} is not a grid key of this store; use one of "
+                f"{', '.join(keys)}."
+            )
+        stored = sorted({json.dumps(_spec_value(r["spec"], key)) for r in rows})
+        present = [json.loads(s) for s in stored]
+        for value in values:
+            if not any(_matches(key, s, value) for s in present):
+                raise CopylearnError(
+                    f"--where {key}={value} matches no point: the store's {key} values are "
+                    f"{', '.join(str(s) for s in present)}."
+                )
+        selected = [
+            r
+            for r in selected
+            if any(_matches(key, _spec_value(r["spec"], key), v) for v in values)
+        ]
+    if wanted_n is not None:
+        have = sorted({int(r["spec"]["n"]) for r in rows})
+        if not wanted_n & set(have):
+            raise CopylearnError(
+                f"--n matches no point: the store has n = {', '.join(map(str, have))}."
+            )
+        selected = [r for r in selected if int(r["spec"]["n"]) in wanted_n]
+    if not selected:
+        raise CopylearnError(
+            "no point matches all of --where and --n together: loosen one of them."
+        )
+    return selected
+
+
+def _check_out_dir(out: pathlib.Path) -> None:
+    """Refuse a figure directory that cannot be written, before any figure is drawn."""
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                what = "is a file" if parent == out else f"lies under the file {parent}"
+                raise CopylearnError(f"--out {out} {what}: give a directory for the figures.")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise CopylearnError(
+                    f"--out {out}: {parent} is not writable; choose a directory you can write."
+                )
+            return
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------
 
 
 def plot_store(
-    store_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
+    store_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    where: Sequence[str] | None = None,
+    n: str | Sequence[int] | None = None,
 ) -> list[pathlib.Path]:
     """Draw the figures of a sweep's result store and write them as PNG and PDF.
+
+    Points whose search did not reach the target (``reached: false``) are drawn as lower
+    bounds at their ``max_copies`` (open upward triangles, "not reached") and left out of
+    every fit. With more than three series per strategy (e.g. eight noise levels) the
+    separation figure draws one panel per strategy and the swept setting as a colour map with
+    a colour bar; otherwise every series has its own colour and legend entry.
 
     Parameters
     ----------
@@ -683,30 +1170,49 @@ def plot_store(
     out_dir : path
         Directory for the figures; created if missing. Each file is written to a temporary
         file in this directory and moved into place, so a reader never sees half a figure.
+    where : sequence of str, optional
+        Keep only points matching each ``KEY=VALUE[,VALUE...]`` (see :func:`select_rows`),
+        e.g. ``["noise=none,state_depolarizing:0.1", "strategy=bell"]``.
+    n : str or sequence of int, optional
+        Keep only these qubit counts: ``"1-4"``, ``"2,5,8-10"`` or a list of ints.
 
     Returns
     -------
     list of pathlib.Path
         ``separation.png``, ``separation.pdf``, ``success_curves.png`` and
         ``success_curves.pdf`` under ``out_dir`` (the last two only if the rows carry
-        success curves).
+        success curves), then ``crossover.png`` and ``crossover.pdf`` for a storage-noise
+        sweep of both strategies.
 
     Raises
     ------
     CopylearnError
-        If ``store_dir`` holds no results, or ``results.jsonl`` is damaged.
+        If ``store_dir`` holds no results or ``results.jsonl`` is damaged; a malformed or
+        unmatched ``where`` / ``n``; an ``out_dir`` that is a file, lies under a file or
+        cannot be written (checked before anything is drawn).
     """
     store = pathlib.Path(store_dir)
     out = pathlib.Path(out_dir)
     rows = _read_rows(store)
-    out.mkdir(parents=True, exist_ok=True)
+    if where is not None or n is not None:
+        rows = select_rows(rows, where=where, n=n)
+    rows = _censor(rows)
+    _check_out_dir(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CopylearnError(
+            f"--out {out}: cannot create it ({exc.strerror or exc}); choose another directory."
+        ) from None
     paths: list[pathlib.Path] = []
     with mpl.rc_context(_STYLE):
-        paths += _save(_separation_figure(rows), out, "separation")
+        figures = [("separation", _separation_figure(rows))]
         if any(isinstance(r.get("curve"), dict) and r["curve"].get("copies") for r in rows):
-            paths += _save(_success_figure(rows), out, "success_curves")
+            figures.append(("success_curves", _success_figure(rows)))
         if _has_crossover(rows):
-            paths += _save(_crossover_figure(rows), out, "crossover")
+            figures.append(("crossover", _crossover_figure(rows)))
+        for stem, fig in figures:
+            paths += _save(fig, out, stem)
     return paths
 
 

@@ -299,3 +299,167 @@ def test_plot_store_without_curves_draws_the_separation_only(tmp_path):
     write_store(tmp_path / "store", rows)
     paths = plot_store(tmp_path / "store", tmp_path / "figs")
     assert [p.name for p in paths] == ["separation.png", "separation.pdf"]
+
+
+# ------------------------------------------------------------------------------------------
+# Unreached points are lower bounds, never measurements (issue 9, item 3)
+# ------------------------------------------------------------------------------------------
+
+
+def _markers(fig, gid=None):
+    """(x, y) of every marker drawn on the figure's data axes, optionally of one gid."""
+    out = []
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_marker() in (None, "None", "", " "):
+                continue
+            if gid is not None and line.get_gid() != gid:
+                continue
+            out += list(zip(line.get_xdata(), line.get_ydata(), strict=True))
+    return out
+
+
+def _unreached_row(spec, n_star, ci):
+    """A row as the search writes it when the target is not reached: N* and CI still set."""
+    row = make_row(spec, n_star, np.random.default_rng(0))
+    row.update(reached=False, n_star=n_star, n_star_ci=ci)
+    return row
+
+
+def test_unreached_point_is_a_lower_bound_not_a_measurement():
+    from copylearn.plotting import _separation_figure
+
+    # The issue's example: target 0.9999999, 10 trials, max_copies 1000 -> "N* = 90 [52, 90]"
+    # with reached = false. Around it, shadows points on N* = 10·3^n exactly.
+    rng = np.random.default_rng(1)
+    rows = [make_row(make_spec("bell", n), 24.0, rng) for n in range(1, 6)]
+    specs = {n: make_spec("pauli-shadow", n, target=0.9999999, max_copies=1000) for n in range(6)}
+    for spec in specs.values():
+        spec["trials"] = 10
+    rows += [make_row(specs[n], 10.0 * 3.0**n, rng) for n in range(1, 5)]
+    spec = specs[5] = {**specs[1], "n": 5}
+    rows.append(_unreached_row(spec, 90.0, [52.0, 90.0]))
+    fig = _separation_figure(rows)
+    points = _markers(fig)
+    assert (5, 90.0) not in points  # never drawn as a measurement
+    assert _markers(fig, gid="not-reached") == [(5, 1000.0)]  # a lower bound at max_copies
+    lower = next(ln for ln in fig.axes[0].get_lines() if ln.get_gid() == "not-reached")
+    assert lower.get_marker() == "^" and lower.get_markerfacecolor() == "none"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("not reached" in t for t in labels)
+    # Left out of the fit: the shadow base is exactly 3 from n = 1..4 (90 at n = 5 would pull
+    # it far below).
+    shadow = next(t for t in labels if t.startswith("random-Pauli shadows"))
+    base = float(shadow.split("\\propto ")[1].split("^")[0])
+    assert base == pytest.approx(3.0, abs=5e-4)
+
+
+def test_unreached_points_stay_out_of_the_colour_map_figure_and_the_crossover():
+    from copylearn import crossover
+    from copylearn.plotting import _censor, _separation_figure
+
+    # Another member of the kind: a storage-noise sweep (colour-map figure, crossover fits).
+    rng = np.random.default_rng(2)
+    rows = []
+    for p in [0.0, 0.05, 0.1, 0.15, 0.2]:
+        noise = "none" if p == 0 else f"state_depolarizing:{p:g}"
+        f = 1 - 4 * p / 3
+        for n in range(1, 5):
+            for strategy, base in (("bell", f**-4), ("pauli-shadow", 3 * f**-2)):
+                spec = {**make_spec(strategy, n), "noise": noise}
+                rows.append(make_row(spec, 20.0 * base**n, rng))
+    spec = {**make_spec("bell", 5), "noise": "state_depolarizing:0.2"}
+    rows.append(_unreached_row(spec, 77.0, [40.0, 77.0]))
+    fig = _separation_figure(rows)
+    assert len([ax for ax in fig.axes if ax.get_label() != "<colorbar>"]) == 3  # 2 panels + bar
+    assert (5, 77.0) not in _markers(fig)
+    assert _markers(fig, gid="not-reached") == [(5, 1e7)]  # its max_copies
+    # The crossover analysis never fits the unreached value, censored or not.
+    for given in (rows, _censor(rows)):
+        result = crossover.analyse(given)
+        bell_fit = result["bases"]["bell"][result["fidelities"].index(1 - 4 * 0.2 / 3)]
+        assert bell_fit["ns"] == [2, 3, 4]
+        assert bell_fit["base"] == pytest.approx((1 - 4 * 0.2 / 3) ** -4, rel=1e-9)
+
+
+# ------------------------------------------------------------------------------------------
+# Readable for any grid; subsets (issue 9, item 17)
+# ------------------------------------------------------------------------------------------
+
+
+def _inside(fig, artist):
+    fig.canvas.draw()  # boxes at the figure's size, as savefig writes it
+    box = artist.get_window_extent(fig.canvas.get_renderer())
+    width, height = fig.get_size_inches() * fig.dpi
+    return box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1
+
+
+def test_noise_crossover_separation_is_readable():
+    """The issue's example: 8 noise levels x 2 strategies, drawn from the committed store."""
+    import pathlib
+
+    import matplotlib as mpl
+
+    from copylearn.plotting import _STYLE, _read_rows, _separation_figure
+
+    store = pathlib.Path(__file__).resolve().parent.parent / "figures" / "noise_crossover"
+    with mpl.rc_context(_STYLE):
+        fig = _separation_figure(_read_rows(store))
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in panels] == [
+        "two-copy Bell sampling (●)",
+        "random-Pauli shadows (■)",
+    ]
+    bar = next(ax for ax in fig.axes if ax not in panels)
+    assert [t.get_text() for t in bar.get_yticklabels()] == [
+        "0", "0.075", "0.15", "0.225", "0.2625", "0.3", "0.3375", "0.375",
+    ]  # fmt: skip
+    # One colour per noise level, ordered: 8 distinct colours in each panel.
+    for ax in panels:
+        colours = {tuple(ln.get_color()) for ln in ax.get_lines() if ln.get_linestyle() == "-"}
+        assert len(colours) == 8
+    assert len(fig.legends[0].get_texts()) <= 4  # theory and markers, not 16 series
+    assert _inside(fig, fig.legends[0])
+
+
+def test_many_long_labels_fit_in_legend_mode():
+    from copylearn.plotting import _separation_figure
+
+    # Another member: three series per strategy with long labels (the legend mode).
+    rng = np.random.default_rng(3)
+    rows = []
+    for noise in ("none", "depolarizing:0.001+readout:0.002", "amplitude_damping:0.0125"):
+        for n in range(1, 5):
+            for strategy in ("bell", "pauli-shadow"):
+                spec = {**make_spec(strategy, n), "noise": noise}
+                rows.append(make_row(spec, 30.0 * (1 if strategy == "bell" else 3.0**n), rng))
+    fig = _separation_figure(rows)
+    assert len(fig.legends[0].get_texts()) >= 6
+    assert _inside(fig, fig.legends[0])
+
+
+def test_select_rows_where_and_n():
+    from copylearn.plotting import select_rows
+
+    rows = make_rows()
+    rows += [
+        make_row(make_spec("bell", n, alpha=0.5), 300.0, np.random.default_rng(0)) for n in (2, 4)
+    ]
+    got = select_rows(rows, where=["strategy=bell", "alpha=0.50"], n="1-3")
+    assert [(r["spec"]["strategy"], r["spec"]["n"], r["spec"]["alpha"]) for r in got] == [
+        ("bell", 2, 0.5)
+    ]
+    got = select_rows(rows, where=["alpha=0.9,0.5"], n="2,4-5")
+    assert sorted({r["spec"]["n"] for r in got}) == [2, 4, 5]
+    assert len(got) == 2 + 2 + 2 + 2 - 0  # bell α=0.9 n=2,4,5; α=0.5 n=2,4; shadows n=2,4,5
+    assert len(got) == 8
+    # Noise specs compare in canonical form; optional keys by their default.
+    noisy = [{**r, "spec": {**r["spec"], "noise": "state_depolarizing:0.1"}} for r in rows[:3]]
+    got = select_rows(noisy + rows, where=["noise=STATE_DEPOLARIZING:0.10", "device=none"])
+    assert got == noisy
+
+
+def test_plot_store_with_a_subset(tmp_path):
+    write_store(tmp_path / "store", make_rows())
+    paths = plot_store(tmp_path / "store", tmp_path / "figs", where=["strategy=bell"], n=[1, 2])
+    assert [p.name for p in paths][:2] == ["separation.png", "separation.pdf"]

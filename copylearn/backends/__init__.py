@@ -18,6 +18,11 @@ shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Two p
   on Cirq's density-matrix simulator (<= 12 qubits) or state-vector simulator instead, and
   the metadata's ``execution`` says so (``simulator``, ``simulator_reason``).
 * ``exact``: Cirq's density-matrix simulator throughout (the reference; small registers).
+
+The largest whole register each path holds (:mod:`copylearn.backends.limits`): qsim a 2^q
+complex64 state vector (8 bytes per amplitude), exact a 4^q complex128 density matrix and at
+most 12 qubits, both within the memory available; :func:`plan` refuses a larger one with one
+line before anything is allocated. Blocks hold at most 10 qubits each, at any register size.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import numpy as np
 from copylearn.backends import exact, qsim
 from copylearn.backends.blocks import Block, plan_blocks, run_blocks
 from copylearn.backends.grouped import run_grouped
+from copylearn.backends.limits import check_register
 from copylearn.errors import CopylearnError
 from copylearn.seeding import substream
 
@@ -139,6 +145,8 @@ def plan(
                 "preparation, correlated noise or a mid-circuit measurement): use "
                 "execution='auto' or 'circuit'."
             )
+    if blocks is None:  # the whole register at once: refuse what cannot fit, before allocating
+        check_register(len(circuit.all_qubits()), backend)
     return Plan(circuit, tuple(parameter_names), backend, blocks)
 
 

@@ -1,0 +1,218 @@
+"""How large a register each execution path can hold, checked before anything is allocated.
+
+The whole-register paths hold the full quantum state in memory:
+
+* ``qsim`` (state vector, noiseless, or noisy by Monte-Carlo trajectories): 2^q amplitudes in
+  single precision (complex64, 8 bytes each), so 2^q * 8 bytes;
+* ``exact`` (Cirq's density-matrix simulator, complex128): 4^q * 16 bytes, and at most
+  :data:`copylearn.backends.exact.MAX_QUBITS` qubits, because its run time grows as 8^q
+  per layer of gates.
+
+The block path holds one block of at most
+:data:`copylearn.backends.blocks.MAX_BLOCK_QUBITS` qubits at a time, whatever the register
+size, and needs no check here.
+
+The memory available is ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the free
+physical pages reported by ``os.sysconf``. The environment variable ``COPYLEARN_MEMORY_GIB``
+lowers it (on a shared machine, a budget smaller than what the kernel reports). The
+estimate counts the state alone: the simulators need a little more on top, so a register at
+the limit may still be refused by the operating system.
+"""
+
+from __future__ import annotations
+
+import os
+
+from copylearn.errors import CopylearnError
+
+GIB = 2**30
+#: Bytes per amplitude of qsim's state vector (complex64).
+STATE_VECTOR_BYTES = 8
+#: Bytes per entry of Cirq's density matrix as the exact backend runs it (complex128).
+DENSITY_MATRIX_BYTES = 16
+MEMORY_ENV = "COPYLEARN_MEMORY_GIB"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation, or None where it cannot be read.
+
+    ``/proc/meminfo``'s ``MemAvailable``, else ``os.sysconf`` free pages; capped by the
+    environment variable ``COPYLEARN_MEMORY_GIB`` when set.
+
+    Raises
+    ------
+    CopylearnError
+        If ``COPYLEARN_MEMORY_GIB`` is set but is not a positive number.
+    """
+    found: int | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        found = None
+    if found is None:
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            found = None
+    cap = os.environ.get(MEMORY_ENV)
+    if cap is not None and cap.strip():
+        try:
+            limit = float(cap)
+        except ValueError:
+            limit = -1.0
+        if not limit > 0:
+            raise CopylearnError(
+                f"{MEMORY_ENV}={cap!r} must be a positive number of GiB (or unset it)."
+            )
+        found = int(limit * GIB) if found is None else min(found, int(limit * GIB))
+    return found
+
+
+def register_bytes(qubits: int, backend: str) -> int:
+    """Bytes of the state a whole-register simulation of ``qubits`` qubits holds."""
+    if backend == "exact":
+        return 4**qubits * DENSITY_MATRIX_BYTES
+    return 2**qubits * STATE_VECTOR_BYTES
+
+
+def max_register(backend: str, available: int | None = None) -> int:
+    """The largest whole register the backend can hold in ``available`` bytes.
+
+    ``available=None`` reads :func:`available_memory`; where that is unknown, the answer
+    is the exact backend's fixed cap, or 40 qubits (8 TiB) for qsim.
+    """
+    from copylearn.backends.exact import MAX_QUBITS
+
+    if available is None:
+        available = available_memory()
+    cap = MAX_QUBITS if backend == "exact" else 40
+    if available is None:
+        return cap
+    q = 0
+    while q < cap and register_bytes(q + 1, backend) <= available:
+        q += 1
+    return q
+
+
+def _gib(nbytes: float) -> str:
+    value = nbytes / GIB
+    return f"{value:,.0f}" if 100 <= value < 1e6 else f"{value:.3g}"
+
+
+def check_register(qubits: int, backend: str, *, available: int | None = None) -> None:
+    """Refuse a whole-register simulation that cannot fit, before anything is allocated.
+
+    Parameters
+    ----------
+    qubits : int
+        Qubits of the circuit that does not factor into blocks.
+    backend : {"qsim", "exact"}
+        ``qsim``: a 2^q complex64 state vector; ``exact``: a 4^q complex128 density matrix
+        (and at most :data:`copylearn.backends.exact.MAX_QUBITS` qubits).
+    available : int, optional
+        Bytes available; read by :func:`available_memory` when omitted.
+
+    Raises
+    ------
+    CopylearnError
+        One line with the register's size, the memory it needs and the memory there is.
+    """
+    from copylearn.backends.exact import MAX_QUBITS
+
+    if available is None:
+        available = available_memory()
+    need = register_bytes(qubits, backend)
+    kind = "density matrix" if backend == "exact" else "state vector"
+    head = f"this circuit does not factor into blocks and needs a {qubits}-qubit {kind}"
+    if backend == "exact" and qubits > MAX_QUBITS:
+        raise CopylearnError(
+            f"{head} ({_gib(need)} GiB); the exact backend (Cirq's density-matrix simulator, "
+            f"slow) runs whole registers of at most {MAX_QUBITS} qubits: use backend='qsim', "
+            "or a circuit that factors into blocks of at most 10 qubits."
+        )
+    if available is not None and need > available:
+        largest = max_register(backend, available)
+        fix = (
+            "a circuit that factors into blocks of at most 10 qubits (no gate or correlated "
+            "noise joining them), fewer qubits, or a machine with more memory"
+        )
+        raise CopylearnError(
+            f"{head} ({_gib(need)} GiB); the machine has {_gib(available)} GiB available: "
+            f"the {backend} {kind} path runs at most {largest} qubits here; use {fix}."
+        )
+
+
+#: Bytes per experiment while sampling, per qubit and fixed, measured with ``tracemalloc``
+#: (peak of :func:`copylearn.collect.collect`: per-shot parameter values and bases as uint8,
+#: the block sampler's int64 and float64 work arrays, the unpacked and packed outcomes) and
+#: rounded up: about 90 + 13 n bytes measured at n = 1..70, for both protocols.
+SAMPLING_BYTES_FIXED = 128
+SAMPLING_BYTES_PER_QUBIT = 16
+#: The calibration also keeps per-qubit float64 values (measured: about 64 n bytes per shot).
+CALIBRATION_BYTES_PER_QUBIT = 80
+#: Fixed overhead of a collection (circuits, plans, block tables), independent of the shots.
+COLLECTION_BYTES_BASE = 64 * 2**20
+
+
+def collection_bytes(
+    protocol: str, n: int, experiments: int, calibration_experiments: int = 0
+) -> int:
+    """Estimated peak memory (bytes) of collecting ``experiments`` shots on ``n`` qubits.
+
+    The dataset keeps bit-packed uint64 words per experiment: the outcome bits and the
+    basis's x and z bits for shadows (3 arrays), copy A's and copy B's outcome bits for Bell
+    sampling (2 arrays), each ``8 * ceil(n / 64)`` bytes. While sampling, the unpacked
+    parameters, outcomes and the sampler's work arrays add about
+    ``SAMPLING_BYTES_FIXED + SAMPLING_BYTES_PER_QUBIT * n`` bytes per experiment; a
+    calibration runs its letters one at a time, each with ``calibration_experiments`` shots,
+    while the main data are kept.
+    """
+    words = 8 * -(-n // 64)
+    kept = experiments * words * (2 if protocol == "bell" else 3)
+    sampling = experiments * (SAMPLING_BYTES_FIXED + SAMPLING_BYTES_PER_QUBIT * n) + kept
+    calibration = kept + calibration_experiments * (
+        SAMPLING_BYTES_FIXED + CALIBRATION_BYTES_PER_QUBIT * n
+    )
+    return COLLECTION_BYTES_BASE + max(sampling, calibration)
+
+
+def check_collection(
+    protocol: str,
+    n: int,
+    experiments: int,
+    *,
+    copies_per_experiment: int,
+    calibration_experiments: int = 0,
+    available: int | None = None,
+) -> None:
+    """Refuse a collection whose estimated memory exceeds what is available, before any work.
+
+    Raises
+    ------
+    CopylearnError
+        One line with the estimate, the memory available and the largest ``copies`` that
+        fits (data are held in memory; streaming to disk is not implemented).
+    """
+    if available is None:
+        available = available_memory()
+    need = collection_bytes(protocol, n, experiments, calibration_experiments)
+    if available is None or need <= available:
+        return
+    per = collection_bytes(protocol, n, 1, 0) - COLLECTION_BYTES_BASE
+    fit_shots = max(0, (available - COLLECTION_BYTES_BASE) // per)
+    fit = fit_shots * copies_per_experiment
+    copies = experiments * copies_per_experiment
+    what = f"{copies:,} copies" + (
+        f" and {calibration_experiments * copies_per_experiment:,} calibration copies per letter"
+        if calibration_experiments
+        else ""
+    )
+    raise CopylearnError(
+        f"collecting {what} of a {n}-qubit state with {protocol} needs about {_gib(need)} GiB "
+        f"of memory (the data are held in memory); the machine has {_gib(available)} GiB "
+        f"available: use at most about {fit:,} copies per run."
+    )
