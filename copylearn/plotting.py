@@ -54,6 +54,7 @@ from copylearn.fits import (
     single_copy_lower_bound,
 )
 from copylearn.noise import parse_noise
+from copylearn.paths import check_output_dir
 from copylearn.sweep import OPTIONAL_KEYS, STORE_NAME, spec_value, summary_rows
 
 __all__ = ["parse_n_selection", "parse_where", "plot_store", "select_rows"]
@@ -1128,20 +1129,6 @@ def select_rows(
     return selected
 
 
-def _check_out_dir(out: pathlib.Path) -> None:
-    """Refuse a figure directory that cannot be written, before any figure is drawn."""
-    for parent in [out, *out.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                what = "is a file" if parent == out else f"lies under the file {parent}"
-                raise CopylearnError(f"--out {out} {what}: give a directory for the figures.")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise CopylearnError(
-                    f"--out {out}: {parent} is not writable; choose a directory you can write."
-                )
-            return
-
-
 # --------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------
@@ -1197,7 +1184,7 @@ def plot_store(
     if where is not None or n is not None:
         rows = select_rows(rows, where=where, n=n)
     rows = _censor(rows)
-    _check_out_dir(out)
+    check_output_dir(out, what="--out")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -17,6 +17,7 @@ from copylearn.backends import limits
 from copylearn.cli import main
 from copylearn.errors import CopylearnError
 from copylearn.plotting import parse_n_selection, plot_store, select_rows
+from copylearn.sweep import point_id
 
 
 def spec(strategy: str, n: int, noise: str = "none") -> dict:
@@ -36,7 +37,7 @@ def spec(strategy: str, n: int, noise: str = "none") -> dict:
 
 def row(s: dict, n_star: float) -> dict:
     return {
-        "id": json.dumps(s, sort_keys=True),
+        "id": point_id(s),
         "spec": s,
         "n_star": n_star,
         "n_star_ci": [0.9 * n_star, 1.1 * n_star],
@@ -110,7 +111,7 @@ def test_plot_out_is_a_file(store, tmp_path, capsys):
     out = tmp_path / "figure.png"
     out.write_bytes(b"not a directory")
     code, err = run_cli(["plot", str(store), "--out", str(out)], capsys)
-    check_one_line(code, err, "is a file: give a directory for the figures")
+    check_one_line(code, err, "is a file, not a directory: give a directory path")
     assert out.read_bytes() == b"not a directory"
 
 
@@ -118,7 +119,7 @@ def test_plot_out_under_a_file(store, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     code, err = run_cli(["plot", str(store), "--out", str(blocker / "figs")], capsys)
-    check_one_line(code, err, "lies under the file")
+    check_one_line(code, err, "which is a file, not a directory")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "store"]
 
 
