@@ -1009,6 +1009,8 @@ def _store_error(out: Path, exc: OSError) -> CopylearnError:
             "it is read-only here; a complete store can still be summarised, but to run "
             "points copy it to a writable directory and give that as --out."
         )
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        fix = "a file stands where a directory must be: give --out a directory path."
     else:
         fix = "free some space (or fix the directory) and rerun the same command."
     return CopylearnError(

@@ -137,6 +137,8 @@ CASES = [
     ("odd calibration_copies", HEADER + "n = 2\ncalibration_copies = 3\n", None, None, [], 2,
      "grid.calibration_copies: 3 is not 0 or an even integer"),
     ("--out is a file", base.CONFIG, "file", None, [], 2, "is a file: choose a directory"),
+    ("--out under a file", base.CONFIG, "under file", None, [], 2,
+     "a file stands where a directory must be: give --out a directory path"),
     ("store of another seed", base.CONFIG, "seed", None, [], 2, "different seed"),
     ("rows without a config", base.CONFIG, "no config", None, [], 2, "but no config.toml"),
     ("corrupt store line", base.CONFIG, "corrupt", None, [], 2, "is not a JSON row"),
@@ -164,7 +166,8 @@ def test_bad_sweep_input_is_one_line(tmp_path, monkeypatch, capsys, text, store,
     config = tmp_path / "c.toml"
     config.write_text(text)
     out = tmp_path / "o"
-    if store == "file":
+    target = out / "sub" if store == "under file" else out
+    if store in ("file", "under file"):
         out.write_text("not a directory\n")
     elif store == "seed":
         small_store(out, seed=7)
@@ -188,7 +191,7 @@ def test_bad_sweep_input_is_one_line(tmp_path, monkeypatch, capsys, text, store,
     signal.signal(signal.SIGINT, signal.default_int_handler)
     quiet = [] if isinstance(patch, signal.Signals) else ["--quiet"]
     try:
-        code = main(["sweep", str(config), "--out", str(out), "--workers", "0", *quiet, *argv])
+        code = main(["sweep", str(config), "--out", str(target), "--workers", "0", *quiet, *argv])
     finally:
         signal.signal(signal.SIGINT, previous)
         while _HELD:
