@@ -33,8 +33,8 @@ test-all: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -m ""
 
 bench: $(DEV_STAMP)
-	$(BIN)/python benchmarks/bench_collect.py
-	$(BIN)/python benchmarks/bench_estimators.py
+	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_collect.py
+	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_estimators.py
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -51,6 +51,8 @@ def estimates(protocol, experiment, outcomes, n, labels):
 
 
 def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, rng) -> None:
+    print(f"[running {protocol} n={n}: {repeats} repeats of both paths ...]", file=sys.stderr,
+          flush=True)
     pauli = "".join(rng.choice(list("XYZ"), size=n))
     state = cl.PauliMixedState(pauli, alpha=0.9, sign=-1)
     names = ("state_a", "state_b", "protocol")
@@ -112,6 +114,8 @@ def main() -> None:
           "(each in a fresh process, so its peak memory is its own)")
     for n in (20, 40):
         times, peaks = [], []
+        print(f"[running collect n={n}: {args.repeats} fresh processes ...]", file=sys.stderr,
+              flush=True)
         for r in range(args.repeats):
             report = subprocess.run(
                 [sys.executable, "-c", COLLECT_ONE, str(n), str(args.copies), str(r)],

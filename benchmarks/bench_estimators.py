@@ -16,6 +16,7 @@ import argparse
 import platform
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -99,6 +100,7 @@ def main() -> None:
         sub = labels[: args.baseline_obs]
         scale = len(labels) / len(sub)
         for shots in (10_000, 1_000_000):
+            print(f"[running shadow n={n} N={shots:.0e} ...]", file=sys.stderr, flush=True)
             shadow, bases, bits = shadow_dataset(rng, n, shots, labels)
             t_ours, ours = timed(lambda d=shadow, p=paulis: d.estimate(p).values, args.repeats)
             t_base, base = timed(lambda s=sub, b=bases, e=bits: baseline_shadow_means(s, b, e),
