@@ -10,15 +10,12 @@ and argument errors return at once; each command imports what it needs.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from copylearn.errors import CopylearnError
 
@@ -38,55 +35,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CopylearnError(f"{message} (see '{self.prog} --help')")
-
-
-#: Seconds before a long command's first "still running" line on stderr, and between lines.
-HEARTBEAT_FIRST, HEARTBEAT_EVERY = 5.0, 10.0
-
-
-def _heartbeat_lines(
-    label: str,
-    stream: TextIO,
-    stop: Callable[[float], bool],
-    clock: Callable[[], float] = time.monotonic,
-) -> None:
-    """Write "copylearn: LABEL: still running, H:MM:SS elapsed" lines until ``stop`` is set.
-
-    ``stop(timeout)`` waits up to ``timeout`` seconds and returns True once the command is
-    done (``threading.Event.wait``); the first line comes after :data:`HEARTBEAT_FIRST` s.
-    """
-    start, timeout = clock(), HEARTBEAT_FIRST
-    while not stop(timeout):
-        seconds = round(clock() - start)
-        elapsed = f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        try:
-            stream.write(f"copylearn: {label}: still running, {elapsed} elapsed\n")
-            stream.flush()
-        except (OSError, ValueError):  # a closed or broken stderr: stay silent
-            return
-        timeout = HEARTBEAT_EVERY
-
-
-def _with_heartbeat(describe: Callable[[argparse.Namespace], str]):
-    """Decorate a command so that it says it is still running while it takes long."""
-
-    def decorate(command: Callable[[argparse.Namespace], int]):
-        @functools.wraps(command)
-        def run(args: argparse.Namespace) -> int:
-            done = threading.Event()
-            beat = threading.Thread(
-                target=_heartbeat_lines, args=(describe(args), sys.stderr, done.wait), daemon=True
-            )
-            beat.start()
-            try:
-                return command(args)
-            finally:
-                done.set()
-                beat.join()
-
-        return run
-
-    return decorate
 
 
 def parse_state(spec: str):
@@ -239,7 +187,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@_with_heartbeat(lambda a: f"collect {a.copies} copies ({a.protocol}, {a.state})")
 def _collect(args: argparse.Namespace) -> int:
     from copylearn.paths import check_output_file
 
@@ -260,6 +207,7 @@ def _collect(args: argparse.Namespace) -> int:
         device=args.device,
         calibration_copies=args.calibration_copies,
         noise_scale=args.noise_scale,
+        progress=True,
     )
     path = data.save(out, overwrite=args.force)
     print(

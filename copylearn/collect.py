@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -15,6 +16,7 @@ from copylearn.backends import Plan, check_backend, plan
 from copylearn.backends.limits import check_collection
 from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
+from copylearn.heartbeat import still_running
 from copylearn.noise import resolve_noise, with_state_noise
 from copylearn.protocols import get_protocol
 from copylearn.seeding import substream
@@ -242,6 +244,11 @@ def _on_device(
     return compiled, devices.device_noise_model(device), label, device
 
 
+def _heartbeat(enabled: bool, label: str) -> contextlib.AbstractContextManager:
+    """ "still running" lines on stderr while the block runs, if ``enabled``."""
+    return still_running(label) if enabled else contextlib.nullcontext()
+
+
 def collect(
     state: PauliMixedState | CircuitState | cirq.Circuit,
     protocol: str = "bell",
@@ -253,6 +260,8 @@ def collect(
     device: str | None = None,
     calibration_copies: int = 0,
     noise_scale: float = 1.0,
+    *,
+    progress: bool = False,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -297,6 +306,10 @@ def collect(
     noise_scale : float
         With ``device``: multiply every calibrated error rate (gate, readout, coherent and
         thermal) by this factor, on the same qubits (1 = the calibration as loaded).
+    progress : bool
+        Write "copylearn: collect ...: still running, H:MM:SS elapsed" to stderr every 10 s
+        (the first after 5 s) while simulating; it starts only after every input check, so a
+        refused input prints nothing but its error. Default False (the CLI sets it).
 
     Returns
     -------
@@ -322,7 +335,9 @@ def collect(
     collector = prepare_collector(
         state, protocol, noise, backend, execution, device, noise_scale=noise_scale
     )
-    arrays, path = collector.sample(state, shots, root)
+    label = f"{module.COPIES_PER_SHOT * shots} copies ({protocol}, {state.spec()})"
+    with _heartbeat(progress, f"collect {label}"):
+        arrays, path = collector.sample(state, shots, root)
     meta: dict[str, Any] = {
         "state": state.spec(),
         "protocol": protocol,
@@ -354,9 +369,10 @@ def collect(
             collector = prepare_collector(
                 family, protocol, noise, backend, execution, prep_noise=False
             )
-        cal = calibration.measure(
-            collector, calibration_copies, substream(root, _CALIBRATION_STREAM), target
-        )
+        with _heartbeat(progress, f"calibrate {calibration_copies} copies per letter for {label}"):
+            cal = calibration.measure(
+                collector, calibration_copies, substream(root, _CALIBRATION_STREAM), target
+            )
         meta["calibration"] = cal.to_dict()
     if isinstance(state, PauliMixedState):
         meta["state_parameters"] = {"pauli": state.pauli, "alpha": state.alpha, "sign": state.sign}

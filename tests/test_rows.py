@@ -9,6 +9,7 @@ only at tiny sizes.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import sys
@@ -487,7 +488,7 @@ def test_summary_json_tags_point_and_fit_lines(tmp_path, capsys):
 
 
 def test_heartbeat_lines_of_a_long_command():
-    from copylearn.cli import HEARTBEAT_EVERY, HEARTBEAT_FIRST, _heartbeat_lines
+    from copylearn.heartbeat import HEARTBEAT_EVERY, HEARTBEAT_FIRST, heartbeat_lines
 
     clock, stream, waits = Clock(), io.StringIO(), []
 
@@ -496,7 +497,7 @@ def test_heartbeat_lines_of_a_long_command():
         clock.now += timeout
         return len(waits) == 3
 
-    _heartbeat_lines("collect 1000000 copies (bell, pauli:XYZ)", stream, stop, clock)
+    heartbeat_lines("collect 1000000 copies (bell, pauli:XYZ)", stream, stop, clock)
     assert waits == [HEARTBEAT_FIRST, HEARTBEAT_EVERY, HEARTBEAT_EVERY] == [5.0, 10.0, 10.0]
     assert stream.getvalue().splitlines() == [
         "copylearn: collect 1000000 copies (bell, pauli:XYZ): still running, 0:00:05 elapsed",
@@ -505,23 +506,50 @@ def test_heartbeat_lines_of_a_long_command():
 
 
 def test_collect_command_says_it_is_still_running(tmp_path, monkeypatch):
-    """The real command, with the first line due at once and collect() waiting for it."""
-    import copylearn.cli as cli
+    """The real command, with the first line due at once and the simulation waiting for it."""
+    import copylearn.heartbeat as heartbeat
+    from copylearn.collect import Collector
 
-    collect_module = sys.modules["copylearn.collect"]  # the package exports collect() itself
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    monkeypatch.setattr(cli, "HEARTBEAT_FIRST", 0.0)
-    real = collect_module.collect
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_FIRST", 0.0)
+    real = Collector.sample
 
-    def slow_collect(*args, **kwargs):
+    def slow_sample(self, *args, **kwargs):
         deadline = time.monotonic() + 30
         while "still running" not in stream.getvalue() and time.monotonic() < deadline:
             time.sleep(0.01)
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(collect_module, "collect", slow_collect)
+    monkeypatch.setattr(Collector, "sample", slow_sample)
     argv = ["collect", "--state", "pauli:XZ", "--copies", "100", "--seed", "1"]
     assert main([*argv, "--out", str(tmp_path / "d.npz")]) == 0
     (line,) = stream.getvalue().splitlines()
-    assert line == "copylearn: collect 100 copies (bell, pauli:XZ): still running, 0:00:00 elapsed"
+    assert line == (
+        "copylearn: collect 100 copies (bell, pauli:XZ:0.9:+1): still running, 0:00:00 elapsed"
+    )
+
+
+def test_refused_collect_prints_only_its_error_even_when_checks_are_slow(tmp_path, monkeypatch):
+    """A heartbeat never precedes the error of a refused input (checks slower than its delay)."""
+    import copylearn.heartbeat as heartbeat
+
+    collect_module = importlib.import_module("copylearn.collect")  # not the collect() function
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_FIRST", 0.0)
+    real = collect_module._check_copies
+
+    def slow_check(*args, **kwargs):  # as the checks are under load
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(collect_module, "_check_copies", slow_check)
+    for copies in ("-4", "3"):
+        stream.truncate(0)
+        stream.seek(0)
+        argv = ["collect", "--state", "pauli:XZ", "--copies", copies, "--seed", "1"]
+        assert main([*argv, "--out", str(tmp_path / "d.npz")]) == 2
+        (line,) = stream.getvalue().splitlines()
+        assert line.startswith("copylearn: error: copies=")
+    assert not (tmp_path / "d.npz").exists()
