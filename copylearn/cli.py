@@ -10,6 +10,7 @@ and argument errors return at once; each command imports what it needs.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -173,7 +174,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("plot", help="draw the figures of a sweep store (PNG and PDF)")
     f.add_argument("dir", metavar="DIR", help="a directory written by 'copylearn sweep'")
-    f.add_argument("--out", default="figures", metavar="DIR", help="figure directory")
+    f.add_argument(
+        "--out",
+        default=None,
+        metavar="OUT",
+        help="figure directory (default: DIR/figures, beside the store it draws)",
+    )
     f.add_argument(
         "--where",
         action="append",
@@ -479,6 +485,9 @@ def _summary(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from copylearn.paths import check_output_dir
 
+    if args.out is None:  # never a ./figures of whatever directory the user stands in
+        args.out = str(Path(args.dir) / "figures")
+
     check_output_dir(args.out, what="--out")  # before reading or drawing anything
     from copylearn.sweep import summary_rows
 
@@ -523,6 +532,10 @@ def _join_signed_values(argv: list[str]) -> list[str]:
     return out
 
 
+#: errno values of a resource failure while writing (full disk, quota, device I/O error).
+_RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``copylearn`` command; returns the exit status.
 
@@ -562,6 +575,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc.errno not in _RESOURCE_ERRNOS:
+            raise
+        # A full disk or quota, or a failing device, while writing output (stdout on a full
+        # device included): one line, and stdout pointed at devnull so that the interpreter's
+        # final flush does not fail a second time.
+        where = f" writing {exc.filename}" if exc.filename else " writing the output"
+        print(
+            f"copylearn: error:{where}: {exc.strerror or exc}; free some space (or write "
+            "elsewhere) and run the command again.",
+            file=sys.stderr,
+        )
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

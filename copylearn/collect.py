@@ -50,7 +50,8 @@ def _check_state(state) -> PauliMixedState | CircuitState:
 
 def _check_copies(copies, copies_per_shot: int, protocol: str, name: str = "copies") -> int:
     if isinstance(copies, bool) or not isinstance(copies, int | np.integer) or copies <= 0:
-        raise CopylearnError(f"{name}={copies!r} must be a positive integer.")
+        zero = " (or 0 for no calibration)" if name == "calibration_copies" else ""
+        raise CopylearnError(f"{name}={copies!r} must be a positive integer{zero}.")
     if copies % copies_per_shot:
         raise CopylearnError(
             f"{name}={copies} is odd, but protocol {protocol!r} consumes {copies_per_shot} copies "

@@ -489,7 +489,10 @@ class Dataset:
             if path.suffix != ".npz" and not path.is_dir():
                 path = path.with_name(path.name + ".npz")
         path = check_output_file(
-            path, force=overwrite, what="save():", replace_hint="pass overwrite=True"
+            path,
+            force=overwrite,
+            what="save():",
+            replace_hint="pass overwrite=True (--force on the command line)",
         )
         header = {
             "format": FORMAT,

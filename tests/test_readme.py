@@ -78,7 +78,7 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert "tr(Q rho)^2" in out and "tr(rho^2)" in out and "median of 10 means" in out
     again = namespace["again"]
     assert again.protocol == "bell" and again.copies == 20_000
-    assert (tmp_path / "run.npz").is_file()
+    assert (tmp_path / "bell_run.npz").is_file()
 
 
 def test_readme_has_every_kind_of_example():
@@ -89,6 +89,9 @@ def test_readme_has_every_kind_of_example():
 
 
 def test_readme_shell_examples_run(workdir, capsys):
+    """In README order in one directory: the Python example first, then the shell examples
+    (so that no example's file blocks a later one)."""
+    exec(compile(_blocks("python")[0], "README.md", "exec"), {})
     blocks = _sh_blocks(sweep=False)
     assert len(blocks) >= 2
     for block in blocks:
