@@ -167,11 +167,19 @@ def prepare_collector(
     ------
     CopylearnError
         ``prep_noise=False`` with a device (its compiler merges the preparation into the
-        measurement stage's gates, so there is no noise-free preparation to split off).
+        measurement stage's gates, so there is no noise-free preparation to split off), or a
+        protocol whose pool holds several circuits (not executed yet).
     """
     module = get_protocol(protocol)
     check_backend(backend, execution)
-    circuit, names = module.build(state)
+    pool = module.circuits(state)
+    if len(pool) != 1:
+        raise CopylearnError(
+            f"protocol {protocol!r} builds a pool of {len(pool)} measurement circuits: this "
+            "copylearn executes one parameterised circuit per collection (docs/extending.md, "
+            "measurement-circuit pools); express the choice as circuit parameters."
+        )
+    ((circuit, names),) = pool
     placed_on = None
     if device is None:
         if noise_scale != 1.0:

@@ -36,6 +36,7 @@ from copylearn import calibration
 from copylearn.collect import prepare_collector
 from copylearn.errors import CopylearnError
 from copylearn.protocols import get_protocol
+from copylearn.records import PointResult
 from copylearn.seeding import substream
 from copylearn.sweep import spec_value
 from copylearn.tasks import get_task
@@ -124,7 +125,8 @@ def run_point(
     Returns
     -------
     dict
-        ``n_star``, ``n_star_ci``, ``n_star_2_3``, ``n_star_2_3_ci``, ``copies_per_experiment``,
+        A :class:`copylearn.records.PointResult` as JSON: ``n_star``, ``n_star_ci``,
+        ``n_star_2_3``, ``n_star_2_3_ci``, ``copies_per_experiment``,
         ``experiments_star``, ``curve`` (copies, successes, trials), ``reached`` and, when
         calibrated, ``calibration`` (the measured damping table). When the Wilson lower bound
         never reached the target by ``max_copies`` (``reached`` False), ``n_star``,
@@ -208,4 +210,4 @@ def run_point(
         "successes": curve.sum(axis=0).tolist(),
         "trials": trials,
     }
-    return result
+    return PointResult(**result).to_json()

@@ -891,7 +891,7 @@ def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
         star[(r["spec"]["strategy"], r["spec"]["n"], r["f"])] = r.get("n_star")
     for i, n in enumerate(ns):
         for j, f in enumerate(fids):
-            b, s = star.get(("bell", n, f)), star.get(("pauli-shadow", n, f))
+            b, s = (star.get((strategy, n, f)) for strategy in crossover.PAIR)
             if b and s:
                 grid[i, j] = math.log10(b / s)
     order = np.argsort(fids)
@@ -934,8 +934,8 @@ def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
     # (right) fitted exponential bases versus f, with theory.
     f_line = np.linspace(min(fids.min(), 0.5), 1.0, 200)
     for strategy, theory, name in (
-        ("bell", f_line**-4.0, "theory f⁻⁴"),
-        ("pauli-shadow", 3.0 * f_line**-2.0, "theory 3f⁻²"),
+        (crossover.PAIR[0], f_line**-4.0, "theory f⁻⁴"),
+        (crossover.PAIR[1], 3.0 * f_line**-2.0, "theory 3f⁻²"),
     ):
         style = _strategy_style(strategy)
         colour = OKABE_ITO[style["colours"][0]]
@@ -1225,7 +1225,7 @@ def _has_crossover(rows: list[dict[str, Any]]) -> bool:
     strategies = {r["spec"]["strategy"] for r in crows}
     if not _tasks_declare(rows, "crossover"):
         return False
-    return len({r["f"] for r in crows}) >= 2 and {"bell", "pauli-shadow"} <= strategies
+    return len({r["f"] for r in crows}) >= 2 and set(crossover.PAIR) <= strategies
 
 
 def _tasks_declare(rows: list[dict[str, Any]], figure: str) -> bool:

@@ -63,6 +63,7 @@ from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
 from copylearn.protocols import get_protocol, protocol_names
+from copylearn.records import STORE_FORMAT, PointRecord, PointSpec, spec_id
 from copylearn.tasks import get_task, task_names
 
 #: Grid keys every task shares, in canonical order, with their defaults (``n`` has none: the
@@ -85,9 +86,6 @@ STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
 LOCK_NAME = ".lock"
 VERSION_PACKAGES = ("copylearn", "cirq-core", "qsimcirq", "numpy")
-#: The store format rows carry (``"format"``). Rows without it are format 1 (before rows
-#: carried the sweep seed and config hash); they are read as before.
-STORE_FORMAT = 2
 
 PointRunner = Callable[..., dict]
 
@@ -103,10 +101,11 @@ _RESERVED_ROW_KEYS = (
     "format",
     "sweep_seed",
     "config_hash",
+    "copylearn",
     "kind",
 )
 #: Row keys that record how and when a row was made, not what it found.
-_PROVENANCE_ROW_KEYS = ("seconds", "versions", "format", "config_hash")
+_PROVENANCE_ROW_KEYS = ("seconds", "versions", "format", "config_hash", "copylearn")
 #: Seconds between the plain progress lines a non-TTY sweep writes while no point finishes.
 HEARTBEAT_SECONDS = 30.0
 #: Seconds of fixed overhead per point (planning, bootstrap) the ETA assumes until finished
@@ -712,9 +711,9 @@ def _value(
 
 
 def point_id(spec: Mapping[str, Any]) -> str:
-    """The id of a point: first 16 hex chars of SHA-256 of its spec as JSON with sorted keys."""
-    text = json.dumps(dict(spec), sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """The id of a point: first 16 hex chars of SHA-256 of its spec as JSON with sorted keys
+    (:attr:`copylearn.records.PointSpec.id`)."""
+    return spec_id(spec)
 
 
 def point_seed(sweep_seed: int, pid: str) -> np.random.SeedSequence:
@@ -812,7 +811,14 @@ def config_hash(config: Config) -> str:
 
 def row_stamp(config: Config) -> dict[str, Any]:
     """The fields that tie a row to its sweep: store format, sweep seed and config hash."""
-    return {"format": STORE_FORMAT, "sweep_seed": config.seed, "config_hash": config_hash(config)}
+    from copylearn import __version__
+
+    return {
+        "format": STORE_FORMAT,
+        "sweep_seed": config.seed,
+        "config_hash": config_hash(config),
+        "copylearn": __version__,
+    }
 
 
 def _describe(row: Mapping[str, Any]) -> str:
@@ -1005,7 +1011,34 @@ def _check_store(config: Config, out: Path) -> bool:
     scanned, _ = _scan_rows(out / STORE_NAME)
     problems = _foreign_rows(scanned, seed=previous.seed, points=old, where=str(stored))
     _refuse_foreign(out / STORE_NAME, problems, "rerun to compute this sweep's own results")
+    _refuse_other_format(out, scanned)
     return new != old
+
+
+def _refuse_other_format(out: Path, scanned: Sequence[tuple[int, dict]]) -> None:
+    """Refuse to resume or extend a store whose rows another store format wrote.
+
+    Rows of another format were computed by another copylearn (format 1 and 2: before tasks
+    and protocols were registered parts); appending rows of this one would mix two codes in
+    one sweep. The refusal says what differs and what to do; nothing is written.
+    """
+    formats = sorted({str(row.get("format", 1)) for _, row in scanned})
+    other = [f for f in formats if f != str(STORE_FORMAT)]
+    if not other:
+        return
+    versions = sorted(
+        {
+            str(row.get("copylearn") or (row.get("versions") or {}).get("copylearn"))
+            for _, row in scanned
+            if str(row.get("format", 1)) in other
+        }
+    )
+    raise CopylearnError(
+        f"{str(out)!r} holds rows of store format {', '.join(other)} (copylearn "
+        f"{', '.join(versions)}), this copylearn writes format {STORE_FORMAT}: resuming would "
+        "mix results of two versions in one sweep; choose another --out (summary and plot "
+        "still read this store)."
+    )
 
 
 class _Store:
@@ -1155,14 +1188,20 @@ def _make_row(
             f"point {pid}: the point runner's result uses reserved keys {clash}: rename them."
         )
     stamp = dict(stamp or {})
-    return {
-        "id": pid,
-        "spec": spec,
-        **result,
-        **stamp,
-        "seconds": round(seconds, 4),
-        "versions": versions,
-    }
+    record = PointRecord(
+        PointSpec.from_json(spec),
+        result,
+        seconds,
+        versions,
+        stamp.get("sweep_seed"),
+        stamp.get("config_hash"),
+        stamp.get("copylearn"),
+        stamp.get("format", STORE_FORMAT),
+    )
+    row = record.to_json()
+    if row["id"] != pid:  # pragma: no cover - ids are computed by point_id from the same spec
+        raise CopylearnError(f"point {pid}: its spec hashes to {row['id']}.")
+    return row
 
 
 def _fmt_copies(value: object) -> str:

@@ -239,3 +239,55 @@ def _keep_sys_path():
     saved = list(sys.path)
     yield
     sys.path[:] = saved
+
+
+# ----- typed records ---------------------------------------------------------------------------
+@pytest.mark.parametrize("store", list(STORES))
+def test_committed_rows_round_trip_through_the_records(store):
+    from copylearn.records import PointRecord, PointResult, PointSpec
+    from copylearn.sweep import point_id
+
+    for line in (ROOT / "figures" / store / "results.jsonl").open():
+        row = json.loads(line)
+        spec = PointSpec.from_json(row["spec"])
+        assert spec.to_json() == row["spec"] and spec.id == row["id"] == point_id(row["spec"])
+        result = PointResult.from_json(row)
+        assert {k: row[k] for k in result.to_json()} == result.to_json()
+        record = PointRecord.from_json(row)
+        assert record.format == 1 and record.spec == spec  # the committed stores are format 1
+        again = record.to_json()
+        assert {k: v for k, v in again.items() if k not in PROVENANCE} == {
+            k: v for k, v in row.items() if k not in PROVENANCE
+        }
+
+
+def test_records_are_frozen_and_refuse_malformed_specs():
+    import dataclasses
+
+    from copylearn.records import PointSpec
+
+    spec = PointSpec.from_json({"task": "pauli-prediction", "strategy": "bell", "n": 2})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.n = 3  # type: ignore[misc]
+    for bad in ({"strategy": "bell", "n": 2}, {"task": "t", "strategy": "bell", "n": True}):
+        with pytest.raises(CopylearnError):
+            PointSpec.from_json(bad)
+
+
+def test_a_pool_of_several_circuits_is_refused_in_one_line():
+    import copylearn as cl
+    from copylearn.collect import prepare_collector
+    from copylearn.protocols.single_copy import PauliShadow
+
+    class TwoCircuits(PauliShadow):
+        def circuits(self, state):
+            return (self.build(state), self.build(state))
+
+    from copylearn import protocols
+
+    protocols._REGISTRY["two-circuits"] = TwoCircuits()
+    try:
+        with pytest.raises(CopylearnError, match="pool of 2 measurement circuits"):
+            prepare_collector(cl.PauliMixedState("ZZ"), "two-circuits")
+    finally:
+        del protocols._REGISTRY["two-circuits"]
