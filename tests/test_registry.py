@@ -291,3 +291,46 @@ def test_a_pool_of_several_circuits_is_refused_in_one_line():
             prepare_collector(cl.PauliMixedState("ZZ"), "two-circuits")
     finally:
         del protocols._REGISTRY["two-circuits"]
+
+
+def test_entry_points_are_loaded_once_and_a_broken_one_is_one_line(monkeypatch):
+    from copylearn import plugins
+
+    loaded = []
+
+    class FakeEntryPoint:
+        def __init__(self, name, fail=False):
+            self.name, self.value, self.fail = name, f"pkg.{name}", fail
+
+        def load(self):
+            if self.fail:
+                raise ImportError("no module named pkg")
+            loaded.append(self.name)
+
+    groups = {"copylearn.tasks": [FakeEntryPoint("t")], "copylearn.protocols": []}
+    monkeypatch.setattr(plugins, "entry_points", lambda group: groups[group])
+    monkeypatch.setattr(plugins, "_entry_points_loaded", False)
+    plugins.load_entry_points()
+    plugins.load_entry_points()
+    assert loaded == ["t"]
+    groups["copylearn.protocols"] = [FakeEntryPoint("p", fail=True)]
+    monkeypatch.setattr(plugins, "_entry_points_loaded", False)
+    with pytest.raises(CopylearnError) as info:
+        plugins.load_entry_points()
+    assert "'p'" in str(info.value) and "copylearn.protocols" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_plugin_path_is_relative_to_the_config(tmp_path):
+    (tmp_path / "lib").mkdir()
+    shutil.copy(EXAMPLES / "pauli_sign.py", tmp_path / "lib" / "sign_task.py")
+    path = tmp_path / "sweep.toml"
+    path.write_text(
+        '[sweep]\ntask = "pauli-sign"\nseed = 1\nstrategies = ["pauli-shadow"]\n'
+        'plugins = ["lib/sign_task.py"]\n[grid]\nn = 2\n'
+    )
+    config = load_config(path)
+    assert config.task == "pauli-sign" and [s["n"] for s in config.points()] == [2]
+    (tmp_path / "other.toml").write_text(path.read_text().replace("lib/", "nowhere/"))
+    with pytest.raises(CopylearnError, match=r"sweep\.plugins: plug-in file .* does not exist"):
+        load_config(tmp_path / "other.toml")
