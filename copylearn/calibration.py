@@ -394,7 +394,9 @@ def measure(
     For each letter L, every qubit of every copy is prepared, shot by shot, in a uniformly
     random eigenstate of L (:class:`~copylearn.states.PauliEigenstate` with ``sign=0``),
     and the drawn signs are read back from the executed parameters. The damping is the
-    sign-corrected mean: of s_A s_B f_{L_i} for Bell sampling, of s_i x_{L_i} for shadows.
+    sign-corrected mean of the protocol's single-shot values (its
+    ``calibration_values`` times the signs of its ``calibration_prefixes``): s_A s_B f_{L_i}
+    for Bell sampling, s_i x_{L_i} for shadows.
 
     Parameters
     ----------
@@ -410,13 +412,13 @@ def measure(
         Recorded in the result (:data:`TARGETS`); ``"as-prepared"`` needs a collector
         prepared with ``prep_noise=False``.
     """
-    from copylearn.data import _pm1_stderr
-    from copylearn.pauli import bell_values, parse_paulis, shadow_values
+    from copylearn.pauli import parse_paulis
     from copylearn.protocols import get_protocol
     from copylearn.states import PauliEigenstate
 
     n, protocol = collector.n, collector.protocol
-    per_shot = get_protocol(protocol).COPIES_PER_SHOT
+    spec = get_protocol(protocol)
+    per_shot = spec.copies_per_shot
     shots = max(2, copies // per_shot)
     names = collector.parameter_names
     damping = np.zeros((n, 3))
@@ -427,17 +429,12 @@ def measure(
         (data,), _ = collector.sample_many(
             [PauliEigenstate(letter * n, 0)], shots, [seed], substream(seed, 9), with_values=True
         )
-        if protocol == "bell":
-            f = bell_values(singles, data["m_a"], data["m_b"]).astype(np.float64)
-            w = _signs(data["values"], names, "a_", n) * _signs(data["values"], names, "b_", n) * f
-            mean = w.mean(axis=0)
-            damping[:, j] = mean
-            stderr[:, j] = _pm1_stderr(mean, w.var(axis=0, ddof=1), shots)
-        else:
-            x = shadow_values(singles, data["bases_x"], data["bases_z"], data["bits"])
-            w = _signs(data["values"], names, "", n) * x
-            damping[:, j] = w.mean(axis=0)
-            stderr[:, j] = w.std(axis=0, ddof=1) / np.sqrt(shots)
+        w = spec.calibration_values(singles, data)
+        for prefix in spec.calibration_prefixes():
+            w = _signs(data["values"], names, prefix, n) * w
+        mean = w.mean(axis=0)
+        damping[:, j] = mean
+        stderr[:, j] = spec.calibration_stderr(mean, w, shots)
     return Calibration(protocol, n, 3 * shots * per_shot, damping, stderr, target)
 
 

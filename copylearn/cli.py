@@ -190,7 +190,56 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--n", metavar="RANGE", help="draw only these qubit counts, e.g. 1-4 or 2,5,8-10"
     )
+    li = sub.add_parser("list", help="every registered task and protocol, with its parameters")
+    li.add_argument("--json", action="store_true", help="one JSON document for machines")
+    li.add_argument(
+        "--plugins",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this plug-in module (or .py path) first (repeatable)",
+    )
+    li.add_argument(
+        "--config",
+        metavar="TOML",
+        help="import the plug-ins a sweep config names ([sweep] plugins) first",
+    )
     return parser
+
+
+def _list(args: argparse.Namespace) -> int:
+    """Print the registries: tasks (parameters, defaults, protocols) and protocols."""
+    from copylearn.plugins import load_plugins
+
+    if args.plugins:
+        load_plugins(args.plugins)
+    if args.config is not None:
+        from copylearn.sweep import load_config
+
+        load_config(args.config)  # imports its plug-ins
+    from copylearn.protocols import get_protocol, protocol_names
+    from copylearn.tasks import get_task, task_names
+
+    tasks = [get_task(name).describe() for name in task_names()]
+    protocols = [get_protocol(name).describe() for name in protocol_names()]
+    if args.json:
+        print(json.dumps({"tasks": tasks, "protocols": protocols}, indent=2))
+        return 0
+    print("tasks:")
+    for t in tasks:
+        print(f"  {t['name']}: {t['description']}")
+        print(f"    protocols: {', '.join(t['protocols'])}")
+        for key, p in t["parameters"].items():
+            print(f"    {key} = {json.dumps(p['default'])}  # {p['doc']}")
+    print("protocols:")
+    for p in protocols:
+        print(f"  {p['name']}: {p['description']}")
+        print(f"    copies per experiment: {p['copies_per_shot']}")
+        print(f"    arrays: {', '.join(p['arrays'])}")
+        print(f"    estimators: {', '.join(p['estimators'])}")
+        params = p["parameters"] or {}
+        print(f"    parameters: {', '.join(params) if params else '(none)'}")
+    return 0
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -235,24 +284,33 @@ def _estimate(args: argparse.Namespace) -> int:
     data = load(args.dataset)
     observables = args.observables
     calibrated = data.calibration is not None
-    if data.protocol == "bell":
-        if args.median_of_means is not None:
-            raise CopylearnError(
-                "--median-of-means applies to single-copy (pauli-shadow) data only."
-            )
-        estimators = [data.estimate_square, data.estimate_abs]
-    else:
+    spec = data.spec  # the protocol says which estimators its data support
+    estimators = []
+    if spec.supports("tr(Q rho)"):
         mom = args.median_of_means
-        estimators = [
-            lambda obs, calibrated=False: data.estimate(obs, mom, calibrated=calibrated),
-            data.estimate_abs,
-        ]
+        estimators.append(
+            lambda obs, calibrated=False: data.estimate(obs, mom, calibrated=calibrated)
+        )
+    else:
+        if args.median_of_means is not None:
+            from copylearn.protocols import get_protocol, protocol_names
+
+            signed = [p for p in protocol_names() if get_protocol(p).supports("tr(Q rho)")]
+            raise CopylearnError(
+                f"--median-of-means applies to signed estimates tr(Q rho), which {data.protocol} "
+                f"data do not give: it applies to {get_protocol(signed[0]).kind} "
+                f"({', '.join(signed)}) data only."
+            )
+        if spec.supports("tr(Q rho)^2"):
+            estimators.append(data.estimate_square)
+    if spec.supports("|tr(Q rho)|"):
+        estimators.append(data.estimate_abs)
     # (raw, calibrated or None) per quantity; the purity has no calibrated form.
     pairs = [
         (f(observables), f(observables, calibrated=True) if calibrated else None)
         for f in estimators
     ]
-    if data.protocol == "bell":
+    if spec.supports("tr(rho^2)"):
         pairs.append((data.purity(), None))
     if args.json:
         summary = {
@@ -559,6 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sweep": _sweep,
             "summary": _summary,
             "plot": _plot,
+            "list": _list,
         }[args.command]
         status = command(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

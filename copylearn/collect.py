@@ -170,11 +170,19 @@ def prepare_collector(
     ------
     CopylearnError
         ``prep_noise=False`` with a device (its compiler merges the preparation into the
-        measurement stage's gates, so there is no noise-free preparation to split off).
+        measurement stage's gates, so there is no noise-free preparation to split off), or a
+        protocol whose pool holds several circuits (not executed yet).
     """
     module = get_protocol(protocol)
     check_backend(backend, execution)
-    circuit, names = module.build(state)
+    pool = module.circuits(state)
+    if len(pool) != 1:
+        raise CopylearnError(
+            f"protocol {protocol!r} builds a pool of {len(pool)} measurement circuits: this "
+            "copylearn executes one parameterised circuit per collection (docs/extending.md, "
+            "measurement-circuit pools); express the choice as circuit parameters."
+        )
+    ((circuit, names),) = pool
     placed_on = None
     if device is None:
         if noise_scale != 1.0:
@@ -232,13 +240,7 @@ def _on_device(
         )
     device = devices.scale_noise(devices.load_device(name), noise_scale)
     n = state.n
-    if protocol == "bell":
-        a, b = devices.place_pairs(device, n, ladder=ladder)
-        physical = {cirq.LineQubit(2 * i): a[i] for i in range(n)}
-        physical |= {cirq.LineQubit(2 * i + 1): b[i] for i in range(n)}
-    else:
-        chain = devices.place_chain(device, n)
-        physical = {cirq.LineQubit(i): chain[i] for i in range(n)}
+    physical = get_protocol(protocol).place(device, n, ladder)
     placed = circuit.transform_qubits(lambda q: physical[q])
     compiled = devices.compile_for_device(placed, device)
     label = f"device:{name}" + ("" if device.noise_scale == 1.0 else f"*{device.noise_scale:g}")
@@ -318,19 +320,19 @@ def collect(
     """
     state = _check_state(state)
     module = get_protocol(protocol)
-    shots = _check_copies(copies, module.COPIES_PER_SHOT, protocol)
+    shots = _check_copies(copies, module.copies_per_shot, protocol)
     root = _check_seed(seed)
     calibration_shots = 0
     if calibration_copies:
         calibration_shots = _check_copies(
-            calibration_copies, module.COPIES_PER_SHOT, protocol, "calibration_copies"
+            calibration_copies, module.copies_per_shot, protocol, "calibration_copies"
         )
         target = calibration.plan_target(state, noise, device)  # refuses or warns first
     check_collection(  # before any work: refuse what cannot fit in memory, with the estimate
         protocol,
         state.n,
         shots,
-        copies_per_experiment=module.COPIES_PER_SHOT,
+        copies_per_experiment=module.copies_per_shot,
         calibration_experiments=calibration_shots,
     )
     collector = prepare_collector(
@@ -348,7 +350,7 @@ def collect(
         "qubits": cirq.to_json(
             list(getattr(state, "qubits", cirq.LineQubit.range(state.n))), indent=None
         ),
-        "copies": shots * module.COPIES_PER_SHOT,
+        "copies": shots * module.copies_per_shot,
         "experiments": shots,
         "noise": collector.noise_description,
         "backend": backend,

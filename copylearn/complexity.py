@@ -28,19 +28,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import reduce
 from typing import Any
 
 import numpy as np
 
 from copylearn import calibration
 from copylearn.collect import prepare_collector
-from copylearn.data import bell_outcome_codes, walsh_squares
 from copylearn.errors import CopylearnError
-from copylearn.pauli import bell_sums, parse_paulis, shadow_sums
 from copylearn.protocols import get_protocol
+from copylearn.records import PointResult
 from copylearn.seeding import substream
-from copylearn.states import PauliMixedState
 from copylearn.sweep import spec_value
 from copylearn.tasks import get_task
 
@@ -128,7 +125,8 @@ def run_point(
     Returns
     -------
     dict
-        ``n_star``, ``n_star_ci``, ``n_star_2_3``, ``n_star_2_3_ci``, ``copies_per_experiment``,
+        A :class:`copylearn.records.PointResult` as JSON: ``n_star``, ``n_star_ci``,
+        ``n_star_2_3``, ``n_star_2_3_ci``, ``copies_per_experiment``,
         ``experiments_star``, ``curve`` (copies, successes, trials), ``reached`` and, when
         calibrated, ``calibration`` (the measured damping table). When the Wilson lower bound
         never reached the target by ``max_copies`` (``reached`` False), ``n_star``,
@@ -137,8 +135,9 @@ def run_point(
     """
     task = get_task(spec["task"])
     task.check_spec(spec)
-    strategy, n, trials, target = spec["strategy"], spec["n"], spec["trials"], spec["target"]
-    per_shot = get_protocol(strategy).COPIES_PER_SHOT
+    trials, target = spec["trials"], spec["target"]
+    protocol = get_protocol(spec["strategy"])
+    per_shot = protocol.copies_per_shot
     copies = copy_grid(per_shot, spec["max_copies"])
     if len(copies) < 2:
         raise CopylearnError(f"max_copies={spec['max_copies']} leaves no room to search.")
@@ -146,8 +145,8 @@ def run_point(
     noise = None if spec["noise"] == "none" else spec["noise"]
     device = spec_value(spec, "device")
     collector = prepare_collector(
-        PauliMixedState("Z" * n),
-        strategy,
+        task.circuit_family(spec),
+        protocol.name,
         noise,
         device=None if device == "none" else device,
         noise_scale=spec_value(spec, "noise_scale"),
@@ -156,15 +155,12 @@ def run_point(
         task.sample_instance(spec, np.random.default_rng(substream(seed, 0, t)))
         for t in range(trials)
     ]
-    all_queries = spec["queries"] == "all"
     cal = None
     if spec_value(spec, "calibration_copies"):
         cal = calibration.measure(collector, spec["calibration_copies"], substream(seed, 4))
         if progress is not None:
             progress(f"calibrated with {cal.copies} copies")
-    dampings = [_damping(cal, instance, n) for instance in instances]
-    width = 4**n if all_queries else len(instances[0].queries)
-    running = [np.zeros(width) for _ in range(trials)]  # per trial: sums, or a histogram
+    learners = [task.learner(spec, protocol, instance, cal) for instance in instances]
     success = np.zeros((trials, len(copies)), dtype=bool)
     done, stage, reached = 0, 0, False
     while done < len(copies):
@@ -181,9 +177,7 @@ def run_point(
             )
             ends = shots_at[done : stop + 1]
             for t, data in zip(batch, arrays, strict=True):
-                success[t, done : stop + 1] = _judge_prefixes(
-                    task, spec, instances[t], running[t], data, ends - first_shot, ends, dampings[t]
-                )
+                success[t, done : stop + 1] = learners[t].judge(data, ends - first_shot, ends)
             if progress is not None and len(batches) > 1:
                 progress(f"{copies[stop]} copies, trial batch {number + 1}/{len(batches)}")
         done = stop + 1
@@ -216,54 +210,4 @@ def run_point(
         "successes": curve.sum(axis=0).tolist(),
         "trials": trials,
     }
-    return result
-
-
-def _damping(cal, instance, n: int) -> np.ndarray | None:
-    """Calibrated damping of the instance's queries (``(4,) * n`` for all Paulis), or None."""
-    if cal is None:
-        return None
-    if instance.queries is not None:
-        cal.check_resolved(instance.queries)
-        return cal.factors(instance.queries)[0]
-    cal.check_resolved(parse_paulis(["X" * n, "Y" * n, "Z" * n], n))
-    return reduce(np.multiply.outer, cal.site_table()[0])
-
-
-def _judge_prefixes(
-    task,
-    spec,
-    instance,
-    running: np.ndarray,
-    data: dict,
-    ends: np.ndarray,
-    totals: np.ndarray,
-    damping: np.ndarray | None,
-) -> np.ndarray:
-    """Judge every prefix of one trial's new segment; fold the segment into ``running``.
-
-    ``ends`` are prefix lengths within the segment, ``totals`` the trial's total shots there.
-    ``damping`` (calibrated rule) divides the estimates before the task judges them; for
-    ``queries="all"`` the learner names the Q of largest likelihood score
-    D(Q) (mean f_Q - alpha^2 D(Q) / 2) (Gaussian means D(Q) alpha^2 for P and 0 for the
-    rest, equal variances), which is the plain argmax when D = 1.
-    """
-    scale = 1.0 if damping is None else damping
-    if spec["queries"] == "all":
-        codes = bell_outcome_codes(data["m_a"], data["m_b"], spec["n"])
-        out, start = [], 0
-        for end in ends:
-            running += np.bincount(codes[start:end], minlength=running.size)
-            squares = walsh_squares(running, spec["n"])
-            if damping is not None:
-                squares = damping * (squares - spec["alpha"] ** 2 * damping / 2)
-            out.append(task.identified(instance, squares))
-            start = end
-        return np.array(out)
-    if spec["strategy"] == "bell":
-        s1, _ = bell_sums(instance.queries, data["m_a"], data["m_b"], ends)
-    else:
-        s1, _ = shadow_sums(instance.queries, data["bases_x"], data["bases_z"], data["bits"], ends)
-    means = (running[None] + s1) / totals[:, None] / scale
-    running += s1[-1]
-    return task.judge(spec["strategy"], spec["alpha"], instance, means)
+    return PointResult(**result).to_json()

@@ -37,6 +37,9 @@ PREDICTED_FIDELITY = 1 / math.sqrt(3)
 #: Smallest n used in the base fits (n = 1 is dominated by the decision threshold).
 FIT_N_MIN = 2
 _BOOTSTRAP = 4000
+#: The protocols this analysis of the pauli-prediction task compares: (two-copy,
+#: single-copy). The figure is drawn for tasks that declare it (``Task.figures``).
+PAIR = ("bell", "pauli-shadow")
 
 
 def storage_fidelity(noise: str) -> float | None:
@@ -115,7 +118,8 @@ def analyse(rows: Iterable[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     fids = sorted({r["f"] for r in rows}, reverse=True)
     alpha = float(rows[0]["spec"]["alpha"]) if rows else 0.9
     bases: dict[str, list[dict[str, Any]]] = {}
-    for strategy in ("bell", "pauli-shadow"):
+    two, one = PAIR
+    for strategy in PAIR:
         bases[strategy] = []
         for f in fids:
             pts = sorted(
@@ -135,18 +139,12 @@ def analyse(rows: Iterable[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     usable = [
         i
         for i in range(len(fids))
-        if bases["bell"][i]["log_base"] is not None
-        and bases["pauli-shadow"][i]["log_base"] is not None
+        if bases[two][i]["log_base"] is not None and bases[one][i]["log_base"] is not None
     ]
     f_arr = np.array([fids[i] for i in usable])
-    delta = np.array(
-        [bases["bell"][i]["log_base"] - bases["pauli-shadow"][i]["log_base"] for i in usable]
-    )
+    delta = np.array([bases[two][i]["log_base"] - bases[one][i]["log_base"] for i in usable])
     se = np.array(
-        [
-            math.hypot(bases["bell"][i]["log_base_se"], bases["pauli-shadow"][i]["log_base_se"])
-            for i in usable
-        ]
+        [math.hypot(bases[two][i]["log_base_se"], bases[one][i]["log_base_se"]) for i in usable]
     )
     boundary = _zero_crossing(f_arr, delta) if len(usable) >= 2 else None
     boundary_ci = None
@@ -163,18 +161,14 @@ def analyse(rows: Iterable[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     per_n = []
     for n in sorted({r["spec"]["n"] for r in rows}):
         star = {}
-        for strategy in ("bell", "pauli-shadow"):
+        for strategy in PAIR:
             star[strategy] = {
                 r["f"]: r.get("n_star")
                 for r in rows
                 if r["spec"]["strategy"] == strategy and r["spec"]["n"] == n
             }
-        common = [
-            f
-            for f in fids
-            if star["bell"].get(f) is not None and star["pauli-shadow"].get(f) is not None
-        ]
-        ratio = np.array([math.log(star["bell"][f] / star["pauli-shadow"][f]) for f in common])
+        common = [f for f in fids if star[two].get(f) is not None and star[one].get(f) is not None]
+        ratio = np.array([math.log(star[two][f] / star[one][f]) for f in common])
         per_n.append(
             {
                 "n": n,

@@ -29,14 +29,12 @@ from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.pauli import (
     Paulis,
-    bell_sums,
     n_words,
     parse_paulis,
     plane_chunks,
-    popcount,
-    shadow_sums,
     unpack_bits,
 )
+from copylearn.protocols import Protocol, get_protocol
 
 FORMAT = "copylearn-dataset"
 FORMAT_VERSION = 1
@@ -51,7 +49,6 @@ MIN_MATCHES_PER_BATCH = 10
 # The shadow U-statistic's error takes tr(Q rho)^2 at (|mean| + this * se(mean))^2; see
 # Dataset.estimate_square.
 U_STAT_MU_MARGIN = 1.0
-ARRAYS = {"pauli-shadow": ("bits", "bases_x", "bases_z"), "bell": ("m_a", "m_b")}
 
 
 @dataclass(frozen=True)
@@ -118,13 +115,14 @@ class Dataset:
     Attributes
     ----------
     protocol : str
-        ``"pauli-shadow"`` or ``"bell"``.
+        A registered protocol's name (:func:`copylearn.protocols.get_protocol`), e.g.
+        ``"pauli-shadow"`` or ``"bell"``; its estimators are the ones this dataset supports.
     n : int
         Qubits per copy of the state.
     arrays : dict of str to np.ndarray
-        Packed ``(shots, n_words(n))`` uint64 arrays: ``bits``, ``bases_x``, ``bases_z``
-        (shadows; the eigenvalue of qubit i is ``(-1)^bit_i`` in the measured basis) or
-        ``m_a``, ``m_b`` (Bell outcomes of copy A and copy B).
+        Packed ``(shots, n_words(n))`` uint64 arrays, the protocol's ``arrays``: ``bits``,
+        ``bases_x``, ``bases_z`` (shadows; the eigenvalue of qubit i is ``(-1)^bit_i`` in the
+        measured basis) or ``m_a``, ``m_b`` (Bell outcomes of copy A and copy B).
     metadata : dict
         State, protocol, noise, backend, seed, copies, experiments, versions, execution path.
     """
@@ -138,6 +136,17 @@ class Dataset:
     )
 
     @property
+    def spec(self) -> Protocol:
+        """The registered :class:`~copylearn.protocols.Protocol` that recorded the data."""
+        return get_protocol(self.protocol)
+
+    def _require(self, estimator: str) -> Protocol:
+        """The protocol, after refusing (one line) an estimator it does not support."""
+        spec = self.spec
+        spec.require(estimator)
+        return spec
+
+    @property
     def shots(self) -> int:
         """Number of experiments (shots) recorded."""
         return int(next(iter(self.arrays.values())).shape[0])
@@ -145,7 +154,7 @@ class Dataset:
     @property
     def copies(self) -> int:
         """Copies of the state consumed (a Bell experiment consumes two)."""
-        return self.shots * (2 if self.protocol == "bell" else 1)
+        return self.shots * self.spec.copies_per_shot
 
     def __repr__(self) -> str:
         return (
@@ -193,13 +202,7 @@ class Dataset:
             ``(m_a, m_b)`` = (0, 0), (0, 1), (1, 0), (1, 1) is the Bell state Phi+, Psi+,
             Phi-, Psi- (the singlet).
         """
-        a = self.arrays
-        if self.protocol == "bell":
-            return {"m_a": unpack_bits(a["m_a"], self.n), "m_b": unpack_bits(a["m_b"], self.n)}
-        x = unpack_bits(a["bases_x"], self.n)
-        z = unpack_bits(a["bases_z"], self.n)
-        bases = (x * (1 + z) + 3 * z * (1 - x)).astype(np.uint8)  # X=(1,0), Y=(1,1), Z=(0,1)
-        return {"bases": bases, "bits": unpack_bits(a["bits"], self.n)}
+        return self.spec.unpack(self.arrays, self.n)
 
     # ----- estimators -------------------------------------------------------------------
     def _paulis(self, observables) -> Paulis:
@@ -219,14 +222,11 @@ class Dataset:
         size = self.shots // batches
         s1 = np.zeros((batches, len(paulis)))
         s2 = np.zeros((batches, len(paulis)))
-        a = self.arrays
+        spec = self.spec
         for k in range(batches):
             for chunk in plane_chunks(size, len(paulis)):
                 sl = slice(k * size + chunk.start, k * size + chunk.stop)
-                if self.protocol == "bell":
-                    t1, t2 = bell_sums(paulis, a["m_a"][sl], a["m_b"][sl])
-                else:
-                    t1, t2 = shadow_sums(paulis, a["bases_x"][sl], a["bases_z"][sl], a["bits"][sl])
+                t1, t2 = spec.sums(paulis, {name: a[sl] for name, a in self.arrays.items()})
                 s1[k] += t1
                 s2[k] += t2
         return s1, s2
@@ -307,13 +307,10 @@ class Dataset:
         Raises
         ------
         CopylearnError
-            Bell data, bad observables, too few shots, or too many batches.
+            The protocol does not support tr(Q rho) (Bell data), bad observables, too few
+            shots, or too many batches.
         """
-        if self.protocol == "bell":
-            raise CopylearnError(
-                "Bell-sampling data determine tr(Q rho)^2 only, not the sign of tr(Q rho): use "
-                "estimate_square() or estimate_abs(), or collect with protocol='pauli-shadow'."
-            )
+        self._require("tr(Q rho)")
         paulis = self._paulis(observables)
         self._require_enough_shots(2, "estimate()")
         n = self.shots
@@ -359,6 +356,7 @@ class Dataset:
         ``calibrated=True`` divides by the damping measured on known states (Bell: D(Q),
         shadows: D(Q)^2; :mod:`copylearn.calibration`).
         """
+        spec = self._require("tr(Q rho)^2")
         paulis = self._paulis(observables)
         self._require_enough_shots(2, "estimate_square()")
         n = self.shots
@@ -366,7 +364,7 @@ class Dataset:
         s1, s2 = s1[0], s2[0]
         mean = s1 / n
         var = np.maximum(s2 - n * mean**2, 0.0) / (n - 1)
-        if self.protocol == "bell":
+        if spec.statistic == "tr(Q rho)^2":  # the single-shot mean is already unbiased
             raw = Estimates(
                 "tr(Q rho)^2", paulis.labels, mean, _pm1_stderr(mean, var, n), n, "bell mean"
             )
@@ -401,10 +399,7 @@ class Dataset:
             codes I = 0, X = 1, Y = 2, Z = 3 of qubits 0..n-1: ``values[1, 2, 3, 0]`` is
             tr(XYZI rho)^2. The identity entry is 1.
         """
-        if self.protocol != "bell":
-            raise CopylearnError(
-                "estimate_all_squares() needs two-copy data: collect with protocol='bell'."
-            )
+        spec = self._require("all tr(Q rho)^2")
         if self.n > MAX_ALL_SQUARES_QUBITS:
             raise CopylearnError(
                 f"estimate_all_squares() holds 4^n values and is limited to n <= "
@@ -412,7 +407,7 @@ class Dataset:
             )
         self._require_enough_shots(2, "estimate_all_squares()")
         shots = self.shots
-        codes = bell_outcome_codes(self.arrays["m_a"], self.arrays["m_b"], self.n)
+        codes = spec.outcome_codes(self.arrays, self.n)
         values = walsh_squares(np.bincount(codes, minlength=4**self.n), self.n)
         var = np.maximum(1.0 - values**2, 0.0) * shots / (shots - 1)
         return values, _pm1_stderr(values, var, shots)
@@ -428,7 +423,7 @@ class Dataset:
         Values are clipped to the physical range [0, 1] (a shadow mean of 100 shots can exceed
         1 in magnitude); the standard error is that of the unclipped estimate.
         """
-        if self.protocol == "bell":
+        if self._require("|tr(Q rho)|").statistic == "tr(Q rho)^2":
             sq = self.estimate_square(observables, calibrated=calibrated)
             values = np.sqrt(np.clip(sq.values, 0.0, 1.0))
             cap = np.sqrt(sq.stderr)
@@ -448,11 +443,9 @@ class Dataset:
 
     def purity(self) -> Estimates:
         """Estimate tr(rho^2) from Bell data: the mean of (-1)^{number of singlet outcomes}."""
-        if self.protocol != "bell":
-            raise CopylearnError("purity() needs two-copy data: collect with protocol='bell'.")
+        spec = self._require("tr(rho^2)")
         self._require_enough_shots(2, "purity()")
-        singlets = popcount(self.arrays["m_a"] & self.arrays["m_b"])
-        values = 1.0 - 2.0 * (singlets & 1)
+        values = spec.purity_values(self.arrays)
         mean = np.array([values.mean()])
         return Estimates(
             "tr(rho^2)",
@@ -683,26 +676,30 @@ def load(path: str | os.PathLike) -> Dataset:
             f"{FORMAT_VERSION}; upgrade copylearn."
         )
     protocol, n = header.get("protocol"), header.get("n")
-    if protocol not in ARRAYS or isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+    try:
+        names = get_protocol(protocol).arrays
+    except CopylearnError:
+        names = None
+    if names is None or isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise CopylearnError(f"{bad}: header names protocol {protocol!r} and n={n!r}.")
     if not isinstance(metadata, dict):
         raise CopylearnError(
             f"{bad}: its metadata is a JSON {type(metadata).__name__}, not an object; "
             "re-collect or restore it."
         )
-    shapes = {k: arrays[k].shape if k in arrays else None for k in ARRAYS[protocol]}
+    shapes = {k: arrays[k].shape if k in arrays else None for k in names}
     rows = {s[0] for s in shapes.values() if s is not None and len(s) == 2}
-    dtypes = {k: str(arrays[k].dtype) for k in ARRAYS[protocol] if k in arrays}
+    dtypes = {k: str(arrays[k].dtype) for k in names if k in arrays}
     if (
         any(s is None or len(s) != 2 or s[1] != n_words(n) for s in shapes.values())
         or len(rows) != 1
-        or any(arrays[k].dtype != np.uint64 for k in ARRAYS[protocol])
+        or any(arrays[k].dtype != np.uint64 for k in names)
     ):
         raise CopylearnError(
             f"{bad}: its arrays {shapes} (dtypes {dtypes}) do not fit protocol {protocol!r}, "
             f"n={n} (each must be uint64 of shape (shots, {n_words(n)}))."
         )
-    arrays = {k: arrays[k] for k in ARRAYS[protocol]}
+    arrays = {k: arrays[k] for k in names}
     if n % 64 and any(np.any(a[:, -1] >> np.uint64(n % 64)) for a in arrays.values()):
         raise CopylearnError(f"{bad}: its arrays have bits set beyond qubit {n - 1}.")
     data = Dataset(protocol=protocol, n=n, arrays=arrays, metadata=metadata)

@@ -352,45 +352,56 @@ def _theory_overlays(
     reached = [r for r in pts if _measured(r)]
     if not reached:
         return []
-    strategy = str(fit["strategy"])
     ns_r = [int(r["spec"]["n"]) for r in reached]
     ys_r = [float(r["n_star"]) for r in reached]
-    # The 3^n and constant-in-n laws are noiseless; noisy series get no law overlay.
-    clean = fit["group"].get("noise", "none") in ("none", None, "") and fit["group"].get(
-        "device", "none"
-    ) in ("none", None)
-    if not clean:
-        return []
-    if strategy == "pauli-shadow" and fit["group"].get("weight", "full") == "full":
-        c = fit_prefactor(ns_r, ys_r, base=3.0)
-        if c is None:
-            return []
-        grid = np.linspace(min(ns_r), max(ns_r), 200)
-        (h,) = ax.plot(
-            grid,
-            pauli_shadow_curve(grid, c),
-            ls="--",
-            lw=1.0,
-            color=colour,
-            zorder=2,
-            label=rf"theory: shadows ${_fmt_prefactor(c)}\cdot3^{{\,n}}$"
-            + f" (fitted prefactor{note})",
-        )
-        return [h]
-    if strategy == "bell":
-        level = float(np.exp(np.mean(np.log(ys_r))))
-        full = np.linspace(n_range[0], n_range[1], 2)
-        (h,) = ax.plot(
-            full,
-            bell_flat(full, level),
-            ls="--",
-            lw=1.0,
-            color=colour,
-            zorder=2,
-            label=f"theory: Bell constant in n (at the data's mean, {level:.3g}{note})",
-        )
-        return [h]
-    return []
+    handles = []
+    # The task declares its laws (e.g. noiseless only); plotting draws what it declares.
+    for overlay in _declared_overlays(fit["strategy"], fit["group"]):
+        if overlay["kind"] == "exponential":
+            base = float(overlay["base"])
+            c = fit_prefactor(ns_r, ys_r, base=base)
+            if c is None:
+                continue
+            grid = np.linspace(min(ns_r), max(ns_r), 200)
+            (h,) = ax.plot(
+                grid,
+                c * base**grid if base != 3.0 else pauli_shadow_curve(grid, c),
+                ls="--",
+                lw=1.0,
+                color=colour,
+                zorder=2,
+                label=rf"theory: {overlay['label']} ${_fmt_prefactor(c)}\cdot{base:g}^{{\,n}}$"
+                + f" (fitted prefactor{note})",
+            )
+            handles.append(h)
+        elif overlay["kind"] == "flat":
+            level = float(np.exp(np.mean(np.log(ys_r))))
+            full = np.linspace(n_range[0], n_range[1], 2)
+            (h,) = ax.plot(
+                full,
+                bell_flat(full, level),
+                ls="--",
+                lw=1.0,
+                color=colour,
+                zorder=2,
+                label=f"theory: {overlay['label']} constant in n (at the data's mean, "
+                f"{level:.3g}{note})",
+            )
+            handles.append(h)
+    return handles
+
+
+def _declared_overlays(strategy: object, group: dict[str, Any]) -> tuple[dict, ...]:
+    """The overlays the series' task declares for its protocol (none if either is unknown)."""
+    from copylearn.protocols import get_protocol
+    from copylearn.tasks import get_task
+
+    try:
+        task = get_task(group.get("task", ""))
+        protocol = get_protocol(str(strategy))
+    except CopylearnError:
+        return ()
+    return task.overlays(protocol, group)
 
 
 def _lower_bound_curves(
@@ -590,7 +601,7 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
             f"{groups[0].get(others[0])}."
         )
     linestyle = {c: _LINESTYLES[i] for i, c in enumerate(combos)}
-    strategies = sorted({str(f["strategy"]) for f in fits}, key=lambda s: (s != "bell", s))
+    strategies = sorted({str(f["strategy"]) for f in fits}, key=_strategy_order)
     all_n = [int(r["spec"]["n"]) for r in rows]
     n_range = (min(all_n), max(all_n))
 
@@ -631,10 +642,14 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
             )
             for h in overlays:
                 theory.setdefault(h.get_label(), h)
-        if strategy != "bell":  # the bound holds for single-copy strategies
-            handles, ys = _lower_bound_curves(
-                ax, [g for g in groups if g["strategy"] == strategy], n_range
-            )
+        bounded = [  # the task declares where N_LB applies (single-copy protocols)
+            g
+            for g in groups
+            if g["strategy"] == strategy
+            and any(o["kind"] == "single-copy-lower-bound" for o in _declared_overlays(strategy, g))
+        ]
+        if bounded:
+            handles, ys = _lower_bound_curves(ax, bounded, n_range)
             for h in handles:
                 theory.setdefault(h.get_label(), h)
             y_values += ys
@@ -830,9 +845,7 @@ def _success_figure(rows: list[dict[str, Any]]) -> Figure:
         ax.grid(True, which="major", lw=0.3, color="0.85")
         ax.set_axisbelow(True)
         ax.tick_params(which="both", direction="in", top=True, right=True)
-        ax.set_xlabel(
-            "copies of ρ, N" + (" (two per Bell experiment)" if strategy == "bell" else "")
-        )
+        ax.set_xlabel("copies of ρ, N" + _per_experiment_note(strategy))
 
         # Discrete colour bar for n.
         bounds = np.arange(len(ns) + 1) - 0.5
@@ -878,7 +891,7 @@ def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
         star[(r["spec"]["strategy"], r["spec"]["n"], r["f"])] = r.get("n_star")
     for i, n in enumerate(ns):
         for j, f in enumerate(fids):
-            b, s = star.get(("bell", n, f)), star.get(("pauli-shadow", n, f))
+            b, s = (star.get((strategy, n, f)) for strategy in crossover.PAIR)
             if b and s:
                 grid[i, j] = math.log10(b / s)
     order = np.argsort(fids)
@@ -921,8 +934,8 @@ def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
     # (right) fitted exponential bases versus f, with theory.
     f_line = np.linspace(min(fids.min(), 0.5), 1.0, 200)
     for strategy, theory, name in (
-        ("bell", f_line**-4.0, "theory f⁻⁴"),
-        ("pauli-shadow", 3.0 * f_line**-2.0, "theory 3f⁻²"),
+        (crossover.PAIR[0], f_line**-4.0, "theory f⁻⁴"),
+        (crossover.PAIR[1], 3.0 * f_line**-2.0, "theory 3f⁻²"),
     ):
         style = _strategy_style(strategy)
         colour = OKABE_ITO[style["colours"][0]]
@@ -1210,4 +1223,41 @@ def _has_crossover(rows: list[dict[str, Any]]) -> bool:
     except CopylearnError:
         return False
     strategies = {r["spec"]["strategy"] for r in crows}
-    return len({r["f"] for r in crows}) >= 2 and {"bell", "pauli-shadow"} <= strategies
+    if not _tasks_declare(rows, "crossover"):
+        return False
+    return len({r["f"] for r in crows}) >= 2 and set(crossover.PAIR) <= strategies
+
+
+def _tasks_declare(rows: list[dict[str, Any]], figure: str) -> bool:
+    """Whether every row's task declares the extra figure ``figure`` (Task.figures)."""
+    from copylearn.tasks import get_task
+
+    try:
+        return all(figure in get_task(r["spec"]["task"]).figures for r in rows)
+    except (CopylearnError, KeyError, TypeError):
+        return False
+
+
+def _strategy_order(strategy: str) -> tuple:
+    """Panels: protocols holding more copies per experiment first (Bell before shadows)."""
+    from copylearn.protocols import get_protocol
+
+    try:
+        return (-get_protocol(strategy).copies_per_shot, strategy)
+    except CopylearnError:
+        return (0, strategy)
+
+
+def _per_experiment_note(strategy: str) -> str:
+    """`` (two per Bell experiment)`` for a protocol holding several copies per experiment."""
+    from copylearn.protocols import get_protocol
+
+    try:
+        protocol = get_protocol(strategy)
+    except CopylearnError:
+        return ""
+    if protocol.copies_per_shot == 1:
+        return ""
+    words = {2: "two", 3: "three"}
+    count = words.get(protocol.copies_per_shot, str(protocol.copies_per_shot))
+    return f" ({count} per {_strategy_style(strategy)['short']} experiment)"

@@ -12,8 +12,10 @@ A sweep config (TOML) names the task, the strategies, a grid of parameters and a
     [strategy.pauli-shadow]     # optional per-strategy overrides of grid axes
     n = [1, 2, 3]
 
-The grid expands to *points*: canonical specs with every key filled in (:data:`SPEC_KEYS`),
-except the :data:`OPTIONAL_KEYS` while they hold their defaults.
+The grid keys are ``n``, the task's own parameters (declared by the task,
+:mod:`copylearn.tasks`) and the generic keys of :data:`GENERIC_DEFAULTS`; the grid expands
+to *points*: canonical specs with every key filled in (:func:`spec_keys`), except the
+:data:`OPTIONAL_KEYS` while they hold their defaults.
 A point's id is the first 16 hex characters of the SHA-256 of its spec as JSON with sorted
 keys, and its seed is ``SeedSequence([sweep seed, *two 32-bit words of the id])``, so a point's
 result does not depend on the order points run in, the number of workers or the executor.
@@ -45,7 +47,6 @@ import json
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import sys
 import threading
@@ -61,19 +62,14 @@ import numpy as np
 from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
-from copylearn.protocols import PROTOCOL_NAMES, get_protocol
-from copylearn.tasks import TASK_NAMES
-from copylearn.tasks.pauli_prediction import WEIGHTS
+from copylearn.protocols import get_protocol, protocol_names
+from copylearn.records import STORE_FORMAT, PointRecord, PointSpec, spec_id
+from copylearn.tasks import get_task, task_names
 
-TASKS = TASK_NAMES
-STRATEGIES = PROTOCOL_NAMES
-
-#: Grid keys in canonical order, with their defaults (``n`` has none: the config must give it).
-GRID_DEFAULTS: dict[str, Any] = {
+#: Grid keys every task shares, in canonical order, with their defaults (``n`` has none: the
+#: config must give it). A task's own parameters come after ``n`` (:func:`grid_defaults`).
+GENERIC_DEFAULTS: dict[str, Any] = {
     "n": None,
-    "alpha": 0.9,
-    "weight": "full",
-    "queries": 100,
     "noise": "none",
     "target": 0.9,
     "trials": 400,
@@ -82,8 +78,6 @@ GRID_DEFAULTS: dict[str, Any] = {
     "noise_scale": 1.0,
     "calibration_copies": 0,
 }
-#: The keys of a point spec.
-SPEC_KEYS = ("task", "strategy", *GRID_DEFAULTS)
 #: Keys left out of a point's spec (and so of its id) while they hold their default, so that
 #: stores written before the key existed keep their ids.
 OPTIONAL_KEYS = ("device", "noise_scale", "calibration_copies")
@@ -92,14 +86,13 @@ STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
 LOCK_NAME = ".lock"
 VERSION_PACKAGES = ("copylearn", "cirq-core", "qsimcirq", "numpy")
-#: The store format rows carry (``"format"``). Rows without it are format 1 (before rows
-#: carried the sweep seed and config hash); they are read as before.
-STORE_FORMAT = 2
 
 PointRunner = Callable[..., dict]
 
 _SECTIONS = ("sweep", "grid", "strategy")
 _SWEEP_KEYS = ("task", "seed", "strategies")
+#: Optional [sweep] keys.
+_SWEEP_OPTIONAL = ("plugins",)
 _RESERVED_ROW_KEYS = (
     "id",
     "spec",
@@ -108,10 +101,11 @@ _RESERVED_ROW_KEYS = (
     "format",
     "sweep_seed",
     "config_hash",
+    "copylearn",
     "kind",
 )
 #: Row keys that record how and when a row was made, not what it found.
-_PROVENANCE_ROW_KEYS = ("seconds", "versions", "format", "config_hash")
+_PROVENANCE_ROW_KEYS = ("seconds", "versions", "format", "config_hash", "copylearn")
 #: Seconds between the plain progress lines a non-TTY sweep writes while no point finishes.
 HEARTBEAT_SECONDS = 30.0
 #: Seconds of fixed overhead per point (planning, bootstrap) the ETA assumes until finished
@@ -141,7 +135,7 @@ class Config:
     Attributes
     ----------
     task : str
-        The learning task (one of :data:`TASKS`).
+        The learning task (a registered task, :func:`copylearn.tasks.task_names`).
     seed : int
         The sweep seed; every point's seed derives from it and the point's id.
     strategies : tuple of str
@@ -173,23 +167,69 @@ class Config:
         specs = []
         for strategy in self.strategies:
             axes = self.axes(strategy)
-            keys = list(GRID_DEFAULTS)
+            defaults = grid_defaults(self.task)
+            keys = list(defaults)
             for values in itertools.product(*(axes[k] for k in keys)):
                 spec = {
                     "task": self.task,
                     "strategy": strategy,
                     **dict(zip(keys, values, strict=True)),
                 }
-                for key in OPTIONAL_KEYS:
-                    if spec[key] == GRID_DEFAULTS[key]:
+                for key in optional_keys(self.task):
+                    if spec[key] == defaults[key]:
                         del spec[key]
                 specs.append({k: spec[k] for k in sorted(spec)})
         return specs
 
 
+def grid_defaults(task: str) -> dict[str, Any]:
+    """Grid keys of ``task`` in canonical order with their defaults.
+
+    ``n``, then the task's declared parameters, then the other generic keys.
+
+    Raises
+    ------
+    CopylearnError
+        ``task`` is not registered.
+    """
+    own = {p.name: p.default for p in get_task(task).parameters}
+    return {"n": None, **own, **{k: v for k, v in GENERIC_DEFAULTS.items() if k != "n"}}
+
+
+def spec_keys(task: str) -> tuple[str, ...]:
+    """The keys of a point spec of ``task`` (before optional keys at default are dropped)."""
+    return ("task", "strategy", *grid_defaults(task))
+
+
+def optional_keys(task: str) -> tuple[str, ...]:
+    """Keys left out of ``task``'s point specs while at their default."""
+    return (*OPTIONAL_KEYS, *get_task(task).optional)
+
+
+def _keys_of(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """The spec keys of ``spec``'s task; for a task not registered, its own keys."""
+    try:
+        return spec_keys(spec["task"])
+    except (CopylearnError, KeyError):
+        return tuple(dict.fromkeys([*spec, *OPTIONAL_KEYS]))
+
+
 def spec_value(spec: Mapping[str, Any], key: str) -> Any:
-    """``spec[key]``, or the default of an optional key the spec leaves out."""
-    return spec[key] if key in spec else GRID_DEFAULTS[key]
+    """``spec[key]``, or the default of a key the spec leaves out (generic or the task's).
+
+    Raises
+    ------
+    KeyError
+        ``key`` is neither in the spec, generic, nor a parameter of the spec's task.
+    """
+    if key in spec:
+        return spec[key]
+    if key in GENERIC_DEFAULTS:
+        return GENERIC_DEFAULTS[key]
+    try:
+        return get_task(spec["task"]).parameter(key).default
+    except (CopylearnError, KeyError):
+        raise KeyError(key) from None
 
 
 def load_config(path: str | os.PathLike) -> Config:
@@ -261,16 +301,41 @@ def parse_config(text: str, source: str = "<config>") -> Config:
 
     sweep = data["sweep"]
     for key in sweep:
-        if key not in _SWEEP_KEYS:
-            raise fail(f"sweep.{key}", f"unknown key: [sweep] takes only {', '.join(_SWEEP_KEYS)}.")
-    for key in _SWEEP_KEYS:
+        if key not in _SWEEP_KEYS + _SWEEP_OPTIONAL:
+            raise fail(
+                f"sweep.{key}",
+                f"unknown key: [sweep] takes only {', '.join(_SWEEP_KEYS + _SWEEP_OPTIONAL)}.",
+            )
+    plugins = sweep.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+        raise fail(
+            "sweep.plugins",
+            f"{plugins!r} is not a list of module names or .py paths: write e.g. "
+            'plugins = ["my_tasks"].',
+        )
+    if plugins:
+        from copylearn.plugins import load_plugins
+
+        base = Path(source).parent if source != "<config>" else None
+        try:
+            load_plugins(plugins, base=base)
+        except CopylearnError as exc:
+            raise fail("sweep.plugins", str(exc)) from None
+    for key in _SWEEP_KEYS:  # plugins are imported first: they may register the task
         if key not in sweep:
-            example = {"task": f'"{TASKS[0]}"', "seed": "2024", "strategies": '["bell"]'}[key]
+            example = {
+                "task": f'"{task_names()[0]}"',
+                "seed": "2024",
+                "strategies": f'["{protocol_names()[0]}"]',
+            }[key]
             raise fail(f"sweep.{key}", f"missing: add e.g. {key} = {example} to [sweep].")
 
     task = sweep["task"]
-    if not isinstance(task, str) or task not in TASKS:
-        raise fail("sweep.task", f"{task!r} is not a known task: use one of {', '.join(TASKS)}.")
+    if not isinstance(task, str) or task not in task_names():
+        raise fail(
+            "sweep.task", f"{task!r} is not a known task: use one of {', '.join(task_names())}."
+        )
+    supported = get_task(task).protocols
     seed = sweep["seed"]
     if not _is_int(seed) or seed < 0:
         raise fail("sweep.seed", f"{seed!r} is not an integer >= 0: write e.g. seed = 2024.")
@@ -279,12 +344,13 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise fail(
             "sweep.strategies",
             f"{strategies!r} is not a non-empty list: write e.g. strategies = "
-            '["bell", "pauli-shadow"].',
+            f"{json.dumps(list(supported))}.",
         )
     for s in strategies:
-        if not isinstance(s, str) or s not in STRATEGIES:
+        if not isinstance(s, str) or s not in supported:
             raise fail(
-                "sweep.strategies", f"{s!r} is not a known strategy: use {', '.join(STRATEGIES)}."
+                "sweep.strategies",
+                f"{s!r} is not a known strategy of task {task!r}: use {', '.join(supported)}.",
             )
     if len(set(strategies)) != len(strategies):
         raise fail("sweep.strategies", "lists a strategy twice: give each once.")
@@ -293,12 +359,14 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     if "n" not in grid_table:
         raise fail("grid.n", "missing: give the qubit counts, e.g. n = [1, 2, 4, 8].")
     grid: dict[str, tuple] = {}
+    defaults = grid_defaults(task)
+    params = {p.name: p for p in get_task(task).parameters}
     for key in grid_table:
-        if key not in GRID_DEFAULTS:
-            raise fail(f"grid.{key}", f"unknown key: [grid] takes {', '.join(GRID_DEFAULTS)}.")
-    for key, default in GRID_DEFAULTS.items():
+        if key not in defaults:
+            raise fail(f"grid.{key}", f"unknown key: [grid] takes {', '.join(defaults)}.")
+    for key, default in defaults.items():
         value = grid_table.get(key, default)
-        grid[key] = _axis(f"grid.{key}", key, value, fail)
+        grid[key] = _axis(f"grid.{key}", key, value, fail, params)
 
     overrides: dict[str, dict[str, tuple]] = {}
     strategy_table = data.get("strategy", {})
@@ -316,13 +384,12 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             raise fail(where, f"must be a table: write it as a [{where}] section.")
         overrides[name] = {}
         for key, value in table.items():
-            if key not in GRID_DEFAULTS:
+            if key not in defaults:
                 raise fail(
                     f"{where}.{key}",
-                    f"unknown key: a strategy section overrides grid keys "
-                    f"({', '.join(GRID_DEFAULTS)}).",
+                    f"unknown key: a strategy section overrides grid keys ({', '.join(defaults)}).",
                 )
-            overrides[name][key] = _axis(f"{where}.{key}", key, value, fail)
+            overrides[name][key] = _axis(f"{where}.{key}", key, value, fail, params)
 
     sizes = {
         s: int(np.prod([len(v) for v in {**grid, **overrides.get(s, {})}.values()], dtype=object))
@@ -350,14 +417,12 @@ def parse_config(text: str, source: str = "<config>") -> Config:
 
 
 def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
-    """Let the task reject points it cannot run (``check_spec``), before any work starts."""
-    try:
-        from copylearn.tasks import get_task
-    except ModuleNotFoundError:  # pragma: no cover - the tasks package is part of copylearn
-        return
-    check = getattr(get_task(config.task), "check_spec", None)
-    if check is None:
-        return
+    """Let the task reject points it cannot run (``check_spec``), before any work starts.
+
+    The task's :class:`~copylearn.tasks.ParameterError` names the key; the error names the
+    section (``grid`` or the strategy's override) that set it.
+    """
+    check = get_task(config.task).check_spec
     for spec in config.points():
         if spec_value(spec, "device") != "none" and spec["noise"] != "none":
             raise fail(
@@ -372,7 +437,7 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
                 f"{spec['strategy']} at n = {spec['n']}: noise_scale multiplies a device's "
                 "calibrated errors; set device too (or scale the noise spec's probabilities).",
             )
-        smallest = get_protocol(spec["strategy"]).COPIES_PER_SHOT  # one experiment's copies
+        smallest = get_protocol(spec["strategy"]).copies_per_shot  # one experiment's copies
         if spec["max_copies"] <= smallest:
             key = "max_copies"
             section = (
@@ -391,7 +456,8 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
             check(dict(spec))
         except CopylearnError as exc:
             message = str(exc)
-            key = next((k for k in GRID_DEFAULTS if re.search(rf"\b{k}\b", message)), None)
+            key = getattr(exc, "key", None)
+            key = None if key == "strategy" else key
             strategy = spec["strategy"]
             section = (
                 f"strategy.{strategy}" if key in config.overrides.get(strategy, {}) else "grid"
@@ -426,36 +492,33 @@ def point_memory(spec: Mapping[str, Any]) -> dict[str, int]:
     Returns
     -------
     dict of str to int
-        Bytes, keyed by the config key that drives each part: ``"queries"`` (per trial, the
-        running sums over the query set, its packed Pauli strings, or for ``queries = "all"``
-        a histogram of 4^n entries and its Walsh-Hadamard transform), ``"trials"`` (per-trial
+        Bytes, keyed by the config key that drives each part: the task's learners (its
+        ``memory``; for pauli-prediction ``"queries"``: per trial, the running sums over the
+        query set, its packed Pauli strings, or for ``queries = "all"`` a histogram of 4^n
+        entries and its Walsh-Hadamard transform), ``"trials"`` (per-trial
         bookkeeping: the instance, the success table), and ``"max_copies"`` (one simulator
         batch: at most 2^19 shots of several trials, or one trial's whole doubling stage of
         about half of max_copies, at about 24 bytes per qubit-shot as measured for both
         protocols). An upper estimate for the default point runner.
     """
     n, trials = int(spec["n"]), int(spec["trials"])
-    per_shot = get_protocol(spec["strategy"]).COPIES_PER_SHOT
+    per_shot = get_protocol(spec["strategy"]).copies_per_shot
     max_shots = int(spec["max_copies"]) // per_shot + 1
-    words = -(-n // 64)
     grid_points = int(np.log(max(max_shots, 2)) / np.log(1.05)) + 2
-    if spec["queries"] == "all":
-        queries = trials * 8 * 4**n + 3 * 8 * 4**n  # histograms + one transform's temporaries
-    else:
-        m = min(int(spec["queries"]), 4**n - 1)
-        calibrated = spec_value(spec, "calibration_copies") > 0
-        queries = trials * m * (8 + 16 * words + (8 if calibrated else 0)) + m * (n + 64)
     stage = int(0.55 * max_shots) + 1  # a doubling stage: about half the stream, grid rounding
     rows = min(trials * max_shots, max(_BATCH_ROWS, stage))
+    task = get_task(spec["task"])
     return {
-        "queries": queries,
+        **{
+            key: size
+            for key, (size, _) in task.memory({**grid_defaults(task.name), **spec}).items()
+        },
         "trials": trials * (2048 + grid_points + 2 * n),
         "max_copies": rows * (24 * n + 64),
     }
 
 
 _MEMORY_FIXES = {
-    "queries": "use an integer query count (e.g. queries = 100), fewer trials or a smaller n",
     "trials": "use fewer trials",
     "max_copies": "lower max_copies (one trial's doubling stage is simulated in one batch) "
     "or use a smaller n",
@@ -507,9 +570,8 @@ def check_runnable(
         from copylearn import devices
 
         loaded = devices.load_device(device)
-        fits = devices.max_pairs(loaded) if strategy == "bell" else devices.max_chain(loaded)
+        fits, layout = get_protocol(strategy).device_capacity(loaded)
         if n > fits:
-            layout = "Bell pairs on couplers" if strategy == "bell" else "qubits on a chain"
             raise CopylearnError(
                 f"{where(strategy, 'n')}: {strategy} at n = {n} does not fit on {device}, "
                 f"which holds at most {fits} {layout}: use n <= {fits} with this device."
@@ -526,8 +588,16 @@ def check_runnable(
                 f"{where(spec['strategy'], key)}: {spec['strategy']} at n = {spec['n']}: one "
                 f"point needs about {total / 2**30:.1f} GiB of memory ({key}: "
                 f"{parts[key] / 2**30:.1f} GiB), more than the {memory / 2**30:.1f} GiB "
-                f"available: {_MEMORY_FIXES[key]}."
+                f"available: {_memory_fix(spec, key)}."
             )
+
+
+def _memory_fix(spec: Mapping[str, Any], key: str) -> str:
+    """How to shrink the part of a point's memory that ``key`` drives."""
+    if key in _MEMORY_FIXES:
+        return _MEMORY_FIXES[key]
+    task = get_task(spec["task"])
+    return task.memory({**grid_defaults(task.name), **spec})[key][1]
 
 
 def _is_int(value: object) -> bool:
@@ -538,14 +608,23 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _axis(where: str, key: str, value: object, fail: Callable[[str, str], Exception]) -> tuple:
-    """Validate one grid value (scalar or list) and return its canonical values as a tuple."""
+def _axis(
+    where: str,
+    key: str,
+    value: object,
+    fail: Callable[[str, str], Exception],
+    params: Mapping[str, Any],
+) -> tuple:
+    """Validate one grid value (scalar or list) and return its canonical values as a tuple.
+
+    ``params`` are the task's declared parameters by name; they validate their own keys.
+    """
     if isinstance(value, dict):
         raise fail(where, f"must be a value or a list of values, not a table: e.g. {key} = [...].")
     values = value if isinstance(value, list) else [value]
     if not values:
         raise fail(where, "is an empty list, so the grid is empty: give at least one value.")
-    canonical = [_value(where, key, v, fail) for v in values]
+    canonical = [_value(where, key, v, fail, params) for v in values]
     seen: set = set()
     for original, v in zip(values, canonical, strict=True):
         if v in seen:
@@ -554,10 +633,21 @@ def _axis(where: str, key: str, value: object, fail: Callable[[str, str], Except
     return tuple(canonical)
 
 
-def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception]) -> object:
-    """Validate and canonicalise one value of grid key ``key``."""
+def _value(
+    where: str,
+    key: str,
+    v: object,
+    fail: Callable[[str, str], Exception],
+    params: Mapping[str, Any],
+) -> object:
+    """Validate and canonicalise one value of grid key ``key`` (a task's key: by the task)."""
     if isinstance(v, list | dict):
         raise fail(where, f"{v!r}: a list holds values only (no nested lists or tables).")
+    if key in params:
+        try:
+            return params[key].parse(v)
+        except ValueError as exc:
+            raise fail(where, str(exc)) from None
     if key == "n":
         if not _is_int(v) or v < 1:
             raise fail(where, f"{v!r} is not a qubit count: use integers >= 1, e.g. n = [1, 2, 4].")
@@ -566,24 +656,10 @@ def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception
                 where, f"{v} qubits per copy is above the supported {MAX_N}: use a smaller n."
             )
         return int(v)
-    if key == "alpha":
-        if not _is_number(v) or not 0.0 < float(v) <= 1.0:
-            raise fail(where, f"{v!r} is not a number in (0, 1]: use e.g. alpha = 0.9.")
-        return float(v)
     if key == "target":
         if not _is_number(v) or not 0.0 < float(v) < 1.0:
             raise fail(where, f"{v!r} is not a success probability in (0, 1): use e.g. 0.9.")
         return float(v)
-    if key == "weight":
-        if v not in WEIGHTS:
-            raise fail(
-                where, f"{v!r} is not a weight policy: use {' or '.join(map(repr, WEIGHTS))}."
-            )
-        return v
-    if key == "queries":
-        if v == "all" or (_is_int(v) and v >= 1):
-            return v
-        raise fail(where, f"{v!r} is not an integer >= 1 or 'all': use e.g. queries = 100.")
     if key == "noise":
         if not isinstance(v, str):
             raise fail(where, f"{v!r} is not a noise spec string: use e.g. 'depolarizing:0.01'.")
@@ -635,9 +711,9 @@ def _value(where: str, key: str, v: object, fail: Callable[[str, str], Exception
 
 
 def point_id(spec: Mapping[str, Any]) -> str:
-    """The id of a point: first 16 hex chars of SHA-256 of its spec as JSON with sorted keys."""
-    text = json.dumps(dict(spec), sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """The id of a point: first 16 hex chars of SHA-256 of its spec as JSON with sorted keys
+    (:attr:`copylearn.records.PointSpec.id`)."""
+    return spec_id(spec)
 
 
 def point_seed(sweep_seed: int, pid: str) -> np.random.SeedSequence:
@@ -652,13 +728,15 @@ def sort_key(spec: Mapping[str, Any]) -> tuple:
     def rank(value: object) -> tuple:
         return (1, value) if isinstance(value, str) else (0, value)
 
-    rest = tuple(rank(spec_value(spec, k)) for k in sorted(SPEC_KEYS) if k not in ("strategy", "n"))
+    rest = tuple(
+        rank(spec_value(spec, k)) for k in sorted(_keys_of(spec)) if k not in ("strategy", "n")
+    )
     return (spec["strategy"], spec["n"], *rest)
 
 
 def _schedule_key(spec: Mapping[str, Any]) -> tuple:
-    """Largest points first: Pauli shadows (cost ~3^n), then descending n."""
-    return (spec["strategy"] != "pauli-shadow", -spec["n"], point_id(spec))
+    """Largest points first (by :func:`point_cost`, which asks the task), then by id."""
+    return (-point_cost(spec), point_id(spec))
 
 
 def package_versions() -> dict[str, str | None]:
@@ -733,13 +811,24 @@ def config_hash(config: Config) -> str:
 
 def row_stamp(config: Config) -> dict[str, Any]:
     """The fields that tie a row to its sweep: store format, sweep seed and config hash."""
-    return {"format": STORE_FORMAT, "sweep_seed": config.seed, "config_hash": config_hash(config)}
+    from copylearn import __version__
+
+    return {
+        "format": STORE_FORMAT,
+        "sweep_seed": config.seed,
+        "config_hash": config_hash(config),
+        "copylearn": __version__,
+    }
 
 
 def _describe(row: Mapping[str, Any]) -> str:
     spec = row["spec"]
-    keys = [k for k in SPEC_KEYS if k not in ("task", "strategy", "n") and k in spec]
-    shown = " ".join(f"{k}={spec[k]}" for k in keys if spec[k] != GRID_DEFAULTS.get(k))
+    keys = [k for k in _keys_of(spec) if k not in ("task", "strategy", "n") and k in spec]
+    try:
+        defaults = grid_defaults(spec["task"])
+    except (CopylearnError, KeyError):
+        defaults = GENERIC_DEFAULTS
+    shown = " ".join(f"{k}={spec[k]}" for k in keys if spec[k] != defaults.get(k))
     head = f"{spec.get('strategy', '?')} n={spec.get('n', '?')}"
     return f"{head} {shown}".strip()
 
@@ -922,7 +1011,34 @@ def _check_store(config: Config, out: Path) -> bool:
     scanned, _ = _scan_rows(out / STORE_NAME)
     problems = _foreign_rows(scanned, seed=previous.seed, points=old, where=str(stored))
     _refuse_foreign(out / STORE_NAME, problems, "rerun to compute this sweep's own results")
+    _refuse_other_format(out, scanned)
     return new != old
+
+
+def _refuse_other_format(out: Path, scanned: Sequence[tuple[int, dict]]) -> None:
+    """Refuse to resume or extend a store whose rows another store format wrote.
+
+    Rows of another format were computed by another copylearn (format 1 and 2: before tasks
+    and protocols were registered parts); appending rows of this one would mix two codes in
+    one sweep. The refusal says what differs and what to do; nothing is written.
+    """
+    formats = sorted({str(row.get("format", 1)) for _, row in scanned})
+    other = [f for f in formats if f != str(STORE_FORMAT)]
+    if not other:
+        return
+    versions = sorted(
+        {
+            str(row.get("copylearn") or (row.get("versions") or {}).get("copylearn"))
+            for _, row in scanned
+            if str(row.get("format", 1)) in other
+        }
+    )
+    raise CopylearnError(
+        f"{str(out)!r} holds rows of store format {', '.join(other)} (copylearn "
+        f"{', '.join(versions)}), this copylearn writes format {STORE_FORMAT}: resuming would "
+        "mix results of two versions in one sweep; choose another --out (summary and plot "
+        "still read this store)."
+    )
 
 
 class _Store:
@@ -1074,14 +1190,20 @@ def _make_row(
             f"point {pid}: the point runner's result uses reserved keys {clash}: rename them."
         )
     stamp = dict(stamp or {})
-    return {
-        "id": pid,
-        "spec": spec,
-        **result,
-        **stamp,
-        "seconds": round(seconds, 4),
-        "versions": versions,
-    }
+    record = PointRecord(
+        PointSpec.from_json(spec),
+        result,
+        seconds,
+        versions,
+        stamp.get("sweep_seed"),
+        stamp.get("config_hash"),
+        stamp.get("copylearn"),
+        stamp.get("format", STORE_FORMAT),
+    )
+    row = record.to_json()
+    if row["id"] != pid:  # pragma: no cover - ids are computed by point_id from the same spec
+        raise CopylearnError(f"point {pid}: its spec hashes to {row['id']}.")
+    return row
 
 
 def _fmt_copies(value: object) -> str:
@@ -1124,12 +1246,20 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
 def varying_keys(specs: Sequence[Mapping[str, Any]]) -> list[str]:
     """The spec keys (besides strategy and n) that take more than one value among ``specs``."""
     keys = []
-    for key in SPEC_KEYS:
+    every = dict.fromkeys(k for s in specs for k in _keys_of(s))
+    for key in every:
         if key in ("strategy", "n"):
             continue
-        if len({json.dumps(spec_value(s, key)) for s in specs}) > 1:
+        if len({json.dumps(spec.get(key, _default(spec, key))) for spec in specs}) > 1:
             keys.append(key)
     return keys
+
+
+def _default(spec: Mapping[str, Any], key: str) -> Any:
+    try:
+        return spec_value(spec, key)
+    except KeyError:
+        return None
 
 
 def _clock(seconds: float) -> str:
@@ -1140,16 +1270,15 @@ def _clock(seconds: float) -> str:
 def point_cost(spec: Mapping[str, Any]) -> float:
     """A point's expected cost in arbitrary units, for the ETA (not a prediction of N*).
 
-    trials x n x the copies the search is expected to simulate (shadows: 3^n / alpha^2, Bell:
-    flat in n, 1 / alpha^4; both times 100, capped at ``max_copies``), plus the calibration's
-    three eigenstate runs. The sweep converts units to seconds with a fixed overhead and a
-    rate fitted on the points it has finished, per strategy.
+    trials x n x the copies the search is expected to simulate (the task's
+    ``expected_copies``; for pauli-prediction, shadows: 3^n / alpha^2, Bell: flat in n,
+    1 / alpha^4; both times 100), capped at ``max_copies``, plus the calibration's three
+    eigenstate runs. The sweep converts units to seconds with a fixed overhead and a rate
+    fitted on the points it has finished, per strategy.
     """
-    n, alpha = spec["n"], float(spec_value(spec, "alpha"))
-    if spec["strategy"] == "pauli-shadow":
-        copies = 100.0 * 3.0**n / alpha**2
-    else:
-        copies = 100.0 / alpha**4
+    n = spec["n"]
+    full = {**grid_defaults(spec["task"]), **spec}
+    copies = get_task(spec["task"]).expected_copies(full, get_protocol(spec["strategy"]))
     copies = min(float(spec_value(spec, "max_copies")), copies)
     calibration = 3.0 * float(spec_value(spec, "calibration_copies"))
     return float(spec_value(spec, "trials")) * n * copies + n * calibration

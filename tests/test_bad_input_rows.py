@@ -133,7 +133,7 @@ STORES = [
         _edit(lambda rows, tmp: _old([*rows, {**rows[0], "n_star": 1.5}])),
         "a second, different result for the point of line 1",
     ),
-    ("newer format", _edit(lambda rows, tmp: [{**rows[0], "format": 3}, *rows[1:]]), "format 3"),
+    ("newer format", _edit(lambda rows, tmp: [{**rows[0], "format": 4}, *rows[1:]]), "format 4"),
     ("format not a number", _edit(lambda rows, tmp: [{**rows[0], "format": "2"}]), "format '2'"),
     (
         "stamped row without seed",

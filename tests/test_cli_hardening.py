@@ -336,7 +336,7 @@ def test_lazy_package_keeps_the_public_api():
 
 def test_cli_names_agree_with_the_modules():
     from copylearn.backends import BACKEND_NAMES as backends
-    from copylearn.protocols import PROTOCOL_NAMES as protocols
+    from copylearn.protocols import protocol_names
 
-    assert PROTOCOL_NAMES == protocols and BACKEND_NAMES == backends
+    assert PROTOCOL_NAMES == protocol_names() and BACKEND_NAMES == backends
     assert cl.__all__ == sorted(cl.__all__)

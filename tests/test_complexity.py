@@ -10,7 +10,9 @@ from copylearn.complexity import copy_grid, crossing, run_point, wilson_interval
 from copylearn.errors import CopylearnError
 from copylearn.pauli import bell_sums, pack_bits, parse_paulis, shadow_sums
 from copylearn.tasks import get_task
-from copylearn.tasks.pauli_prediction import Instance, judge, sample_instance
+from copylearn.tasks.pauli_prediction import Instance, judge
+
+sample_instance = get_task("pauli-prediction").sample_instance
 
 SPEC = {
     "task": "pauli-prediction",
@@ -94,12 +96,14 @@ def test_instances_follow_the_declared_distribution():
 def test_success_rule_uses_the_midpoint_thresholds():
     state = cl.PauliMixedState("XZ", alpha=0.9)
     inst = Instance(state, parse_paulis(["ZZ", "XZ", "YY"], 2), hidden=1)
-    assert judge("bell", 0.9, inst, np.array([[0.1, 0.5, 0.0], [0.1, 0.3, 0.0]])).tolist() == [
+    assert judge(
+        "tr(Q rho)^2", 0.9, inst, np.array([[0.1, 0.5, 0.0], [0.1, 0.3, 0.0]])
+    ).tolist() == [
         True,
         False,  # 0.405 = alpha^2 / 2 on the squared scale
     ]
     assert judge(
-        "pauli-shadow", 0.9, inst, np.array([[0.1, -0.5, 0.0], [0.5, 0.9, 0.0]])
+        "tr(Q rho)", 0.9, inst, np.array([[0.1, -0.5, 0.0], [0.5, 0.9, 0.0]])
     ).tolist() == [
         True,
         False,  # |mean| > 0.45 = alpha / 2, sign ignored

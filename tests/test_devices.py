@@ -13,7 +13,7 @@ import copylearn as cl
 from copylearn.backends import plan
 from copylearn.backends.blocks import plan_blocks
 from copylearn.errors import CopylearnError
-from copylearn.protocols import single_copy, two_copy
+from copylearn.protocols import get_protocol, two_copy
 
 cirq_google = pytest.importorskip("cirq_google")
 qsimcirq = pytest.importorskip("qsimcirq")
@@ -205,7 +205,7 @@ def test_parameterised_shadow_circuit_compiles_exactly():
     device = devices.load_device("weber")
     state = cl.PauliMixedState("XYZI")
     chain = devices.place_chain(device, state.n)
-    circuit, names = single_copy.build(state)
+    circuit, names = get_protocol("pauli-shadow").build(state)
     mapping = dict(zip(cirq.LineQubit.range(state.n), chain, strict=True))
     circuit = circuit.transform_qubits(lambda q: mapping[q])
     compiled = devices.compile_for_device(circuit, device)
@@ -276,7 +276,7 @@ def test_noisy_science_circuit_still_factors_into_pairs():
         frozenset(pair) for pair in zip(a, b, strict=True)
     }
     rngs = {k: np.random.default_rng(i) for i, k in enumerate(("state_a", "state_b"))}
-    values, _ = two_copy.draw(state, 200, rngs)
+    values, _ = get_protocol("bell").draw(state, 200, rngs)
     measurements, info = plan(noisy, names, "qsim").run(values, np.random.SeedSequence(0))
     assert info["path"] == "blocks" and info["largest_block_qubits"] == 2
     assert measurements["a"].shape == measurements["b"].shape == (200, 4)

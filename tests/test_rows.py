@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from copylearn import __version__ as cl_version
 from copylearn.cli import main
 from copylearn.complexity import crossing, run_point
 from copylearn.errors import CopylearnError
@@ -194,7 +195,8 @@ def test_rows_carry_what_makes_them_belong(tmp_path):
     out = make_store(tmp_path)
     config = load_config(tmp_path / "store.toml")
     for row in lines_of(out):
-        assert row["format"] == STORE_FORMAT == 2
+        assert row["format"] == STORE_FORMAT == 3
+        assert row["copylearn"] == cl_version
         assert row["sweep_seed"] == 2024
         assert row["config_hash"] == config_hash(config)
         assert row["versions"]["copylearn"]
@@ -278,30 +280,32 @@ def test_a_config_that_does_not_validate_here_still_gives_the_seed(tmp_path):
     assert len(summary_rows(out)) == POINTS - 1
 
 
-def test_old_stores_are_read_resumed_and_extended_as_before(tmp_path):
-    """Rows written before the format existed (no format, seed or hash) keep working."""
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_old_stores_are_read_but_never_resumed_or_extended(tmp_path, capsys, fmt):
+    """Rows of an older store format are summarised as before; resuming or extending them
+    refuses with one line saying what differs and what to do, writes nothing, exits 2."""
     out = make_store(tmp_path)
-    old = [
-        {k: v for k, v in r.items() if k not in ("format", "sweep_seed", "config_hash")}
-        for r in lines_of(out)
-    ]
+    if fmt == 1:  # before rows carried the format, seed and hash
+        drop = ("format", "sweep_seed", "config_hash", "copylearn")
+        old = [{k: v for k, v in r.items() if k not in drop} for r in lines_of(out)]
+    else:  # before rows carried the copylearn version
+        old = [
+            {**{k: v for k, v in r.items() if k != "copylearn"}, "format": 2} for r in lines_of(out)
+        ]
     write_lines(out, old[:4])  # an old, interrupted store
     assert [r["id"] for r in summary_rows(out)] == [
         r["id"] for r in sorted(old[:4], key=lambda r: (r["spec"]["strategy"], r["spec"]["n"]))
     ]
     bigger = tmp_path / "bigger.toml"
     bigger.write_text(CONFIG.replace("n = [1, 2, 3]", "n = [1, 2, 3, 4]"))
-    rows = run_sweep(load_config(bigger), out, workers=0, point_runner=fake_runner, progress=False)
-    assert len(rows) == 8
-    stored = lines_of(out)
-    assert stored[:4] == old[:4]  # old rows untouched, their ids unchanged
-    assert all(r["format"] == 2 and r["sweep_seed"] == 2024 for r in stored[4:])
-    assert all(r["config_hash"] == config_hash(load_config(bigger)) for r in stored[4:])
-    new = {r["id"]: r for r in stored[4:]}
-    for r in old[4:]:  # the points the old store lacked: the same results as before
-        assert {k: v for k, v in new[r["id"]].items() if k in r and k != "seconds"} == {
-            k: v for k, v in r.items() if k != "seconds"
-        }
+    before = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    for config in (tmp_path / "store.toml", bigger):  # resume, extend
+        capsys.readouterr()
+        assert main(["sweep", str(config), "--out", str(out), "--workers", "0"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"store format {fmt}" in err
+        assert "this copylearn writes format 3" in err and "choose another --out" in err
+    assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
 
 
 @pytest.mark.parametrize("name", ["pauli_separation", "weber_separation", "noise_crossover"])

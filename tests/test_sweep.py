@@ -28,13 +28,13 @@ from copylearn.errors import CopylearnError
 from copylearn.sweep import (
     CONFIG_NAME,
     OPTIONAL_KEYS,
-    SPEC_KEYS,
     STORE_NAME,
     load_config,
     parse_config,
     point_id,
     point_seed,
     run_sweep,
+    spec_keys,
     summary_rows,
 )
 
@@ -135,7 +135,9 @@ def test_config_defaults_and_points(tmp_path):
     points = config.points()
     assert len(points) == POINTS
     # Optional keys at their default are left out of the spec (and so of the id).
-    assert all(list(p) == sorted(set(SPEC_KEYS) - set(OPTIONAL_KEYS)) for p in points)
+    assert all(
+        list(p) == sorted(set(spec_keys("pauli-prediction")) - set(OPTIONAL_KEYS)) for p in points
+    )
     shadow = [p for p in points if p["strategy"] == "pauli-shadow"]
     assert sorted({p["n"] for p in shadow}) == [1, 2, 3]
     first = points[0]
@@ -236,7 +238,7 @@ MALFORMED = [
     ({}, {"weight": '"half"'}, "", "grid.weight"),
     ({}, {"queries": "0"}, "", "grid.queries"),
     ({}, {"queries": '"some"'}, "", "grid.queries"),
-    ({}, {"queries": '"all"', "n": "[2, 14]"}, "", "grid.n"),
+    ({}, {"queries": '"all"', "n": "[2, 14]"}, "", "grid.queries"),  # names queries, not n
     ({}, {"queries": '"all"'}, "", "grid.queries"),  # the task: 'all' needs Bell data
     ({}, {}, '[strategy.pauli-shadow]\nqueries = "all"\n', "strategy.pauli-shadow.queries"),
     ({}, {"noise": '"dephasing:0.1"'}, "", "grid.noise"),

@@ -45,7 +45,7 @@ from exact_reference import (
 import copylearn as cl
 from copylearn.backends import execute
 from copylearn.noise import LocalNoise
-from copylearn.protocols import two_copy
+from copylearn.protocols import get_protocol, protocol_names, two_copy
 
 Z_MAX = 5.0
 ZERO_SE_TOL = 1e-12
@@ -195,33 +195,10 @@ def u_statistic_se(mu, variance, shots: int) -> np.ndarray:
     return np.sqrt((4 * (shots - 2) * zeta1 + 2 * zeta2) / (shots * (shots - 1)))
 
 
-def run_statistical_checks(
-    n: int,
-    name: str,
-    noise_key: str,
-    backend: str,
-    copies: int,
-    seed: int,
-    states=None,
-    execution: str = "circuit",
-) -> int:
-    """Collect with both protocols and check every estimator; returns the comparison count."""
-    states = STATES if states is None else states
-    state = states[n][name]
-    noise = NOISES[noise_key]
-    labels = all_paulis(n)
-    shadow_ref, bell_ref, purity_ref = reference(n, name, noise_key, states)
-    if noise is None:  # exact values straight from the density matrix
-        exact_signed, exact_purity = density_values(state, labels)
-        exact_square = exact_signed**2
-    else:  # noisy: exact means of the per-shot estimators of the noisy circuits
-        exact_signed = shadow_ref.mean
-        exact_square = bell_ref.mean  # E f_Q, not a square of anything in general
-        exact_purity = purity_ref.mean[0]
-    check = Checker(
-        f"n={n} state={name} noise={noise_key} backend={backend} execution={execution} seed={seed}"
-    )
-
+def _check_shadow(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
+    """Every estimator of pauli-shadow data; returns the estimator keys it checked."""
+    shadow_ref = refs[0]
+    exact_signed = exact[0]
     shadows = cl.collect(
         state,
         protocol="pauli-shadow",
@@ -255,7 +232,13 @@ def run_statistical_checks(
         shadows.estimate_abs(labels).values,
         np.minimum(np.abs(mean.values), 1.0),
     )
+    return {"tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|"}
 
+
+def _check_bell(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
+    """Every estimator of bell data; returns the estimator keys it checked."""
+    _, bell_ref, purity_ref = refs
+    _, exact_square, exact_purity = exact
     bell = cl.collect(
         state,
         protocol="bell",
@@ -278,8 +261,70 @@ def run_statistical_checks(
         bell.estimate_abs(labels).values,
         np.sqrt(np.maximum(square.values, 0.0)),
     )
+    values, _ = bell.estimate_all_squares()
+    codes = [tuple("IXYZ".index(c) for c in q) for q in labels]
+    check.equal(
+        "bell estimate_all_squares == estimate_square",
+        np.array([values[c] for c in codes]),
+        square.values,
+    )
+    return {"tr(Q rho)^2", "|tr(Q rho)|", "tr(rho^2)", "all tr(Q rho)^2"}
+
+
+#: Per registered protocol, the check of every estimator it declares against the exact
+#: reference (tests/exact_reference.py): a new protocol adds its entry here (its tests).
+PROTOCOL_CHECKS = {"pauli-shadow": _check_shadow, "bell": _check_bell}
+
+
+def run_statistical_checks(
+    n: int,
+    name: str,
+    noise_key: str,
+    backend: str,
+    copies: int,
+    seed: int,
+    states=None,
+    execution: str = "circuit",
+    protocols: tuple[str, ...] | None = None,
+) -> int:
+    """Collect with each protocol and check every estimator it declares; returns the count."""
+    states = STATES if states is None else states
+    state = states[n][name]
+    noise = NOISES[noise_key]
+    labels = all_paulis(n)
+    refs = reference(n, name, noise_key, states)
+    shadow_ref, bell_ref, purity_ref = refs
+    if noise is None:  # exact values straight from the density matrix
+        exact_signed, exact_purity = density_values(state, labels)
+        exact_square = exact_signed**2
+    else:  # noisy: exact means of the per-shot estimators of the noisy circuits
+        exact_signed = shadow_ref.mean
+        exact_square = bell_ref.mean  # E f_Q, not a square of anything in general
+        exact_purity = purity_ref.mean[0]
+    check = Checker(
+        f"n={n} state={name} noise={noise_key} backend={backend} execution={execution} seed={seed}"
+    )
+    for protocol in protocol_names() if protocols is None else protocols:
+        covered = PROTOCOL_CHECKS[protocol](
+            check,
+            state,
+            labels,
+            refs,
+            (exact_signed, exact_square, exact_purity),
+            backend,
+            copies,
+            seed,
+            execution,
+            noise,
+        )
+        declared = set(get_protocol(protocol).estimators)
+        assert covered == declared, f"{protocol}: checks {covered}, declares {declared}"
     check.assert_ok()
     return check.count
+
+
+def test_every_registered_protocol_has_a_conformance_check():
+    assert set(PROTOCOL_CHECKS) == set(protocol_names())
 
 
 # ----- 1. the exact reference itself -------------------------------------------------------
@@ -408,14 +453,18 @@ def case_seed(base: int, states, n: int, name: str, noise_key: str, backend: str
     )
 
 
+@pytest.mark.parametrize("protocol", protocol_names())
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("noise_key", list(NOISES))
 @pytest.mark.parametrize(
     ("n", "name", "execution"), CASES, ids=[f"n{n}-{name}-{e}" for n, name, e in CASES]
 )
-def test_estimators_within_five_standard_errors(n, name, execution, noise_key, backend):
+def test_estimators_within_five_standard_errors(n, name, execution, noise_key, backend, protocol):
+    """The registry's conformance suite: every protocol, every estimator it declares."""
     seed = case_seed(0, STATES, n, name, noise_key, backend, execution)
-    run_statistical_checks(n, name, noise_key, backend, COPIES, seed, execution=execution)
+    run_statistical_checks(
+        n, name, noise_key, backend, COPIES, seed, execution=execution, protocols=(protocol,)
+    )
 
 
 SLOW_STATES = {n: make_states(n, variant=1) for n in (1, 2, 3)}

@@ -172,7 +172,9 @@ def collection_bytes(
     while the main data are kept.
     """
     words = 8 * -(-n // 64)
-    kept = experiments * words * (2 if protocol == "bell" else 3)
+    from copylearn.protocols import get_protocol
+
+    kept = experiments * words * len(get_protocol(protocol).arrays)
     sampling = experiments * (SAMPLING_BYTES_FIXED + SAMPLING_BYTES_PER_QUBIT * n) + kept
     calibration = kept + calibration_experiments * (
         SAMPLING_BYTES_FIXED + CALIBRATION_BYTES_PER_QUBIT * n

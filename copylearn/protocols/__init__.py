@@ -1,21 +1,42 @@
-"""Measurement protocols: single-copy random-Pauli shadows and two-copy Bell sampling.
+"""Measurement protocols: registered, self-describing classes, one module each.
 
-Each protocol module has ``build(state)``, one parameterised Cirq circuit (state preparation
-plus the protocol's measurement stage) and its parameter names; ``draw(state, shots, rngs)``,
-one row of parameter values per shot and the choices to record; and ``outcome_arrays``, which
-turns the measured bits into dataset arrays. :func:`prepare` bundles the first two into an
-:class:`Experiment`.
+A protocol is a subclass of :class:`Protocol` registered by name with
+:func:`register_protocol`. It declares its name and a one-line description, the copies of
+rho one experiment consumes, the dataset arrays it records, and the estimators it supports
+(:data:`ESTIMATORS`); it builds its measurement circuit(s) for a state, draws the per-shot
+choices it records, turns measured bits into dataset arrays, gives the per-prefix sums of
+its single-shot values (what the sweep runner folds into its learners), and says how its
+damping is calibrated on known eigenstates (docs/theory.md §9).
+
+Everything outside this package asks the registry (:func:`get_protocol`,
+:func:`protocol_names`) and compares no protocol by name. The built-in protocols
+(``pauli-shadow`` in :mod:`copylearn.protocols.single_copy`, ``bell`` in
+:mod:`copylearn.protocols.two_copy`) register on first use; plug-ins register on import
+(:mod:`copylearn.plugins`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
+from typing import Any, ClassVar
 
 import cirq
 import numpy as np
 
 from copylearn.errors import CopylearnError
+from copylearn.parameters import Parameter
+
+# Estimator names a protocol may declare, each with the Dataset method that computes it.
+ESTIMATORS = {
+    "tr(Q rho)": "estimate",
+    "tr(Q rho)^2": "estimate_square",
+    "|tr(Q rho)|": "estimate_abs",
+    "tr(rho^2)": "purity",
+    "all tr(Q rho)^2": "estimate_all_squares",
+}
+_BUILTIN_MODULES = ("copylearn.protocols.single_copy", "copylearn.protocols.two_copy")
+_LOADED: list[bool] = []
+_REGISTRY: dict[str, Protocol] = {}
 
 
 @dataclass(frozen=True)
@@ -40,17 +61,225 @@ class Experiment:
     record: dict[str, np.ndarray]
 
 
-def get_protocol(name: str) -> ModuleType:
-    """The protocol module for ``name`` ("pauli-shadow" or "bell")."""
-    from copylearn.protocols import single_copy, two_copy
+class Protocol:
+    """A measurement protocol (subclass it and decorate with :func:`register_protocol`).
 
-    modules = {single_copy.NAME: single_copy, two_copy.NAME: two_copy}
-    if name not in modules:
-        raise CopylearnError(f"unknown protocol {name!r}: use one of {', '.join(sorted(modules))}.")
-    return modules[name]
+    Class attributes
+    ----------------
+    name : str
+        Registry name (the ``protocol=`` of :func:`copylearn.collect`, a sweep strategy).
+    description : str
+        One line for ``copylearn list``.
+    copies_per_shot : int
+        Copies of rho one experiment (shot) consumes.
+    arrays : tuple of str
+        Names of the packed ``(shots, n_words(n))`` uint64 dataset arrays it records.
+    estimators : tuple of str
+        The keys of :data:`ESTIMATORS` its data support.
+    statistic : str
+        What the mean of its single-shot values :meth:`sums` estimates: ``"tr(Q rho)"`` or
+        ``"tr(Q rho)^2"``.
+    unsupported_notes : dict of str to str
+        Optional reason per unsupported estimator, appended to the refusal.
+    parameters : tuple of Parameter
+        The protocol's own settings (none for the built-ins), listed by ``copylearn list``.
+
+    Measurement-circuit pool: :meth:`circuits` returns the protocol's parameterised
+    circuits for a state. The built-in protocols use one circuit (per-shot choices are
+    circuit parameters); a protocol with a random global unitary per shot group returns
+    several, and :meth:`draw` records which one each shot uses under ``"circuit"``.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    copies_per_shot: ClassVar[int] = 1
+    arrays: ClassVar[tuple[str, ...]] = ()
+    estimators: ClassVar[tuple[str, ...]] = ()
+    statistic: ClassVar[str] = "tr(Q rho)"
+    unsupported_notes: ClassVar[dict[str, str]] = {}
+    parameters: ClassVar[tuple[Parameter, ...]] = ()
+
+    # ----- circuits and data ---------------------------------------------------------------
+    def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:
+        """The parameterised circuit for ``state`` (preparation + measurement), its symbols."""
+        raise NotImplementedError
+
+    def circuits(self, state) -> tuple[tuple[cirq.Circuit, tuple[str, ...]], ...]:
+        """The pool of measurement circuits for ``state`` (one by default: :meth:`build`)."""
+        return (self.build(state),)
+
+    def draw(
+        self, state, shots: int, rngs: dict[str, np.random.Generator]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(shots, parameters)`` per-shot parameter values and the choices to record.
+
+        ``rngs`` holds independent generators ``"state_a"``, ``"state_b"``, ``"protocol"``.
+        """
+        raise NotImplementedError
+
+    def outcome_arrays(
+        self, record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Dataset arrays (exactly :attr:`arrays`) from the record and measured bits."""
+        raise NotImplementedError
+
+    def unpack(self, arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """The raw shots unpacked, one ``uint8`` row per shot (``Dataset.outcomes``)."""
+        raise NotImplementedError
+
+    def place(self, device, n: int, ladder: bool) -> dict[cirq.Qid, cirq.Qid]:
+        """Map the LineQubits of :meth:`build` onto ``device``'s qubits."""
+        raise NotImplementedError
+
+    def device_capacity(self, device) -> tuple[int, str]:
+        """Largest n ``device`` holds and a short description of the layout."""
+        raise NotImplementedError
+
+    # ----- estimators ----------------------------------------------------------------------
+    def sums(
+        self, paulis, arrays: dict[str, np.ndarray], ends: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sums of the single-shot values (and their squares) of every Pauli in ``paulis``.
+
+        Without ``ends``: two ``(M,)`` arrays over all shots. With ``ends`` (increasing
+        prefix lengths): two ``(len(ends), M)`` arrays, one row per prefix — what the sweep's
+        learners fold in (docs/theory.md §6). The mean estimates :attr:`statistic`.
+        """
+        raise NotImplementedError
+
+    def purity_values(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """``(shots,)`` single-shot values whose mean is unbiased for tr(rho^2)."""
+        raise NotImplementedError
+
+    def outcome_codes(self, arrays: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """``(shots,)`` outcome codes whose histogram gives all tr(Q rho)^2 (Walsh)."""
+        raise NotImplementedError
+
+    def supports(self, estimator: str) -> bool:
+        """Whether the data support ``estimator`` (a key of :data:`ESTIMATORS`)."""
+        return estimator in self.estimators
+
+    def require(self, estimator: str) -> None:
+        """Refuse, in one line, an estimator this protocol does not support.
+
+        Raises
+        ------
+        CopylearnError
+            Names the protocol, what it supports, and the protocols that support it.
+        """
+        if self.supports(estimator):
+            return
+        others = [p for p in protocol_names() if get_protocol(p).supports(estimator)]
+        named = [f"protocol={p!r} ({get_protocol(p).kind} data)" for p in others]
+        fix = f"; collect with {' or '.join(named)}" if named else ""
+        raise CopylearnError(
+            f"protocol {self.name!r} does not support {estimator}"
+            f"{self.unsupported_notes.get(estimator, '')}: it supports "
+            f"{', '.join(self.estimators)}{fix}."
+        )
+
+    # ----- calibration ---------------------------------------------------------------------
+    def calibration_prefixes(self) -> tuple[str, ...]:
+        """Name prefixes of the eigenstate preparations whose signs multiply per shot."""
+        return ("",)
+
+    def calibration_values(self, singles, data: dict[str, np.ndarray]) -> np.ndarray:
+        """``(shots, n)`` single-shot values of the single-qubit Paulis ``singles``.
+
+        Multiplied by the prepared eigenvalue signs, their mean is the protocol's damping of
+        each single-qubit Pauli (docs/theory.md §9.1).
+        """
+        return self.sums_values(singles, data)
+
+    def sums_values(self, paulis, data: dict[str, np.ndarray]) -> np.ndarray:
+        """``(shots, M)`` single-shot values (the terms of :meth:`sums`)."""
+        raise NotImplementedError
+
+    def calibration_stderr(self, mean: np.ndarray, w: np.ndarray, shots: int) -> np.ndarray:
+        """Standard error of a damping mean from its signed single-shot values ``w``."""
+        return w.std(axis=0, ddof=1) / np.sqrt(shots)
+
+    @property
+    def kind(self) -> str:
+        """``"single-copy"``, ``"two-copy"`` or ``"k-copy"``: copies one experiment holds."""
+        words = {1: "single", 2: "two", 3: "three"}
+        return f"{words.get(self.copies_per_shot, self.copies_per_shot)}-copy"
+
+    def describe(self) -> dict[str, Any]:
+        """What ``copylearn list`` prints."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "copies_per_shot": self.copies_per_shot,
+            "arrays": list(self.arrays),
+            "estimators": list(self.estimators),
+            "parameters": {p.name: {"default": p.default, "doc": p.doc} for p in self.parameters},
+        }
 
 
-PROTOCOL_NAMES = ("pauli-shadow", "bell")
+def register_protocol(cls: type[Protocol]) -> type[Protocol]:
+    """Class decorator: register one instance of ``cls`` under ``cls.name``.
+
+    Raises
+    ------
+    CopylearnError
+        No name, an estimator outside :data:`ESTIMATORS`, or the name is taken by another
+        class.
+    """
+    _load_builtins()  # built-ins first, whatever registers first
+    if not cls.name:
+        raise CopylearnError(f"{cls.__name__} has no name: set the class attribute name.")
+    bad = [e for e in cls.estimators if e not in ESTIMATORS]
+    if bad:
+        raise CopylearnError(
+            f"protocol {cls.name!r} declares unknown estimators {bad}: use keys of "
+            f"copylearn.protocols.ESTIMATORS ({', '.join(ESTIMATORS)})."
+        )
+    old = _REGISTRY.get(cls.name)
+    if old is not None and type(old).__qualname__ != cls.__qualname__:
+        raise CopylearnError(
+            f"protocol {cls.name!r} is registered twice ({type(old).__module__} and "
+            f"{cls.__module__}): rename one."
+        )
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def _load_builtins() -> None:
+    """Import the built-in modules (they register themselves), then the entry points, once."""
+    if _LOADED:
+        return
+    _LOADED.append(True)  # before importing: their own registrations must not recurse
+    import importlib
+
+    from copylearn.plugins import load_entry_points
+
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    load_entry_points()
+
+
+def protocol_names() -> tuple[str, ...]:
+    """Registered protocol names, built-ins first."""
+    _load_builtins()
+    return tuple(_REGISTRY)
+
+
+def get_protocol(name: str) -> Protocol:
+    """The registered protocol ``name``.
+
+    Raises
+    ------
+    CopylearnError
+        No protocol is registered under ``name``.
+    """
+    _load_builtins()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise CopylearnError(
+            f"unknown protocol {name!r}: use one of {', '.join(_REGISTRY)} (or register a "
+            "plug-in: docs/extending.md)."
+        )
+    return _REGISTRY[name]
 
 
 def prepare(protocol: str, state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
@@ -59,7 +288,7 @@ def prepare(protocol: str, state, shots: int, rngs: dict[str, np.random.Generato
     ``rngs`` holds the generators the protocol's ``draw`` uses (``"state_a"``, ``"state_b"``,
     ``"protocol"``).
     """
-    module = get_protocol(protocol)
-    circuit, names = module.build(state)
-    values, record = module.draw(state, shots, rngs)
+    spec = get_protocol(protocol)
+    circuit, names = spec.build(state)
+    values, record = spec.draw(state, shots, rngs)
     return Experiment(circuit, names, values, record)

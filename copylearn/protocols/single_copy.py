@@ -1,9 +1,10 @@
-"""Single-copy random-Pauli classical shadows (HKP20).
+"""Single-copy random-Pauli classical shadows (HKP20), registered as ``pauli-shadow``.
 
 Each copy is measured on its own: every qubit in a basis X, Y or Z drawn uniformly at
-random per shot. The rotation before the Z measurement is ``Z**(-s/2)`` then ``H**h`` with
-0/1 parameters (s, h) = (0, 1) for X, (1, 1) for Y (S-dagger then H) and (0, 0) for Z, so
-the measured observable is +X, +Y, +Z and the eigenvalue is ``(-1)^bit`` in every basis.
+random per shot (docs/theory.md §3.1). The rotation before the Z measurement is
+``Z**(-s/2)`` then ``H**h`` with 0/1 parameters (s, h) = (0, 1) for X, (1, 1) for Y
+(S-dagger then H) and (0, 0) for Z, so the measured observable is +X, +Y, +Z and the
+eigenvalue is ``(-1)^bit`` in every basis.
 """
 
 from __future__ import annotations
@@ -12,49 +13,90 @@ import cirq
 import numpy as np
 import sympy
 
-from copylearn.pauli import pack_bits
+from copylearn.pauli import pack_bits, shadow_sums, shadow_values, unpack_bits
+from copylearn.protocols import Protocol, register_protocol
 
-NAME = "pauli-shadow"
-COPIES_PER_SHOT = 1
 BASES = "XYZ"
 # Per basis code X, Y, Z: (parameter s, parameter h, symplectic x bit, symplectic z bit).
 _BASIS_TABLE = np.array([[0, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1]], dtype=np.uint8)
 
 
-def build(state) -> tuple[cirq.Circuit, tuple[str, ...]]:
-    """The parameterised shadow circuit for ``state`` and its parameter names."""
-    n = state.n
-    qubits = cirq.LineQubit.range(n)
-    s_names = tuple(f"basis_s{i}" for i in range(n))
-    h_names = tuple(f"basis_h{i}" for i in range(n))
-    circuit = state.prep_circuit(qubits) + cirq.Circuit(
-        cirq.Moment(
-            cirq.Z(q) ** (-0.5 * sympy.Symbol(s)) for q, s in zip(qubits, s_names, strict=True)
-        ),
-        cirq.Moment(cirq.H(q) ** sympy.Symbol(h) for q, h in zip(qubits, h_names, strict=True)),
-        cirq.Moment(cirq.measure(*qubits, key="m")),
-    )
-    return circuit, state.parameter_names + s_names + h_names
+@register_protocol
+class PauliShadow(Protocol):
+    """Random-Pauli classical shadows: one copy per shot, a random basis per qubit.
 
-
-def draw(
-    state, shots: int, rngs: dict[str, np.random.Generator]
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Per-shot parameter values (state randomness, then bases) and the bases to record.
-
-    ``rngs["state_a"]`` drives the state's randomness, ``rngs["protocol"]`` the bases.
+    Single-shot value of Q: ``3^|Q| * 1[bases match Q] * (-1)^parity`` with mean tr(Q rho)
+    (docs/theory.md §3.2); tr(Q rho)^2 by the U-statistic (§3.3).
     """
-    codes = rngs["protocol"].integers(0, 3, size=(shots, state.n), dtype=np.uint8)
-    table = _BASIS_TABLE[codes]  # (shots, n, 4)
-    values = np.concatenate(
-        [state.sample_parameters(rngs["state_a"], shots), table[..., 0], table[..., 1]], axis=1
-    )
-    record = {"bases_x": pack_bits(table[..., 2]), "bases_z": pack_bits(table[..., 3])}
-    return values, record
 
+    name = "pauli-shadow"
+    description = "single-copy random-Pauli classical shadows (HKP20)"
+    copies_per_shot = 1
+    arrays = ("bits", "bases_x", "bases_z")
+    estimators = ("tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|")
+    statistic = "tr(Q rho)"
 
-def outcome_arrays(
-    record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Dataset arrays: packed bases and packed eigenvalue bits (eigenvalue ``(-1)^bit``)."""
-    return {**record, "bits": pack_bits(measurements["m"])}
+    def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:
+        """The parameterised shadow circuit for ``state`` and its parameter names."""
+        n = state.n
+        qubits = cirq.LineQubit.range(n)
+        s_names = tuple(f"basis_s{i}" for i in range(n))
+        h_names = tuple(f"basis_h{i}" for i in range(n))
+        circuit = state.prep_circuit(qubits) + cirq.Circuit(
+            cirq.Moment(
+                cirq.Z(q) ** (-0.5 * sympy.Symbol(s)) for q, s in zip(qubits, s_names, strict=True)
+            ),
+            cirq.Moment(cirq.H(q) ** sympy.Symbol(h) for q, h in zip(qubits, h_names, strict=True)),
+            cirq.Moment(cirq.measure(*qubits, key="m")),
+        )
+        return circuit, state.parameter_names + s_names + h_names
+
+    def draw(
+        self, state, shots: int, rngs: dict[str, np.random.Generator]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Per-shot parameter values (state randomness, then bases) and the bases to record.
+
+        ``rngs["state_a"]`` drives the state's randomness, ``rngs["protocol"]`` the bases.
+        """
+        codes = rngs["protocol"].integers(0, 3, size=(shots, state.n), dtype=np.uint8)
+        table = _BASIS_TABLE[codes]  # (shots, n, 4)
+        values = np.concatenate(
+            [state.sample_parameters(rngs["state_a"], shots), table[..., 0], table[..., 1]],
+            axis=1,
+        )
+        record = {"bases_x": pack_bits(table[..., 2]), "bases_z": pack_bits(table[..., 3])}
+        return values, record
+
+    def outcome_arrays(
+        self, record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Dataset arrays: packed bases and packed eigenvalue bits (eigenvalue ``(-1)^bit``)."""
+        return {**record, "bits": pack_bits(measurements["m"])}
+
+    def unpack(self, arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """``"bases"`` (letter codes X = 1, Y = 2, Z = 3) and ``"bits"``, ``(shots, n)``."""
+        x = unpack_bits(arrays["bases_x"], n)
+        z = unpack_bits(arrays["bases_z"], n)
+        bases = (x * (1 + z) + 3 * z * (1 - x)).astype(np.uint8)  # X=(1,0), Y=(1,1), Z=(0,1)
+        return {"bases": bases, "bits": unpack_bits(arrays["bits"], n)}
+
+    def place(self, device, n: int, ladder: bool) -> dict[cirq.Qid, cirq.Qid]:
+        """Qubit i on the i-th qubit of a chain of the device."""
+        from copylearn import devices
+
+        chain = devices.place_chain(device, n)
+        return {cirq.LineQubit(i): chain[i] for i in range(n)}
+
+    def device_capacity(self, device) -> tuple[int, str]:
+        """The longest chain the device holds."""
+        from copylearn import devices
+
+        return devices.max_chain(device), "qubits on a chain"
+
+    def sums(self, paulis, arrays, ends=None):
+        """Sums of the shadow estimates and their squares (see :meth:`Protocol.sums`)."""
+        return shadow_sums(paulis, arrays["bases_x"], arrays["bases_z"], arrays["bits"], ends)
+
+    def sums_values(self, paulis, data):
+        """``(shots, M)`` single-shot shadow estimates."""
+        return shadow_values(paulis, data["bases_x"], data["bases_z"], data["bits"])

@@ -1,19 +1,223 @@
-"""Learning tasks: an instance sampler, the quantity predicted, and a success rule fixed
-before any data is seen. One module per task."""
+"""Learning tasks: registered, self-describing classes, one module each.
+
+A task is a subclass of :class:`Task` registered by name with :func:`register_task`. It
+declares its parameters (:class:`Parameter`: name, default, validation, doc), the protocols
+it supports, an instance sampler (the unknown state of one trial), a learner that judges
+every prefix of a trial's data with a rule fixed before any data is seen, and the theory
+curves its figures may overlay (docs/theory.md §5, §6, §7.5).
+
+The sweep runner (:mod:`copylearn.complexity`) asks the task and knows none by name. The
+built-in ``pauli-prediction`` task (:mod:`copylearn.tasks.pauli_prediction`) registers on
+first use; plug-ins register on import (:mod:`copylearn.plugins`).
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
 
 from copylearn.errors import CopylearnError
+from copylearn.parameters import Parameter, ParameterError
 
-TASK_NAMES = ("pauli-prediction",)
+__all__ = [
+    "Learner",
+    "Parameter",
+    "ParameterError",
+    "Task",
+    "get_task",
+    "register_task",
+    "task_names",
+]
+
+_BUILTIN_MODULES = ("copylearn.tasks.pauli_prediction",)
+_LOADED: list[bool] = []
+_REGISTRY: dict[str, Task] = {}
 
 
-def get_task(name: str) -> ModuleType:
-    """The task module for ``name``."""
-    if name == "pauli-prediction":
-        from copylearn.tasks import pauli_prediction
+class Learner:
+    """A trial's learner: judges nested prefixes of its data with a rule fixed in advance."""
 
-        return pauli_prediction
-    raise CopylearnError(f"unknown task {name!r}: use one of {', '.join(TASK_NAMES)}.")
+    def judge(
+        self, data: dict[str, np.ndarray], ends: np.ndarray, totals: np.ndarray
+    ) -> np.ndarray:
+        """Fold in one new segment of the trial's shots; success of each prefix.
+
+        Parameters
+        ----------
+        data : dict of str to np.ndarray
+            The segment's dataset arrays (the protocol's ``arrays``).
+        ends : np.ndarray
+            ``(G,)`` increasing prefix lengths within the segment.
+        totals : np.ndarray
+            ``(G,)`` the trial's total shots at those prefixes.
+
+        Returns
+        -------
+        np.ndarray
+            ``(G,)`` bool.
+        """
+        raise NotImplementedError
+
+
+class Task:
+    """A learning task (subclass it and decorate with :func:`register_task`).
+
+    Class attributes
+    ----------------
+    name : str
+        Registry name (``[sweep] task = ...``).
+    description : str
+        One line for ``copylearn list``.
+    parameters : tuple of Parameter
+        The task's own grid keys, in canonical order.
+    protocols : tuple of str
+        The protocols it supports (a sweep's strategies).
+    optional : tuple of str
+        Parameters left out of a point's spec (and its id) while at their default.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    parameters: ClassVar[tuple[Parameter, ...]] = ()
+    protocols: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
+
+    def parameter(self, key: str) -> Parameter:
+        """The declared parameter ``key``."""
+        for p in self.parameters:
+            if p.name == key:
+                return p
+        raise CopylearnError(f"task {self.name!r} has no parameter {key!r}.")
+
+    def check_spec(self, spec: dict) -> None:
+        """Validate a point's task parameters and combinations of them.
+
+        Raises
+        ------
+        ParameterError
+            Naming the key that is wrong (``strategy`` for an unsupported protocol).
+        """
+        if spec["strategy"] not in self.protocols:
+            raise ParameterError(
+                "strategy",
+                f"task {self.name!r} supports protocols {', '.join(self.protocols)}, not "
+                f"{spec['strategy']!r}.",
+            )
+        for p in self.parameters:
+            p.validate(spec.get(p.name, p.default))
+
+    def circuit_family(self, spec: dict):
+        """A state of the family every instance's circuit belongs to (plans the collector)."""
+        raise NotImplementedError
+
+    def sample_instance(self, spec: dict, rng: np.random.Generator):
+        """One trial's instance (it has a ``state`` the protocol measures)."""
+        raise NotImplementedError
+
+    def learner(self, spec: dict, protocol, instance, calibration) -> Learner:
+        """A fresh :class:`Learner` for one trial (``calibration`` may be None)."""
+        raise NotImplementedError
+
+    def expected_copies(self, spec: dict, protocol) -> float:
+        """A rough number of copies the search simulates (ETA and scheduling only)."""
+        return float(spec["max_copies"])
+
+    def memory(self, spec: dict) -> dict[str, tuple[int, str]]:
+        """Bytes the learners of one point hold, by the key that drives them, with the fix.
+
+        ``{key: (bytes, how to shrink it)}``; the sweep adds its own ``trials`` and
+        ``max_copies`` parts and refuses a point that does not fit in memory.
+        """
+        return {}
+
+    #: Extra figures of a store of this task that :mod:`copylearn.plotting` knows how to
+    #: draw (``"crossover"``: the storage-noise crossover of docs/theory.md §8.6).
+    figures: ClassVar[tuple[str, ...]] = ()
+
+    def overlays(self, protocol, group: dict) -> tuple[dict, ...]:
+        """Theory curves a figure of N* versus n draws for one series (docs/theory.md §7.5).
+
+        Parameters
+        ----------
+        protocol : Protocol
+            The series' protocol.
+        group : dict
+            The series' grid values (every spec key but ``n``).
+
+        Returns
+        -------
+        tuple of dict
+            Each ``{"kind": ...}`` with ``kind`` one of ``"exponential"`` (``C * base^n``
+            with C fitted to the measured points; key ``base``, ``label``), ``"flat"``
+            (constant in n at the data's geometric mean; ``label``) or
+            ``"single-copy-lower-bound"`` (N_LB of §7.3 for the group's alpha and target).
+        """
+        return ()
+
+    def describe(self) -> dict[str, Any]:
+        """What ``copylearn list`` prints."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "protocols": list(self.protocols),
+            "parameters": {p.name: {"default": p.default, "doc": p.doc} for p in self.parameters},
+        }
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: register one instance of ``cls`` under ``cls.name``.
+
+    Raises
+    ------
+    CopylearnError
+        No name, or the name is taken by another class.
+    """
+    _load_builtins()  # built-ins first, whatever registers first
+    if not cls.name:
+        raise CopylearnError(f"{cls.__name__} has no name: set the class attribute name.")
+    old = _REGISTRY.get(cls.name)
+    if old is not None and type(old).__qualname__ != cls.__qualname__:
+        raise CopylearnError(
+            f"task {cls.name!r} is registered twice ({type(old).__module__} and "
+            f"{cls.__module__}): rename one."
+        )
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def _load_builtins() -> None:
+    """Import the built-in modules (they register themselves), then the entry points, once."""
+    if _LOADED:
+        return
+    _LOADED.append(True)  # before importing: their own registrations must not recurse
+    import importlib
+
+    from copylearn.plugins import load_entry_points
+
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    load_entry_points()
+
+
+def task_names() -> tuple[str, ...]:
+    """Registered task names, built-ins first."""
+    _load_builtins()
+    return tuple(_REGISTRY)
+
+
+def get_task(name: str) -> Task:
+    """The registered task ``name``.
+
+    Raises
+    ------
+    CopylearnError
+        No task is registered under ``name``.
+    """
+    _load_builtins()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise CopylearnError(
+            f"unknown task {name!r}: use one of {', '.join(_REGISTRY)} (or name a plug-in "
+            "module in [sweep] plugins: docs/extending.md)."
+        )
+    return _REGISTRY[name]

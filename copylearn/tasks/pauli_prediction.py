@@ -19,15 +19,15 @@ The rule is fixed before any data is seen; nothing is tuned on the trials.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 
 import numpy as np
 
-from copylearn.data import MAX_ALL_SQUARES_QUBITS
-from copylearn.errors import CopylearnError
+from copylearn.data import MAX_ALL_SQUARES_QUBITS, walsh_squares
 from copylearn.pauli import Paulis, parse_paulis
 from copylearn.states import PauliMixedState
+from copylearn.tasks import Learner, Parameter, ParameterError, Task, register_task
 
-NAME = "pauli-prediction"
 WEIGHTS = ("full", "uniform")
 
 
@@ -50,6 +50,28 @@ class Instance:
     hidden: int
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _alpha(v):
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 < float(v) <= 1.0:
+        raise ValueError(f"{v!r} is not a number in (0, 1]: use e.g. alpha = 0.9.")
+    return float(v)
+
+
+def _weight(v):
+    if not isinstance(v, str) or v not in WEIGHTS:
+        raise ValueError(f"{v!r} is not a weight policy: use {' or '.join(map(repr, WEIGHTS))}.")
+    return v
+
+
+def _queries(v):
+    if v == "all" or (_is_int(v) and v >= 1):
+        return v
+    raise ValueError(f"{v!r} is not an integer >= 1 or 'all': use e.g. queries = 100.")
+
+
 def _random_non_identity(rng: np.random.Generator, n: int, full: bool) -> str:
     while True:
         letters = "".join(rng.choice(list("XYZ" if full else "IXYZ"), size=n))
@@ -57,50 +79,15 @@ def _random_non_identity(rng: np.random.Generator, n: int, full: bool) -> str:
             return letters
 
 
-def check_spec(spec: dict) -> None:
-    """Reject task parameters this task cannot run, with the fix."""
-    if spec["weight"] not in WEIGHTS:
-        raise CopylearnError(f"weight={spec['weight']!r}: use one of {', '.join(WEIGHTS)}.")
-    if spec["queries"] == "all":
-        if spec["strategy"] != "bell":
-            raise CopylearnError(
-                "queries='all' is implemented for two-copy (bell) data only: give an integer "
-                "number of queries for single-copy strategies."
-            )
-        if spec["n"] > MAX_ALL_SQUARES_QUBITS:
-            raise CopylearnError(
-                f"queries='all' holds 4^n estimates and is limited to n <= "
-                f"{MAX_ALL_SQUARES_QUBITS} (got n = {spec['n']}): use an integer query count."
-            )
-
-
-def sample_instance(spec: dict, rng: np.random.Generator) -> Instance:
-    """Draw a fresh hidden P, sign and query set for one trial."""
-    n, alpha = spec["n"], spec["alpha"]
-    pauli = _random_non_identity(rng, n, spec["weight"] == "full")
-    state = PauliMixedState(pauli, alpha=alpha, sign=int(rng.choice([-1, 1])))
-    if spec["queries"] == "all":
-        return Instance(state, None, -1)
-    m = min(int(spec["queries"]), 4**n - 1)
-    others: set[str] = set()
-    while len(others) < m - 1:
-        q = _random_non_identity(rng, n, full=False)
-        if q != pauli:
-            others.add(q)
-    labels = sorted(others)
-    rng.shuffle(labels)
-    hidden = int(rng.integers(0, m))
-    labels.insert(hidden, pauli)
-    return Instance(state, parse_paulis(labels, n), hidden)
-
-
-def judge(strategy: str, alpha: float, instance: Instance, means: np.ndarray) -> np.ndarray:
-    """Success of each prefix from its per-query mean single-shot values.
+def judge(statistic: str, alpha: float, instance: Instance, means: np.ndarray) -> np.ndarray:
+    """Success of each prefix from its per-query mean single-shot values (docs/theory.md §5.2).
 
     Parameters
     ----------
-    strategy : str
-        ``"bell"`` (means of f_Q) or ``"pauli-shadow"`` (means of the shadow estimates).
+    statistic : str
+        What the means estimate (the protocol's ``statistic``): ``"tr(Q rho)^2"`` (Bell
+        sampling's f_Q; hot above alpha^2 / 2) or ``"tr(Q rho)"`` (shadow estimates; hot when
+        the magnitude exceeds alpha / 2).
     alpha : float
         The state's bias.
     instance : Instance
@@ -113,7 +100,7 @@ def judge(strategy: str, alpha: float, instance: Instance, means: np.ndarray) ->
     np.ndarray
         ``(prefixes,)`` bool.
     """
-    if strategy == "bell":
+    if statistic == "tr(Q rho)^2":
         hot = means > alpha**2 / 2
     else:
         hot = np.abs(means) > alpha / 2
@@ -136,3 +123,151 @@ def identified(instance: Instance, squares: np.ndarray) -> bool:
         index = 4 * index + code[c]
     best = np.flatnonzero(flat == flat.max())
     return len(best) == 1 and best[0] == index
+
+
+class PauliLearner(Learner):
+    """The midpoint-threshold learner of one trial (docs/theory.md §5.2 to §5.5).
+
+    With a calibration, the estimates are divided by the calibrated damping before the rule
+    is applied; for ``queries="all"`` the learner names the Q of largest likelihood score
+    D(Q) (mean f_Q - alpha^2 D(Q) / 2) (Gaussian means D(Q) alpha^2 for P and 0 for the
+    rest, equal variances), which is the plain argmax when D = 1.
+    """
+
+    def __init__(self, spec: dict, protocol, instance: Instance, calibration) -> None:
+        self.spec, self.protocol, self.instance = spec, protocol, instance
+        n = spec["n"]
+        self.damping = None
+        if calibration is not None:
+            if instance.queries is not None:
+                calibration.check_resolved(instance.queries)
+                self.damping = calibration.factors(instance.queries)[0]
+            else:
+                calibration.check_resolved(parse_paulis(["X" * n, "Y" * n, "Z" * n], n))
+                self.damping = reduce(np.multiply.outer, calibration.site_table()[0])
+        width = 4**n if instance.queries is None else len(instance.queries)
+        self.running = np.zeros(width)  # sums, or a histogram of outcome codes
+
+    def judge(self, data, ends, totals):
+        """Fold in a segment; success of each prefix (see :meth:`Learner.judge`)."""
+        spec, damping, running = self.spec, self.damping, self.running
+        if self.instance.queries is None:
+            codes = self.protocol.outcome_codes(data, spec["n"])
+            out, start = [], 0
+            for end in ends:
+                running += np.bincount(codes[start:end], minlength=running.size)
+                squares = walsh_squares(running, spec["n"])
+                if damping is not None:
+                    squares = damping * (squares - spec["alpha"] ** 2 * damping / 2)
+                out.append(identified(self.instance, squares))
+                start = end
+            return np.array(out)
+        scale = 1.0 if damping is None else damping
+        s1, _ = self.protocol.sums(self.instance.queries, data, ends)
+        means = (running[None] + s1) / totals[:, None] / scale
+        running += s1[-1]
+        return judge(self.protocol.statistic, spec["alpha"], self.instance, means)
+
+
+@register_task
+class PauliPrediction(Task):
+    """Predict |tr(Q rho)| for rho = (I + alpha s P)/2^n and a declared query set."""
+
+    name = "pauli-prediction"
+    description = "predict |tr(Q rho)| of a hidden Pauli-biased state (Science 2022)"
+    parameters = (
+        Parameter("alpha", 0.9, _alpha, "bias of rho = (I + alpha s P)/2^n, in (0, 1]"),
+        Parameter(
+            "weight", "full", _weight, "hidden P: 'full' (XYZ^n) or 'uniform' (any non-identity)"
+        ),
+        Parameter(
+            "queries", 100, _queries, "query-set size M (capped at 4^n - 1), or 'all' (bell)"
+        ),
+    )
+    protocols = ("bell", "pauli-shadow")
+
+    def check_spec(self, spec: dict) -> None:
+        """Reject task parameters this task cannot run, naming the key, with the fix."""
+        super().check_spec(spec)
+        if spec["queries"] == "all":
+            from copylearn.protocols import get_protocol
+
+            if not get_protocol(spec["strategy"]).supports("all tr(Q rho)^2"):
+                raise ParameterError(
+                    "queries",
+                    f"queries='all' needs every tr(Q rho)^2 at once, which {spec['strategy']} "
+                    "data do not give (two-copy bell data do): give an integer number of "
+                    "queries.",
+                )
+            if spec["n"] > MAX_ALL_SQUARES_QUBITS:
+                raise ParameterError(
+                    "queries",
+                    f"queries='all' holds 4^n estimates and is limited to n <= "
+                    f"{MAX_ALL_SQUARES_QUBITS} (got n = {spec['n']}): use an integer query "
+                    "count.",
+                )
+
+    def circuit_family(self, spec: dict):
+        """Every instance is a Pauli mixed state on n qubits: one parameterised circuit."""
+        return PauliMixedState("Z" * spec["n"])
+
+    def sample_instance(self, spec: dict, rng: np.random.Generator) -> Instance:
+        """Draw a fresh hidden P, sign and query set for one trial (docs/theory.md §5.1)."""
+        n, alpha = spec["n"], spec["alpha"]
+        pauli = _random_non_identity(rng, n, spec["weight"] == "full")
+        state = PauliMixedState(pauli, alpha=alpha, sign=int(rng.choice([-1, 1])))
+        if spec["queries"] == "all":
+            return Instance(state, None, -1)
+        m = min(int(spec["queries"]), 4**n - 1)
+        others: set[str] = set()
+        while len(others) < m - 1:
+            q = _random_non_identity(rng, n, full=False)
+            if q != pauli:
+                others.add(q)
+        labels = sorted(others)
+        rng.shuffle(labels)
+        hidden = int(rng.integers(0, m))
+        labels.insert(hidden, pauli)
+        return Instance(state, parse_paulis(labels, n), hidden)
+
+    def learner(self, spec: dict, protocol, instance: Instance, calibration) -> PauliLearner:
+        """The midpoint-threshold learner (:class:`PauliLearner`)."""
+        return PauliLearner(spec, protocol, instance, calibration)
+
+    def memory(self, spec: dict) -> dict[str, tuple[int, str]]:
+        """Per trial the running sums over the query set and its packed Pauli strings, or
+        for ``queries = "all"`` a histogram of 4^n entries and its Walsh-Hadamard transform."""
+        n, trials = int(spec["n"]), int(spec["trials"])
+        words = -(-n // 64)
+        if spec["queries"] == "all":
+            size = trials * 8 * 4**n + 3 * 8 * 4**n  # histograms + one transform's temporaries
+        else:
+            m = min(int(spec["queries"]), 4**n - 1)
+            calibrated = spec.get("calibration_copies", 0) > 0
+            size = trials * m * (8 + 16 * words + (8 if calibrated else 0)) + m * (n + 64)
+        fix = "use an integer query count (e.g. queries = 100), fewer trials or a smaller n"
+        return {"queries": (size, fix)}
+
+    figures = ("crossover",)
+
+    def overlays(self, protocol, group: dict) -> tuple[dict, ...]:
+        """Noiseless series: shadows C 3^n (hidden P of full weight; §7.2) and the
+        single-copy lower bound N_LB (§7.3) for single-copy protocols, Bell flat in n (§7.4)."""
+        out: list[dict] = []
+        clean = group.get("noise", "none") in ("none", None, "") and group.get(
+            "device", "none"
+        ) in ("none", None)
+        if clean and protocol.statistic == "tr(Q rho)" and group.get("weight", "full") == "full":
+            out.append({"kind": "exponential", "base": 3.0, "label": "shadows"})
+        if clean and protocol.statistic == "tr(Q rho)^2":
+            out.append({"kind": "flat", "label": "Bell"})
+        if protocol.copies_per_shot == 1:
+            out.append({"kind": "single-copy-lower-bound"})
+        return tuple(out)
+
+    def expected_copies(self, spec: dict, protocol) -> float:
+        """100 x the coin-picture copies: 3^n / alpha^2 (single copy), 1 / alpha^4 (squares)."""
+        alpha = float(spec.get("alpha", 0.9))
+        if protocol.statistic == "tr(Q rho)^2":
+            return 100.0 / alpha**4
+        return 100.0 * 3.0 ** spec["n"] / alpha**2

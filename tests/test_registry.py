@@ -1,0 +1,336 @@
+"""The plug-in architecture: registries, the runner asking tasks and protocols, the example
+plug-in, config errors naming their key, and the committed stores reproduced by this code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from copylearn.cli import main
+from copylearn.complexity import run_point
+from copylearn.errors import CopylearnError
+from copylearn.plugins import load_plugins
+from copylearn.protocols import get_protocol, protocol_names
+from copylearn.sweep import grid_defaults, load_config, parse_config, run_sweep
+from copylearn.tasks import get_task, task_names
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+# Fields of a row that say how and when it was made, not what it found.
+# Calibration record fields added after the committed stores were written (the target).
+CALIBRATION_FIELDS_ADDED = {"target", "target_description"}
+PROVENANCE = {"seconds", "versions", "format", "sweep_seed", "config_hash", "copylearn"}
+
+
+def _example_plugin() -> None:
+    load_plugins(["pauli_sign"], base=EXAMPLES)
+
+
+# ----- copylearn list --------------------------------------------------------------------------
+def test_list_shows_the_builtin_task_and_protocols(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for word in ("pauli-prediction", "bell", "pauli-shadow", "alpha = 0.9", "queries = 100"):
+        assert word in text
+    assert main(["list", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    tasks = {t["name"]: t for t in document["tasks"]}
+    protocols = {p["name"]: p for p in document["protocols"]}
+    assert tasks["pauli-prediction"]["parameters"]["weight"]["default"] == "full"
+    assert set(tasks["pauli-prediction"]["protocols"]) == {"bell", "pauli-shadow"}
+    assert protocols["bell"]["copies_per_shot"] == 2
+    assert "tr(Q rho)" in protocols["pauli-shadow"]["estimators"]
+
+
+def test_list_shows_the_example_plugin_named_in_a_config(capsys):
+    assert main(["list", "--json", "--config", str(EXAMPLES / "pauli_sign.toml")]) == 0
+    document = json.loads(capsys.readouterr().out)
+    sign = next(t for t in document["tasks"] if t["name"] == "pauli-sign")
+    assert sign["parameters"]["alpha"]["default"] == 0.5
+    assert sign["protocols"] == ["pauli-shadow"]
+
+
+# ----- protocols -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", protocol_names())
+def test_protocol_declares_a_consistent_interface(name):
+    protocol = get_protocol(name)
+    assert protocol.name == name and protocol.description and protocol.copies_per_shot >= 1
+    assert protocol.arrays and protocol.estimators
+    assert protocol.statistic in ("tr(Q rho)", "tr(Q rho)^2")
+    assert protocol.supports(protocol.statistic)
+
+
+@pytest.mark.parametrize("name", protocol_names())
+def test_unsupported_estimator_is_one_line_naming_protocol_and_support(name):
+    import copylearn as cl
+
+    data = cl.collect(cl.PauliMixedState("XZ", 0.9), protocol=name, copies=40, seed=1)
+    protocol = get_protocol(name)
+    from copylearn.protocols import ESTIMATORS
+
+    missing = [e for e in ESTIMATORS if not protocol.supports(e)]
+    assert missing, f"{name} supports every estimator: nothing to refuse"
+    for estimator in missing:
+        method = getattr(data, ESTIMATORS[estimator])
+        with pytest.raises(CopylearnError) as info:
+            method() if estimator in ("tr(rho^2)", "all tr(Q rho)^2") else method(["XZ"])
+        message = str(info.value)
+        assert "\n" not in message and repr(name) in message and estimator in message
+        assert all(e in message for e in protocol.estimators)
+
+
+def test_registering_a_name_twice_is_refused():
+    from copylearn.protocols import Protocol, register_protocol
+
+    class Impostor(Protocol):
+        name = "bell"
+        estimators = ("tr(Q rho)",)
+
+    with pytest.raises(CopylearnError, match="registered twice"):
+        register_protocol(Impostor)
+    assert type(get_protocol("bell")).__name__ == "BellSampling"
+
+
+# ----- tasks -----------------------------------------------------------------------------------
+def _all_tasks() -> list[str]:
+    _example_plugin()
+    return list(task_names())
+
+
+def _small_spec(task: str, strategy: str) -> dict:
+    spec = {**grid_defaults(task), "task": task, "strategy": strategy, "n": 1}
+    spec.update(trials=60, max_copies=20_000, target=0.8)
+    for key in ("device", "noise_scale", "calibration_copies"):
+        del spec[key]
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("task", "strategy"),
+    [(t, p) for t in _all_tasks() for p in get_task(t).protocols],
+)
+def test_every_task_runs_with_every_protocol_it_supports(task, strategy):
+    result = run_point(_small_spec(task, strategy), np.random.SeedSequence(3))
+    assert result["reached"] and result["n_star"] > 0
+    curve = result["curve"]
+    assert curve["trials"] == 60 and len(curve["copies"]) == len(curve["successes"])
+    assert result["copies_per_experiment"] == get_protocol(strategy).copies_per_shot
+
+
+@pytest.mark.parametrize(
+    ("task", "key"), [(t, p.name) for t in _all_tasks() for p in get_task(t).parameters]
+)
+def test_every_declared_parameter_rejects_a_bad_value_naming_the_key(tmp_path, task, key):
+    parameter = get_task(task).parameter(key)
+    with pytest.raises(CopylearnError) as info:
+        parameter.validate("?!")
+    assert str(info.value).startswith(f"{key}: ") and "\n" not in str(info.value)
+    strategy = get_task(task).protocols[0]
+    plugins = 'plugins = ["pauli_sign"]\n' if task == "pauli-sign" else ""
+    text = (
+        f'[sweep]\ntask = "{task}"\nseed = 1\nstrategies = ["{strategy}"]\n{plugins}'
+        f'[grid]\nn = 1\n{key} = "?!"\n'
+    )
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    shutil.copy(EXAMPLES / "pauli_sign.py", tmp_path / "pauli_sign.py")
+    with pytest.raises(CopylearnError) as info:
+        load_config(path)
+    assert f": grid.{key}: " in str(info.value) and "\n" not in str(info.value)
+
+
+def test_queries_all_at_n_13_names_queries():
+    text = (
+        '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["bell"]\n'
+        '[grid]\nn = 13\nqueries = "all"\n'
+    )
+    with pytest.raises(CopylearnError, match=r"<config>: grid\.queries: bell at n = 13"):
+        parse_config(text)
+
+
+def test_a_task_refuses_a_protocol_it_does_not_support():
+    _example_plugin()
+    text = '[sweep]\ntask = "pauli-sign"\nseed = 1\nstrategies = ["bell"]\n[grid]\nn = 1\n'
+    with pytest.raises(CopylearnError, match=r"sweep\.strategies: 'bell' is not a known strategy"):
+        parse_config(text)
+
+
+def test_a_missing_plugin_is_one_line_naming_the_key(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text(
+        '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["bell"]\n'
+        'plugins = ["no_such_copylearn_plugin"]\n[grid]\nn = 1\n'
+    )
+    with pytest.raises(CopylearnError) as info:
+        load_config(path)
+    assert ": sweep.plugins: " in str(info.value) and "not found" in str(info.value)
+
+
+# ----- the example plug-in: sweep and plot -----------------------------------------------------
+def test_example_plugin_sweeps_and_plots(tmp_path, capsys):
+    out, figures = tmp_path / "store", tmp_path / "figures"
+    assert main(["sweep", str(EXAMPLES / "pauli_sign.toml"), "--out", str(out), "--quiet"]) == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["spec"]["n"] for r in rows) == [1, 2, 3]
+    assert all(r["spec"]["task"] == "pauli-sign" and r["reached"] for r in rows)
+    # N* grows with n (one shadow shot in 3^n sees the sign): the coin picture of the task.
+    stars = [r["n_star"] for r in sorted(rows, key=lambda r: r["spec"]["n"])]
+    assert stars[0] < stars[2]
+    assert main(["plot", str(out), "--out", str(figures)]) == 0
+    assert (figures / "separation.png").is_file()
+    capsys.readouterr()
+
+
+# ----- the committed stores, reproduced ------------------------------------------------------
+STORES = {
+    "pauli_separation": "pauli_separation.toml",
+    "noise_crossover": "noise_crossover.toml",
+    "weber_separation": "weber_separation.toml",
+}
+
+
+def _cheap_rows(store: str, count: int = 2) -> list[dict]:
+    rows = [json.loads(line) for line in (ROOT / "figures" / store / "results.jsonl").open()]
+    rows.sort(key=lambda r: (r["spec"]["trials"] * r["curve"]["copies"][-1], r["id"]))
+    return rows[:count]
+
+
+def _toml_value(value) -> str:
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize("store", list(STORES))
+def test_committed_store_points_are_reproduced(tmp_path, store):
+    if store == "weber_separation":
+        pytest.importorskip("cirq_google")
+    config = load_config(ROOT / "experiments" / STORES[store])
+    for k, row in enumerate(_cheap_rows(store)):
+        spec = row["spec"]
+        grid = "".join(
+            f"{key} = {_toml_value(value)}\n"
+            for key, value in spec.items()
+            if key not in ("task", "strategy")
+        )
+        text = (
+            f'[sweep]\ntask = "{spec["task"]}"\nseed = {config.seed}\n'
+            f'strategies = ["{spec["strategy"]}"]\n[grid]\n{grid}'
+        )
+        point_config = parse_config(text)
+        (computed,) = run_sweep(point_config, tmp_path / f"p{k}", workers=0, progress=False)
+        assert computed["id"] == row["id"], "the spec (and so the point id) changed"
+        assert computed["spec"] == spec
+        fresh = {k: v for k, v in computed.items() if k not in PROVENANCE}
+        committed = {k: v for k, v in row.items() if k not in PROVENANCE}
+        if "calibration" in committed:  # fields the calibration record gained since
+            added = set(fresh["calibration"]) - set(committed["calibration"])
+            assert added <= CALIBRATION_FIELDS_ADDED
+            for key in added:
+                del fresh["calibration"][key]
+        assert fresh == committed
+
+
+@pytest.fixture(autouse=True)
+def _keep_sys_path():
+    saved = list(sys.path)
+    yield
+    sys.path[:] = saved
+
+
+# ----- typed records ---------------------------------------------------------------------------
+@pytest.mark.parametrize("store", list(STORES))
+def test_committed_rows_round_trip_through_the_records(store):
+    from copylearn.records import PointRecord, PointResult, PointSpec
+    from copylearn.sweep import point_id
+
+    for line in (ROOT / "figures" / store / "results.jsonl").open():
+        row = json.loads(line)
+        spec = PointSpec.from_json(row["spec"])
+        assert spec.to_json() == row["spec"] and spec.id == row["id"] == point_id(row["spec"])
+        result = PointResult.from_json(row)
+        assert {k: row[k] for k in result.to_json()} == result.to_json()
+        record = PointRecord.from_json(row)
+        assert record.format == 1 and record.spec == spec  # the committed stores are format 1
+        again = record.to_json()
+        assert {k: v for k, v in again.items() if k not in PROVENANCE} == {
+            k: v for k, v in row.items() if k not in PROVENANCE
+        }
+
+
+def test_records_are_frozen_and_refuse_malformed_specs():
+    import dataclasses
+
+    from copylearn.records import PointSpec
+
+    spec = PointSpec.from_json({"task": "pauli-prediction", "strategy": "bell", "n": 2})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.n = 3  # type: ignore[misc]
+    for bad in ({"strategy": "bell", "n": 2}, {"task": "t", "strategy": "bell", "n": True}):
+        with pytest.raises(CopylearnError):
+            PointSpec.from_json(bad)
+
+
+def test_a_pool_of_several_circuits_is_refused_in_one_line():
+    import copylearn as cl
+    from copylearn.collect import prepare_collector
+    from copylearn.protocols.single_copy import PauliShadow
+
+    class TwoCircuits(PauliShadow):
+        def circuits(self, state):
+            return (self.build(state), self.build(state))
+
+    from copylearn import protocols
+
+    protocols._REGISTRY["two-circuits"] = TwoCircuits()
+    try:
+        with pytest.raises(CopylearnError, match="pool of 2 measurement circuits"):
+            prepare_collector(cl.PauliMixedState("ZZ"), "two-circuits")
+    finally:
+        del protocols._REGISTRY["two-circuits"]
+
+
+def test_entry_points_are_loaded_once_and_a_broken_one_is_one_line(monkeypatch):
+    from copylearn import plugins
+
+    loaded = []
+
+    class FakeEntryPoint:
+        def __init__(self, name, fail=False):
+            self.name, self.value, self.fail = name, f"pkg.{name}", fail
+
+        def load(self):
+            if self.fail:
+                raise ImportError("no module named pkg")
+            loaded.append(self.name)
+
+    groups = {"copylearn.tasks": [FakeEntryPoint("t")], "copylearn.protocols": []}
+    monkeypatch.setattr(plugins, "entry_points", lambda group: groups[group])
+    monkeypatch.setattr(plugins, "_entry_points_loaded", False)
+    plugins.load_entry_points()
+    plugins.load_entry_points()
+    assert loaded == ["t"]
+    groups["copylearn.protocols"] = [FakeEntryPoint("p", fail=True)]
+    monkeypatch.setattr(plugins, "_entry_points_loaded", False)
+    with pytest.raises(CopylearnError) as info:
+        plugins.load_entry_points()
+    assert "'p'" in str(info.value) and "copylearn.protocols" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_plugin_path_is_relative_to_the_config(tmp_path):
+    (tmp_path / "lib").mkdir()
+    shutil.copy(EXAMPLES / "pauli_sign.py", tmp_path / "lib" / "sign_task.py")
+    path = tmp_path / "sweep.toml"
+    path.write_text(
+        '[sweep]\ntask = "pauli-sign"\nseed = 1\nstrategies = ["pauli-shadow"]\n'
+        'plugins = ["lib/sign_task.py"]\n[grid]\nn = 2\n'
+    )
+    config = load_config(path)
+    assert config.task == "pauli-sign" and [s["n"] for s in config.points()] == [2]
+    (tmp_path / "other.toml").write_text(path.read_text().replace("lib/", "nowhere/"))
+    with pytest.raises(CopylearnError, match=r"sweep\.plugins: plug-in file .* does not exist"):
+        load_config(tmp_path / "other.toml")
