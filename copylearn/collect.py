@@ -338,7 +338,7 @@ def collect(
     collector = prepare_collector(
         state, protocol, noise, backend, execution, device, noise_scale=noise_scale
     )
-    label = f"{module.COPIES_PER_SHOT * shots} copies ({protocol}, {state.spec()})"
+    label = f"{module.copies_per_shot * shots} copies ({protocol}, {state.spec()})"
     with _heartbeat(progress, f"collect {label}"):
         arrays, path = collector.sample(state, shots, root)
     meta: dict[str, Any] = {

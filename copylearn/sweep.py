@@ -45,6 +45,7 @@ import inspect
 import itertools
 import json
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -452,6 +453,21 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
                 f"needs at least two copy counts): use max_copies >= {smallest + 1}, e.g. "
                 "10_000_000.",
             )
+        reachable = _highest_wilson_bound(spec["trials"])
+        if reachable < spec["target"]:  # the search could only stop at max_copies
+            key = "trials"
+            section = (
+                f"strategy.{spec['strategy']}"
+                if key in config.overrides.get(spec["strategy"], {})
+                else "grid"
+            )
+            raise fail(
+                f"{section}.{key}",
+                f"{spec['strategy']} at n = {spec['n']}: with {spec['trials']} trials the Wilson "
+                f"lower bound of the success rate is at most {reachable:.4f}, below target = "
+                f"{spec['target']:g}, so no copy count can ever reach it: use trials >= "
+                f"{_trials_for(spec['target'])} (or a lower target).",
+            )
         try:
             check(dict(spec))
         except CopylearnError as exc:
@@ -464,6 +480,27 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
             )
             where = f"{section}.{key}" if key else section
             raise fail(where, f"{strategy} at n = {spec['n']}: {message}") from None
+
+
+def _highest_wilson_bound(trials: int) -> float:
+    """The Wilson lower bound when every one of ``trials`` trials succeeds (docs/theory.md §6).
+
+    With all successes the bound is trials / (trials + z^2); the N* search stops when the bound
+    reaches the target, so a target above it is never reached.
+    """
+    from copylearn.complexity import wilson_interval
+
+    return float(wilson_interval(np.array([trials]), trials)[0][0])
+
+
+def _trials_for(target: float) -> int:
+    """The fewest trials whose all-success Wilson lower bound reaches ``target``."""
+    from copylearn.complexity import WILSON_Z
+
+    trials = max(1, math.ceil(target * WILSON_Z**2 / (1.0 - target)))
+    while _highest_wilson_bound(trials) < target:  # guard the closed form's rounding
+        trials += 1
+    return trials
 
 
 def available_memory() -> int | None:
@@ -848,8 +885,9 @@ def _foreign_rows(
 
     ``seed`` and ``points`` (ids) describe the sweep when its config is known; ``where`` names
     that config in messages. A row belongs if its spec hashes to its id, its store format is
-    one this copylearn reads, its sweep seed (format >= 2) is the sweep's, its id is a point
-    of the sweep, and no other row gives the same point a different result. Rows written
+    one this copylearn reads and the same as every other row's, its sweep seed (format >= 2)
+    is the sweep's, its id is a point of the sweep, and no other row gives the same point a
+    different result. Rows written
     before the format existed carry no seed: for them only the id and spec are checked.
     """
     problems: list[str] = []
@@ -859,6 +897,8 @@ def _foreign_rows(
         if seeds:
             seed = max(set(seeds), key=lambda s: (seeds.count(s), -seeds.index(s)))
             where = f"the store's other rows (sweep seed {seed})"
+    formats = [f for _, r in scanned if _is_int(f := r.get("format", 1))]
+    newest = max(formats, default=1)
     for number, row in scanned:
         label = f"line {number} (id {row['id']}, {_describe(row)})"
         fmt = row.get("format", 1)
@@ -867,6 +907,11 @@ def _foreign_rows(
             reason = (
                 f"store format {fmt!r} is not one this copylearn reads (1..{STORE_FORMAT}); "
                 "read it with the copylearn that wrote it"
+            )
+        elif fmt != newest:  # one store, one format: an unstamped row cannot be checked
+            reason = (
+                f"store format {fmt} among rows of format {newest} (its seed and config cannot "
+                "be checked: it was written by another copylearn, or its stamp was removed)"
             )
         elif point_id(row["spec"]) != row["id"]:
             reason = "its spec does not hash to its id (the row was edited)"

@@ -26,7 +26,7 @@ strategies = ["bell", "pauli-shadow"]
 
 [grid]
 n = [1, 2]
-trials = 20
+trials = 40
 max_copies = 1000
 """
 
@@ -149,6 +149,11 @@ STORES = [
         "minority seed, no config",
         _no_config(_edit(_other_seed)),
         "sweep seed 7, not 2024 (the store's other rows",
+    ),
+    (
+        "foreign row with its stamp removed",
+        _edit(lambda rows, tmp: [*rows[1:], *_old(_other_seed(rows, tmp)[:1])]),
+        "store format 1 among rows of format",
     ),
     ("spec not a table", _edit(lambda rows, tmp: [{**rows[0], "spec": [1]}]), "not a sweep result"),
     ("row a list", _edit(lambda rows, tmp: [[1, 2]]), "not a sweep result row"),  # type: ignore[list-item]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -122,9 +123,10 @@ def test_unreached_search_reports_no_n_star(strategy, n):
     bound from 10 trials can never reach 0.9999999: no N*, only N* > max_copies."""
     config = parse_config(
         f'[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["{strategy}"]\n'
-        f"[grid]\nn = {n}\ntarget = 0.9999999\ntrials = 10\nmax_copies = 1000\n"
+        f"[grid]\nn = {n}\nmax_copies = 1000\n"
     )
-    (spec,) = config.points()
+    # A sweep config refuses this target for 10 trials (test below); run_point still runs it.
+    spec = {**config.points()[0], "target": 0.9999999, "trials": 10}
     result = run_point(spec, point_seed(1, point_id(spec)))
     copies = np.array(result["curve"]["copies"])
     rates = np.array(result["curve"]["successes"]) / 10
@@ -133,6 +135,25 @@ def test_unreached_search_reports_no_n_star(strategy, n):
     assert result["n_star"] is None and result["n_star_ci"] is None
     assert result["experiments_star"] is None
     assert result["n_star_2_3"] is not None  # the 2/3 crossing is a separate, honest quantity
+
+
+@pytest.mark.parametrize(("target", "trials"), [(0.9999999, 10), (0.9, 20), (0.9, 34)])
+def test_a_target_no_trial_count_can_reach_is_refused_naming_trials(target, trials):
+    """All-success Wilson bound trials / (trials + z^2) below the target: refused up front,
+    with the fewest trials that can reach it (35 for the default target 0.9)."""
+    text = (
+        '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["bell"]\n'
+        f"[grid]\nn = 2\ntarget = {target}\ntrials = {trials}\nmax_copies = 1000\n"
+    )
+    with pytest.raises(CopylearnError, match=r"grid\.trials: .*use trials >= (\d+) ") as info:
+        parse_config(text)
+    fewest = int(re.search(r"use trials >= (\d+) ", str(info.value)).group(1))
+    z2 = 1.959963984540054**2
+    assert trials / (trials + z2) < target <= fewest / (fewest + z2)
+    assert (fewest - 1) / (fewest - 1 + z2) < target
+    if target == 0.9:
+        assert fewest == 35
+        parse_config(text.replace(f"trials = {trials}", "trials = 35"))  # accepted
 
 
 def test_reached_search_still_reports_n_star():
@@ -462,7 +483,7 @@ def test_run_point_reports_trial_batches(monkeypatch):
 
     spec = parse_config(
         '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["bell"]\n'
-        "[grid]\nn = 1\ntrials = 8\nmax_copies = 200\n"
+        "[grid]\nn = 1\ntrials = 8\ntarget = 0.6\nmax_copies = 200\n"
     ).points()[0]
     seed = point_seed(1, point_id(spec))
     plain = run_point(spec, seed)

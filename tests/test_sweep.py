@@ -9,6 +9,7 @@ Dask workers can import them.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -195,7 +196,7 @@ BASE_SWEEP = {
     "seed": "2024",
     "strategies": '["bell", "pauli-shadow"]',
 }
-BASE_GRID = {"n": "[1, 2]", "trials": "20"}
+BASE_GRID = {"n": "[1, 2]", "trials": "40"}
 
 # (sweep keys to change, grid keys to change, extra TOML, key the message must name)
 MALFORMED = [
@@ -524,6 +525,8 @@ def fake_modules(monkeypatch):
     """Stand-ins for copylearn.complexity, copylearn.fits and copylearn.plotting."""
     complexity = types.ModuleType("copylearn.complexity")
     complexity.run_point = fake_runner
+    real = importlib.import_module("copylearn.complexity")
+    complexity.wilson_interval, complexity.WILSON_Z = real.wilson_interval, real.WILSON_Z
     fits = types.ModuleType("copylearn.fits")
 
     def fit_groups(rows):
