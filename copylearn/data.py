@@ -702,9 +702,31 @@ def load(path: str | os.PathLike) -> Dataset:
     arrays = {k: arrays[k] for k in names}
     if n % 64 and any(np.any(a[:, -1] >> np.uint64(n % 64)) for a in arrays.values()):
         raise CopylearnError(f"{bad}: its arrays have bits set beyond qubit {n - 1}.")
+    shots = next(iter(rows))
+    for key, expected in (("protocol", protocol), ("n", n)):
+        if key in metadata and metadata[key] != expected:
+            raise CopylearnError(
+                f"{bad}: its metadata says {key} = {metadata[key]!r} but its header and arrays "
+                f"hold {expected!r}; the file was edited: re-collect or restore it."
+            )
     data = Dataset(protocol=protocol, n=n, arrays=arrays, metadata=metadata)
-    try:
-        data.qubits  # noqa: B018 - validates the recorded qubits now, not at first use
+    copies = metadata.get("copies")
+    if copies is not None and copies != data.copies:
+        raise CopylearnError(
+            f"{bad}: its metadata says copies = {copies!r} but it holds {shots} experiments of "
+            f"{data.spec.copies_per_shot} copies; the file was edited: re-collect or restore it."
+        )
+    record = metadata.get("calibration")
+    try:  # validate now, not at first use: the recorded qubits and the calibration record
+        data.qubits  # noqa: B018
+        if record is not None:
+            if not isinstance(record, dict):
+                raise CopylearnError("its calibration record is not a JSON object")
+            if record.get("protocol", protocol) != protocol:
+                raise CopylearnError(f"its calibration record is for {record['protocol']!r}")
+            cal = data.calibration
+            if cal is not None and cal.n != n:
+                raise CopylearnError(f"its calibration record is for n = {cal.n}, not {n}")
     except CopylearnError as exc:
         raise CopylearnError(f"{bad}: {exc}") from None
     return data

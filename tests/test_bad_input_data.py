@@ -280,3 +280,29 @@ def test_cli_refuses(argv, message, good, tmp_path, capsys):
 
 def test_case_count():
     assert len(BAD_FILES) + len(BAD_CALLS) + len(BAD_CLI) >= 12
+
+
+# Metadata that contradicts the file's header and arrays, found by a new-user review: loaded
+# silently before; a calibration record failed only at first use, without the file's name.
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("n", 300, "metadata says n = 300 but its header and arrays hold 3"),
+        ("protocol", "bell", "metadata says protocol = 'bell'"),
+        ("copies", -5, "metadata says copies = -5 but it holds 200 experiments"),
+        ("calibration", {"junk": 1}, "calibration record is malformed"),
+        ("calibration", [1], "its calibration record is not a JSON object"),
+    ],
+)
+def test_load_refuses_metadata_that_contradicts_the_file(tmp_path, key, value, message):
+    import importlib
+
+    dataset = importlib.import_module("copylearn.data").Dataset
+    data = cl.collect(cl.PauliMixedState("XZY"), protocol="pauli-shadow", copies=200, seed=1)
+    edited = dataset(
+        protocol=data.protocol, n=data.n, arrays=data.arrays, metadata={**data.metadata, key: value}
+    )
+    path = edited.save(tmp_path / "edited.npz")
+    with pytest.raises(CopylearnError, match=message) as info:
+        cl.load(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
