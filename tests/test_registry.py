@@ -285,12 +285,12 @@ def test_a_pool_of_several_circuits_is_refused_in_one_line():
 
     from copylearn import protocols
 
-    protocols._REGISTRY["two-circuits"] = TwoCircuits()
+    protocols._REGISTRY.entries["two-circuits"] = TwoCircuits()
     try:
         with pytest.raises(CopylearnError, match="pool of 2 measurement circuits"):
             prepare_collector(cl.PauliMixedState("ZZ"), "two-circuits")
     finally:
-        del protocols._REGISTRY["two-circuits"]
+        del protocols._REGISTRY.entries["two-circuits"]
 
 
 def test_entry_points_are_loaded_once_and_a_broken_one_is_one_line(monkeypatch):

@@ -25,6 +25,7 @@ import numpy as np
 
 from copylearn.errors import CopylearnError
 from copylearn.parameters import Parameter
+from copylearn.registry import Registry
 
 # Estimator names a protocol may declare, each with the Dataset method that computes it.
 ESTIMATORS = {
@@ -34,9 +35,11 @@ ESTIMATORS = {
     "tr(rho^2)": "purity",
     "all tr(Q rho)^2": "estimate_all_squares",
 }
-_BUILTIN_MODULES = ("copylearn.protocols.single_copy", "copylearn.protocols.two_copy")
-_LOADED: list[bool] = []
-_REGISTRY: dict[str, Protocol] = {}
+_REGISTRY: Registry[Protocol] = Registry(
+    "protocol",
+    ("copylearn.protocols.single_copy", "copylearn.protocols.two_copy"),
+    "or register a plug-in: docs/extending.md",
+)
 
 
 @dataclass(frozen=True)
@@ -226,43 +229,21 @@ def register_protocol(cls: type[Protocol]) -> type[Protocol]:
         No name, an estimator outside :data:`ESTIMATORS`, or the name is taken by another
         class.
     """
-    _load_builtins()  # built-ins first, whatever registers first
-    if not cls.name:
-        raise CopylearnError(f"{cls.__name__} has no name: set the class attribute name.")
+    return _REGISTRY.register(cls, check=_check_estimators)
+
+
+def _check_estimators(cls: type[Protocol]) -> None:
     bad = [e for e in cls.estimators if e not in ESTIMATORS]
     if bad:
         raise CopylearnError(
             f"protocol {cls.name!r} declares unknown estimators {bad}: use keys of "
             f"copylearn.protocols.ESTIMATORS ({', '.join(ESTIMATORS)})."
         )
-    old = _REGISTRY.get(cls.name)
-    if old is not None and type(old).__qualname__ != cls.__qualname__:
-        raise CopylearnError(
-            f"protocol {cls.name!r} is registered twice ({type(old).__module__} and "
-            f"{cls.__module__}): rename one."
-        )
-    _REGISTRY[cls.name] = cls()
-    return cls
-
-
-def _load_builtins() -> None:
-    """Import the built-in modules (they register themselves), then the entry points, once."""
-    if _LOADED:
-        return
-    _LOADED.append(True)  # before importing: their own registrations must not recurse
-    import importlib
-
-    from copylearn.plugins import load_entry_points
-
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    load_entry_points()
 
 
 def protocol_names() -> tuple[str, ...]:
     """Registered protocol names, built-ins first."""
-    _load_builtins()
-    return tuple(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get_protocol(name: str) -> Protocol:
@@ -273,13 +254,7 @@ def get_protocol(name: str) -> Protocol:
     CopylearnError
         No protocol is registered under ``name``.
     """
-    _load_builtins()
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise CopylearnError(
-            f"unknown protocol {name!r}: use one of {', '.join(_REGISTRY)} (or register a "
-            "plug-in: docs/extending.md)."
-        )
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)
 
 
 def prepare(protocol: str, state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:

@@ -19,6 +19,7 @@ import numpy as np
 
 from copylearn.errors import CopylearnError
 from copylearn.parameters import Parameter, ParameterError
+from copylearn.registry import Registry
 
 __all__ = [
     "Learner",
@@ -30,9 +31,11 @@ __all__ = [
     "task_names",
 ]
 
-_BUILTIN_MODULES = ("copylearn.tasks.pauli_prediction",)
-_LOADED: list[bool] = []
-_REGISTRY: dict[str, Task] = {}
+_REGISTRY: Registry[Task] = Registry(
+    "task",
+    ("copylearn.tasks.pauli_prediction",),
+    "or name a plug-in module in [sweep] plugins: docs/extending.md",
+)
 
 
 class Learner:
@@ -173,37 +176,12 @@ def register_task(cls: type[Task]) -> type[Task]:
     CopylearnError
         No name, or the name is taken by another class.
     """
-    _load_builtins()  # built-ins first, whatever registers first
-    if not cls.name:
-        raise CopylearnError(f"{cls.__name__} has no name: set the class attribute name.")
-    old = _REGISTRY.get(cls.name)
-    if old is not None and type(old).__qualname__ != cls.__qualname__:
-        raise CopylearnError(
-            f"task {cls.name!r} is registered twice ({type(old).__module__} and "
-            f"{cls.__module__}): rename one."
-        )
-    _REGISTRY[cls.name] = cls()
-    return cls
-
-
-def _load_builtins() -> None:
-    """Import the built-in modules (they register themselves), then the entry points, once."""
-    if _LOADED:
-        return
-    _LOADED.append(True)  # before importing: their own registrations must not recurse
-    import importlib
-
-    from copylearn.plugins import load_entry_points
-
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    load_entry_points()
+    return _REGISTRY.register(cls)
 
 
 def task_names() -> tuple[str, ...]:
     """Registered task names, built-ins first."""
-    _load_builtins()
-    return tuple(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get_task(name: str) -> Task:
@@ -214,10 +192,4 @@ def get_task(name: str) -> Task:
     CopylearnError
         No task is registered under ``name``.
     """
-    _load_builtins()
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise CopylearnError(
-            f"unknown task {name!r}: use one of {', '.join(_REGISTRY)} (or name a plug-in "
-            "module in [sweep] plugins: docs/extending.md)."
-        )
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)

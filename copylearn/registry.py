@@ -1,0 +1,89 @@
+"""One registry mechanism for protocols and tasks: names to single instances, built-ins first.
+
+:mod:`copylearn.protocols` and :mod:`copylearn.tasks` each keep one :class:`Registry`. The
+built-in modules register themselves when first imported; entry-point plug-ins
+(:func:`copylearn.plugins.load_entry_points`) load right after them, so a name a plug-in
+takes from a built-in is caught, whatever imports first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from copylearn.errors import CopylearnError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Registered instances of one kind (``"protocol"`` or ``"task"``), by name.
+
+    Parameters
+    ----------
+    kind : str
+        What the registry holds, for messages.
+    builtin_modules : tuple of str
+        Modules that register the built-in entries on import.
+    hint : str
+        How to add an entry, appended to the unknown-name message.
+    """
+
+    def __init__(self, kind: str, builtin_modules: tuple[str, ...], hint: str) -> None:
+        self.kind, self.builtin_modules, self.hint = kind, builtin_modules, hint
+        self.entries: dict[str, T] = {}
+        self._loaded = False
+
+    def load_builtins(self) -> None:
+        """Import the built-in modules (they register themselves), then entry points, once."""
+        if self._loaded:
+            return
+        self._loaded = True  # before importing: their own registrations must not recurse
+        from copylearn.plugins import load_entry_points
+
+        for module in self.builtin_modules:
+            importlib.import_module(module)
+        load_entry_points()
+
+    def register(self, cls: type, check: Callable[[type], None] | None = None) -> Any:
+        """Register one instance of ``cls`` under ``cls.name``; returns ``cls`` (a decorator).
+
+        Raises
+        ------
+        CopylearnError
+            No name, ``check`` refuses the class, or the name is taken by another class.
+        """
+        self.load_builtins()  # built-ins first, whatever registers first
+        if not getattr(cls, "name", None):
+            raise CopylearnError(f"{cls.__name__} has no name: set the class attribute name.")
+        if check is not None:
+            check(cls)
+        old = self.entries.get(cls.name)
+        if old is not None and type(old).__qualname__ != cls.__qualname__:
+            raise CopylearnError(
+                f"{self.kind} {cls.name!r} is registered twice ({type(old).__module__} and "
+                f"{cls.__module__}): rename one."
+            )
+        self.entries[cls.name] = cls()
+        return cls
+
+    def names(self) -> tuple[str, ...]:
+        """Registered names, built-ins first."""
+        self.load_builtins()
+        return tuple(self.entries)
+
+    def get(self, name: object) -> T:
+        """The entry registered as ``name``.
+
+        Raises
+        ------
+        CopylearnError
+            Nothing is registered under ``name``.
+        """
+        self.load_builtins()
+        if not isinstance(name, str) or name not in self.entries:
+            raise CopylearnError(
+                f"unknown {self.kind} {name!r}: use one of {', '.join(self.entries)} ({self.hint})."
+            )
+        return self.entries[name]
