@@ -424,6 +424,12 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
     section (``grid`` or the strategy's override) that set it.
     """
     check = get_task(config.task).check_spec
+
+    def where(strategy: str, key: str | None) -> str:
+        """``strategy.NAME.key`` where the strategy's section sets ``key``, else ``grid.key``."""
+        section = f"strategy.{strategy}" if key in config.overrides.get(strategy, {}) else "grid"
+        return f"{section}.{key}" if key else section
+
     for spec in config.points():
         if spec_value(spec, "device") != "none" and spec["noise"] != "none":
             raise fail(
@@ -440,14 +446,8 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
             )
         smallest = get_protocol(spec["strategy"]).copies_per_shot  # one experiment's copies
         if spec["max_copies"] <= smallest:
-            key = "max_copies"
-            section = (
-                f"strategy.{spec['strategy']}"
-                if key in config.overrides.get(spec["strategy"], {})
-                else "grid"
-            )
             raise fail(
-                f"{section}.{key}",
+                where(spec["strategy"], "max_copies"),
                 f"{spec['strategy']} at n = {spec['n']}: max_copies = {spec['max_copies']} leaves "
                 f"no room to search (one experiment consumes {smallest} copies, and the search "
                 f"needs at least two copy counts): use max_copies >= {smallest + 1}, e.g. "
@@ -455,14 +455,8 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
             )
         reachable = _highest_wilson_bound(spec["trials"])
         if reachable < spec["target"]:  # the search could only stop at max_copies
-            key = "trials"
-            section = (
-                f"strategy.{spec['strategy']}"
-                if key in config.overrides.get(spec["strategy"], {})
-                else "grid"
-            )
             raise fail(
-                f"{section}.{key}",
+                where(spec["strategy"], "trials"),
                 f"{spec['strategy']} at n = {spec['n']}: with {spec['trials']} trials the Wilson "
                 f"lower bound of the success rate is at most {reachable:.4f}, below target = "
                 f"{spec['target']:g}, so no copy count can ever reach it: use trials >= "
@@ -475,11 +469,7 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
             key = getattr(exc, "key", None)
             key = None if key == "strategy" else key
             strategy = spec["strategy"]
-            section = (
-                f"strategy.{strategy}" if key in config.overrides.get(strategy, {}) else "grid"
-            )
-            where = f"{section}.{key}" if key else section
-            raise fail(where, f"{strategy} at n = {spec['n']}: {message}") from None
+            raise fail(where(strategy, key), f"{strategy} at n = {spec['n']}: {message}") from None
 
 
 def _highest_wilson_bound(trials: int) -> float:
