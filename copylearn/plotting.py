@@ -404,6 +404,21 @@ def _declared_overlays(strategy: object, group: dict[str, Any]) -> tuple[dict, .
     return task.overlays(protocol, group)
 
 
+def _bounded_groups(groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The groups whose task declares the single-copy lower bound N_LB for their protocol.
+
+    N_LB is a statement about the Pauli-prediction task only (docs/theory.md §7.3): it is
+    never drawn on another task's figure.
+    """
+    return [
+        g
+        for g in groups
+        if any(
+            o["kind"] == "single-copy-lower-bound" for o in _declared_overlays(g.get("strategy"), g)
+        )
+    ]
+
+
 def _lower_bound_curves(
     ax: Any, groups: Sequence[dict[str, Any]], n_range: tuple[int, int]
 ) -> tuple[list[Any], list[float]]:
@@ -508,7 +523,7 @@ def _separation_legend_figure(rows: list[dict[str, Any]], fits: list[dict[str, A
         censored_drawn |= censored
         theory_handles += _theory_overlays(ax, fit, pts, colour=colour, n_range=n_range)
 
-    handles, ys = _lower_bound_curves(ax, groups, n_range)
+    handles, ys = _lower_bound_curves(ax, _bounded_groups(groups), n_range)
     theory_handles += handles
     y_values += ys
     if censored_drawn:
@@ -642,12 +657,7 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
             )
             for h in overlays:
                 theory.setdefault(h.get_label(), h)
-        bounded = [  # the task declares where N_LB applies (single-copy protocols)
-            g
-            for g in groups
-            if g["strategy"] == strategy
-            and any(o["kind"] == "single-copy-lower-bound" for o in _declared_overlays(strategy, g))
-        ]
+        bounded = _bounded_groups([g for g in groups if g["strategy"] == strategy])
         if bounded:
             handles, ys = _lower_bound_curves(ax, bounded, n_range)
             for h in handles:

@@ -334,3 +334,18 @@ def test_a_plugin_path_is_relative_to_the_config(tmp_path):
     (tmp_path / "other.toml").write_text(path.read_text().replace("lib/", "nowhere/"))
     with pytest.raises(CopylearnError, match=r"sweep\.plugins: plug-in file .* does not exist"):
         load_config(tmp_path / "other.toml")
+
+
+def test_lower_bound_is_drawn_only_where_the_task_declares_it(tmp_path):
+    """N_LB belongs to pauli-prediction's single-copy series; the pauli-sign plug-in declares
+    no overlays, so its figure must not carry the Pauli-prediction bound (a new-user review
+    found it drawn on every task)."""
+    from copylearn.plotting import _bounded_groups
+    from copylearn.plugins import load_plugins
+
+    load_plugins([str(EXAMPLES / "pauli_sign.py")])
+    base = {"alpha": 0.9, "target": 0.9, "noise": "none", "trials": 400, "max_copies": 10**7}
+    shadow = {**base, "task": "pauli-prediction", "strategy": "pauli-shadow", "weight": "full"}
+    bell = {**shadow, "strategy": "bell"}
+    sign = {**base, "task": "pauli-sign", "strategy": "pauli-shadow"}
+    assert _bounded_groups([shadow, bell, sign]) == [shadow]
