@@ -78,6 +78,17 @@ def _int(text: str) -> int:
     return value
 
 
+def _add_plugins_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plugins",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this plug-in module (or .py path) first, for tasks and protocols from "
+        "outside copylearn (repeatable)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="copylearn",
@@ -119,6 +130,7 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--force", action="store_true", help="replace an existing output file")
 
     e = sub.add_parser("estimate", help="estimate Pauli observables from a saved dataset")
+    _add_plugins_option(e)
     e.add_argument("dataset", help="a .npz file written by 'copylearn collect'")
     e.add_argument(
         "--observables",
@@ -164,6 +176,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar or per-point lines")
 
     m = sub.add_parser("summary", help="table of N*, CIs and fitted bases of a sweep store")
+    _add_plugins_option(m)
     m.add_argument("dir", metavar="DIR", help="a directory written by 'copylearn sweep'")
     m.add_argument(
         "--json",
@@ -173,6 +186,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     f = sub.add_parser("plot", help="draw the figures of a sweep store (PNG and PDF)")
+    _add_plugins_option(f)
     f.add_argument("dir", metavar="DIR", help="a directory written by 'copylearn sweep'")
     f.add_argument(
         "--out",
@@ -192,13 +206,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     li = sub.add_parser("list", help="every registered task and protocol, with its parameters")
     li.add_argument("--json", action="store_true", help="one JSON document for machines")
-    li.add_argument(
-        "--plugins",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import this plug-in module (or .py path) first (repeatable)",
-    )
+    _add_plugins_option(li)
     li.add_argument(
         "--config",
         metavar="TOML",
@@ -619,6 +627,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plot": _plot,
             "list": _list,
         }[args.command]
+        if getattr(args, "plugins", None) and args.command != "list":
+            from copylearn.plugins import load_plugins
+
+            load_plugins(args.plugins)
         status = command(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return status

@@ -680,6 +680,11 @@ def load(path: str | os.PathLike) -> Dataset:
         names = get_protocol(protocol).arrays
     except CopylearnError:
         names = None
+    if names is None and isinstance(protocol, str) and protocol:
+        raise CopylearnError(
+            f"{bad}: its protocol {protocol!r} is not registered here: if a plug-in defines it, "
+            "import that plug-in first (CLI: --plugins MODULE; Python: import it)."
+        )
     if names is None or isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise CopylearnError(f"{bad}: header names protocol {protocol!r} and n={n!r}.")
     if not isinstance(metadata, dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -349,3 +350,21 @@ def test_lower_bound_is_drawn_only_where_the_task_declares_it(tmp_path):
     bell = {**shadow, "strategy": "bell"}
     sign = {**base, "task": "pauli-sign", "strategy": "pauli-shadow"}
     assert _bounded_groups([shadow, bell, sign]) == [shadow]
+
+
+def test_summary_plot_and_estimate_take_plugins(tmp_path):
+    """A fresh process reading a plug-in's store imports the plug-in with --plugins."""
+    out = tmp_path / "store"
+    assert main(["sweep", str(EXAMPLES / "pauli_sign.toml"), "--out", str(out), "--quiet"]) == 0
+    plugin = str(EXAMPLES / "pauli_sign.py")
+    code = (
+        "import sys\n"
+        "from copylearn.cli import main\n"
+        "from copylearn.tasks import task_names\n"
+        f"status = main(['summary', {str(out)!r}, '--plugins', {plugin!r}])\n"
+        "print('STATUS', status, 'pauli-sign' in task_names())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert "STATUS 0 True" in proc.stdout, proc.stderr
