@@ -52,13 +52,22 @@ class Registry(Generic[T]):
         Raises
         ------
         CopylearnError
-            No name, ``check`` refuses the class, or the name is taken by another class.
+            No name, ``check`` refuses the class, a declared parameter's default fails its own
+            validation, or the name is taken by another class.
         """
         self.load_builtins()  # built-ins first, whatever registers first
         if not getattr(cls, "name", None):
             raise CopylearnError(f"{cls.__name__} has no name: set the class attribute name.")
         if check is not None:
             check(cls)
+        for parameter in getattr(cls, "parameters", ()):  # a bad default fails here, not later
+            try:
+                parameter.validate(parameter.default)
+            except CopylearnError as exc:
+                raise CopylearnError(
+                    f"{self.kind} {cls.name!r} declares a default its own validation refuses "
+                    f"({exc}): fix the default of {parameter.name!r}."
+                ) from None
         old = self.entries.get(cls.name)
         if old is not None and type(old).__qualname__ != cls.__qualname__:
             raise CopylearnError(

@@ -368,3 +368,24 @@ def test_summary_plot_and_estimate_take_plugins(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
     )
     assert "STATUS 0 True" in proc.stdout, proc.stderr
+
+
+def test_a_parameter_default_its_validation_refuses_is_refused_at_registration():
+    from copylearn.parameters import Parameter
+    from copylearn.tasks import register_task
+    from copylearn.tasks.pauli_prediction import PauliPrediction
+
+    def positive(value):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{value!r} is not a positive int")
+        return value
+
+    class BadDefault(PauliPrediction):
+        name = "bad-default"
+        parameters = (Parameter("k", -1, positive, "a count"),)
+
+    with pytest.raises(CopylearnError, match=r"task 'bad-default' declares a default .* 'k'"):
+        register_task(BadDefault)
+    from copylearn.tasks import task_names
+
+    assert "bad-default" not in task_names()
