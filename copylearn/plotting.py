@@ -55,7 +55,7 @@ from copylearn.fits import (
 )
 from copylearn.noise import parse_noise
 from copylearn.paths import check_output_dir
-from copylearn.sweep import OPTIONAL_KEYS, STORE_NAME, spec_value, summary_rows
+from copylearn.sweep import OPTIONAL_KEYS, STORE_NAME, normalise_row, spec_value, summary_rows
 
 __all__ = ["parse_n_selection", "parse_where", "plot_store", "select_rows"]
 
@@ -250,15 +250,11 @@ def _censor(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Copies of ``rows`` with N* and its interval removed where the target was not reached.
 
     The fits (:func:`copylearn.fits.fit_groups`) and the crossover analysis leave a missing
-    N* out, so an unreached point can only ever be drawn as a lower bound.
+    N* out, so an unreached point can only ever be drawn as a lower bound. The rule is the
+    store's own (:func:`copylearn.sweep.normalise_row`), applied again for rows that did not
+    come through :func:`copylearn.sweep.summary_rows`.
     """
-    out = []
-    for row in rows:
-        if _measured(row):
-            out.append(row)
-        else:
-            out.append({**row, "n_star": None, "n_star_ci": None, "experiments_star": None})
-    return out
+    return [normalise_row(row) for row in rows]
 
 
 def _draw_series(

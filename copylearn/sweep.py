@@ -952,7 +952,7 @@ def _stored_sweep(out: Path) -> tuple[int | None, set[str] | None]:
     return config.seed, set(map(point_id, config.points()))
 
 
-def _normalise(row: dict) -> dict:
+def normalise_row(row: dict) -> dict:
     """A row as summaries and figures see it: no N* for a point whose search did not reach
     the target (stores written before copylearn dropped it kept the curve's chance crossing).
     """
@@ -1004,7 +1004,7 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     problems = _foreign_rows(scanned, seed=seed, points=points, where=f"{out / CONFIG_NAME}")
     _refuse_foreign(out / STORE_NAME, problems, "summarise again")
     rows, _ = _read_rows(out / STORE_NAME)
-    return sorted((_normalise(row) for row in rows), key=lambda row: sort_key(row["spec"]))
+    return sorted((normalise_row(row) for row in rows), key=lambda row: sort_key(row["spec"]))
 
 
 def _check_store(config: Config, out: Path) -> bool:
