@@ -25,6 +25,8 @@ from copylearn.states import CircuitState, PauliEigenstate, PauliMixedState
 # Streams spawned from the run's seed, by identity (not by order of use).
 _STREAMS = {"state_a": 0, "state_b": 1, "protocol": 2, "backend": 3}
 _CALIBRATION_STREAM = 4
+# Child of the backend seed holding one stream per measurement-circuit pool member.
+_POOL_STREAM = 7
 
 
 def _versions() -> dict[str, str]:
@@ -72,21 +74,31 @@ def _check_seed(seed) -> np.random.SeedSequence:
 
 @dataclass
 class Collector:
-    """A prepared collection: one noisy parameterised circuit and its execution plan.
+    """A prepared collection: the protocol's noisy parameterised circuit(s) and their plans.
 
-    Building the circuit and planning its execution happen once; :meth:`sample` then draws
+    Building the circuits and planning their execution happen once; :meth:`sample` then draws
     data for any state that shares the circuit (every :class:`PauliMixedState` on n qubits,
     whose Pauli is a parameter, or the same :class:`CircuitState`), reusing the executed
     block distributions. The sample-complexity runner collects thousands of datasets this way.
+
+    A protocol with a measurement-circuit pool (``Protocol.circuits`` returns K > 1 circuits)
+    gets one plan per pool member; its ``draw`` records each shot's member under
+    ``"circuit"``, and :meth:`sample_many` executes each member's shots with its own plan and
+    puts the outcomes back in shot order (docs/extending.md, measurement-circuit pools).
     """
 
     protocol: str
     n: int
     key: tuple
     noise_description: str
-    plan: Plan
+    plans: tuple[Plan, ...]
     parameter_names: tuple[str, ...] = ()
     device: Any = None  # the placed-on copylearn.devices.Device (noise scaled), if any
+
+    @property
+    def plan(self) -> Plan:
+        """The execution plan of the first (for most protocols the only) pool member."""
+        return self.plans[0]
 
     def sample(
         self, state: PauliMixedState | CircuitState, shots: int, root: np.random.SeedSequence
@@ -123,7 +135,11 @@ class Collector:
             v, record = module.draw(state, shots, rngs)
             values.append(v)
             records.append(record)
-        measurements, info = self.plan.run(np.concatenate(values), backend_seed)
+        if len(self.plans) == 1:
+            measurements, info = self.plan.run(np.concatenate(values), backend_seed)
+        else:
+            members = np.concatenate([_pool_members(r, shots, len(self.plans)) for r in records])
+            measurements, info = self._run_pool(np.concatenate(values), members, backend_seed)
         arrays = [
             module.outcome_arrays(
                 record, {k: m[i * shots : (i + 1) * shots] for k, m in measurements.items()}
@@ -134,6 +150,61 @@ class Collector:
             for out, v in zip(arrays, values, strict=True):
                 out["values"] = v
         return arrays, info
+
+    def _run_pool(
+        self, values: np.ndarray, members: np.ndarray, seed: np.random.SeedSequence
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Execute each pool member's shots with its own plan; outcomes back in shot order.
+
+        Member k draws from its own stream ``substream(seed, _POOL_STREAM, k)``, so its
+        outcomes depend neither on the pool size nor on which other members ran.
+        """
+        out: dict[str, np.ndarray] = {}
+        paths: dict[str, int] = {}
+        executed = 0
+        for k in np.unique(members):
+            rows = np.flatnonzero(members == k)
+            measured, info = self.plans[k].run(values[rows], substream(seed, _POOL_STREAM, int(k)))
+            for key, bits in measured.items():
+                if key not in out:
+                    out[key] = np.empty((len(members), bits.shape[1]), dtype=np.uint8)
+                out[key][rows] = bits
+            paths[info["path"]] = paths.get(info["path"], 0) + 1
+            executed += 1
+        info = {
+            "path": "+".join(sorted(paths)),
+            "pool_circuits": len(self.plans),
+            "pool_circuits_executed": executed,
+        }
+        return out, info
+
+
+def _pool_members(record: dict[str, np.ndarray], shots: int, size: int) -> np.ndarray:
+    """The ``(shots,)`` pool member of every shot, from ``draw``'s record ``"circuit"``.
+
+    Raises
+    ------
+    CopylearnError
+        The record has no ``"circuit"`` entry, or it is not one integer in [0, size) per shot
+        (a protocol bug, named as such).
+    """
+    members = record.get("circuit")
+    if members is None:
+        raise CopylearnError(
+            f"the protocol builds a pool of {size} measurement circuits but its draw() records "
+            "no 'circuit' entry: record each shot's pool member under 'circuit'."
+        )
+    members = np.asarray(members)
+    if (
+        members.shape != (shots,)
+        or not np.issubdtype(members.dtype, np.integer)
+        or (shots and (members.min() < 0 or members.max() >= size))
+    ):
+        raise CopylearnError(
+            f"the protocol's draw() record 'circuit' must hold one integer in [0, {size}) per "
+            f"shot ({shots}), got shape {members.shape} of {members.dtype}."
+        )
+    return members.astype(np.int64)
 
 
 def _circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tuple:
@@ -154,7 +225,10 @@ def prepare_collector(
     *,
     prep_noise: bool = True,
 ) -> Collector:
-    """Build and plan the (noisy) circuit of ``protocol`` for ``state``'s circuit family.
+    """Build and plan the (noisy) circuit(s) of ``protocol`` for ``state``'s circuit family.
+
+    A protocol's measurement-circuit pool (``Protocol.circuits``) is planned member by
+    member, each with the same noise (or device placement) and its own execution path.
 
     With ``device``, the circuit is placed on the device's qubits, compiled to its native
     gates and given its calibrated noise (:mod:`copylearn.devices`). ``ladder`` (Bell on a
@@ -176,27 +250,20 @@ def prepare_collector(
     module = get_protocol(protocol)
     check_backend(backend, execution)
     pool = module.circuits(state)
-    if len(pool) != 1:
+    if not pool:
+        raise CopylearnError(f"protocol {protocol!r} builds no measurement circuit for this state.")
+    names = tuple(pool[0][1])
+    if any(tuple(member_names) != names for _, member_names in pool):
         raise CopylearnError(
-            f"protocol {protocol!r} builds a pool of {len(pool)} measurement circuits: this "
-            "copylearn executes one parameterised circuit per collection (docs/extending.md, "
-            "measurement-circuit pools); express the choice as circuit parameters."
+            f"protocol {protocol!r} builds a pool of circuits with different parameter names: "
+            "every pool member must take the same symbols (one column of draw()'s values each)."
         )
-    ((circuit, names),) = pool
-    placed_on = None
     if device is None:
         if noise_scale != 1.0:
             raise CopylearnError(
                 "noise_scale scales a device's calibrated errors: pass device= too, or scale "
                 "a noise spec's probabilities directly."
             )
-        model, noise_description = resolve_noise(noise)
-        prep_depth = len(state.prep_circuit(cirq.LineQubit.range(state.n)))
-        circuit = with_state_noise(circuit, prep_depth, model)
-        if model is not None and not prep_noise:
-            # Noise-free preparation, then the noisy rest, still one Cirq circuit.
-            circuit = circuit[:prep_depth] + circuit[prep_depth:].with_noise(model)
-            model = None
     else:
         if not prep_noise:
             raise CopylearnError(
@@ -209,18 +276,30 @@ def prepare_collector(
             )
         if ladder is None:
             ladder = isinstance(state, CircuitState)
-        circuit, model, noise_description, placed_on = _on_device(
-            circuit, state, protocol, device, ladder, noise_scale
-        )
-    if model is not None:
-        circuit = circuit.with_noise(model)
+    plans, noise_description, placed_on = [], "", None
+    for circuit, _ in pool:
+        if device is None:
+            model, noise_description = resolve_noise(noise)
+            prep_depth = len(state.prep_circuit(cirq.LineQubit.range(state.n)))
+            circuit = with_state_noise(circuit, prep_depth, model)
+            if model is not None and not prep_noise:
+                # Noise-free preparation, then the noisy rest, still one Cirq circuit.
+                circuit = circuit[:prep_depth] + circuit[prep_depth:].with_noise(model)
+                model = None
+        else:
+            circuit, model, noise_description, placed_on = _on_device(
+                circuit, state, protocol, device, ladder, noise_scale
+            )
+        if model is not None:
+            circuit = circuit.with_noise(model)
+        plans.append(plan(circuit, names, backend, execution))
     return Collector(
         protocol,
         state.n,
         _circuit_key(state),
         noise_description,
-        plan(circuit, names, backend, execution),
-        tuple(names),
+        tuple(plans),
+        names,
         placed_on,
     )
 

@@ -275,25 +275,6 @@ def test_records_are_frozen_and_refuse_malformed_specs():
             PointSpec.from_json(bad)
 
 
-def test_a_pool_of_several_circuits_is_refused_in_one_line():
-    import copylearn as cl
-    from copylearn.collect import prepare_collector
-    from copylearn.protocols.single_copy import PauliShadow
-
-    class TwoCircuits(PauliShadow):
-        def circuits(self, state):
-            return (self.build(state), self.build(state))
-
-    from copylearn import protocols
-
-    protocols._REGISTRY.entries["two-circuits"] = TwoCircuits()
-    try:
-        with pytest.raises(CopylearnError, match="pool of 2 measurement circuits"):
-            prepare_collector(cl.PauliMixedState("ZZ"), "two-circuits")
-    finally:
-        del protocols._REGISTRY.entries["two-circuits"]
-
-
 def test_entry_points_are_loaded_once_and_a_broken_one_is_one_line(monkeypatch):
     from copylearn import plugins
 

@@ -90,7 +90,9 @@ class Protocol:
     Measurement-circuit pool: :meth:`circuits` returns the protocol's parameterised
     circuits for a state. The built-in protocols use one circuit (per-shot choices are
     circuit parameters); a protocol with a random global unitary per shot group returns
-    several, and :meth:`draw` records which one each shot uses under ``"circuit"``.
+    several (same parameter names each), and :meth:`draw` records which one each shot
+    uses under ``"circuit"`` (integers in [0, K)); the collector plans each member once and
+    executes each member's shots with its own plan and seed stream (docs/extending.md).
     """
 
     name: ClassVar[str] = ""
