@@ -411,6 +411,11 @@ def measure(
     target : {"ideal", "as-prepared"}
         Recorded in the result (:data:`TARGETS`); ``"as-prepared"`` needs a collector
         prepared with ``prep_noise=False``.
+
+    Raises
+    ------
+    CopylearnError
+        The protocol declares no calibration (``Protocol.calibrates`` is False).
     """
     from copylearn.pauli import parse_paulis
     from copylearn.protocols import get_protocol
@@ -418,6 +423,7 @@ def measure(
 
     n, protocol = collector.n, collector.protocol
     spec = get_protocol(protocol)
+    spec.require_calibration()
     per_shot = spec.copies_per_shot
     shots = max(2, copies // per_shot)
     names = collector.parameter_names

@@ -403,6 +403,7 @@ def collect(
     root = _check_seed(seed)
     calibration_shots = 0
     if calibration_copies:
+        module.require_calibration("calibration_copies")
         calibration_shots = _check_copies(
             calibration_copies, module.copies_per_shot, protocol, "calibration_copies"
         )

@@ -39,13 +39,6 @@ from copylearn.protocols import Protocol, get_protocol
 FORMAT = "copylearn-dataset"
 FORMAT_VERSION = 1
 MAX_ALL_SQUARES_QUBITS = 12
-# Median of means: each batch must hold, on average, at least this many snapshots that match
-# the heaviest observable (a batch of B shots holds B / 3^|Q| of them), i.e. B >= 10 * 3^|Q|.
-# A batch mean is then a sum of about Poisson(10) signs: P(no match at all) = e^-10 and its
-# skewness is at most 1/sqrt(10), so batch means are close enough to normal for the median's
-# large-sample error sqrt(pi/2) sigma / sqrt(N). Below that the batch means are a few discrete
-# values (one-shot batches of a weight-1 Q are -3, 0 or 3) and the median is mostly 0.
-MIN_MATCHES_PER_BATCH = 10
 # The shadow U-statistic's error takes tr(Q rho)^2 at (|mean| + this * se(mean))^2; see
 # Dataset.estimate_square.
 U_STAT_MU_MARGIN = 1.0
@@ -292,9 +285,10 @@ class Dataset:
             the batch means (HKP20 Alg. 1); the standard error is then the large-sample value
             sqrt(pi/2) * sigma / sqrt(N) (for 1 or 2 batches the median is the mean and the
             error is sigma / sqrt(N); for 3 batches the formula is about 8% conservative).
-            Every batch must hold at least ``10 * 3^|Q|`` shots for the heaviest Q (on
-            average 10 snapshots that match Q): below that the batch means are a handful of
-            discrete values and the median and its error are meaningless.
+            Every batch must hold at least the protocol's ``min_batch_shots(|Q|)`` shots for
+            the heaviest Q (random-Pauli shadows: ``10 * 3^|Q|``, on average 10 snapshots
+            that match Q): below that the batch means are a handful of discrete values and
+            the median and its error are meaningless.
         calibrated : bool
             Divide by the damping measured on known states (:mod:`copylearn.calibration`);
             needs a dataset collected with ``calibration_copies > 0``. Standard errors then
@@ -320,7 +314,7 @@ class Dataset:
         if median_of_means is None:
             raw = Estimates("tr(Q rho)", paulis.labels, mean, np.sqrt(var / n), n, "mean")
         else:
-            k = _check_batches(median_of_means, n, int(paulis.weight.max()))
+            k = _check_batches(median_of_means, n, int(paulis.weight.max()), self.spec)
             b1, _ = self._sums(paulis, batches=k)
             medians = np.median(b1 / (n // k), axis=0)
             factor = 1.0 if k <= 2 else math.pi / 2  # the median of 1 or 2 means is their mean
@@ -549,23 +543,24 @@ def _pm1_stderr(mean: np.ndarray, var: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(np.where(var > 0, var, floor) / n)
 
 
-def _check_batches(k, n: int, weight: int = 0) -> int:
-    """Validate the number of median-of-means batches for ``n`` shots and a max weight."""
+def _check_batches(k, n: int, weight: int, spec: Protocol) -> int:
+    """Validate the number of median-of-means batches for ``n`` shots and a max weight.
+
+    The smallest batch is the protocol's rule (``Protocol.min_batch_shots``).
+    """
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= n:
         raise CopylearnError(
             f"median_of_means={k!r} must be an integer number of batches between 1 and the "
             f"number of shots ({n})."
         )
     k = int(k)
-    need = MIN_MATCHES_PER_BATCH * 3**weight
-    if k > 1 and n // k < need:
+    need = spec.min_batch_shots(weight) if k > 1 else 1
+    if n // k < need:
         most = n // need
         fix = f"use median_of_means <= {most}" if most >= 1 else "use the plain mean"
         raise CopylearnError(
             f"median_of_means={k} leaves {n // k} shots per batch, but an observable of weight "
-            f"{weight} needs at least {MIN_MATCHES_PER_BATCH}*3^{weight} = {need} (about "
-            f"{MIN_MATCHES_PER_BATCH} matching snapshots per batch): {fix}, or collect more "
-            "copies."
+            f"{weight} needs at least {spec.batch_rule(weight)}: {fix}, or collect more copies."
         )
     return k
 

@@ -444,6 +444,13 @@ def _check_task(config: Config, fail: Callable[[str, str], Exception]) -> None:
                 f"{spec['strategy']} at n = {spec['n']}: noise_scale multiplies a device's "
                 "calibrated errors; set device too (or scale the noise spec's probabilities).",
             )
+        if spec_value(spec, "calibration_copies"):
+            try:
+                get_protocol(spec["strategy"]).require_calibration()
+            except CopylearnError as exc:
+                where_key = where(spec["strategy"], "calibration_copies")
+                message = str(exc).removeprefix("calibration_copies: ")
+                raise fail(where_key, f"{spec['strategy']} at n = {spec['n']}: {message}") from None
         smallest = get_protocol(spec["strategy"]).copies_per_shot  # one experiment's copies
         if spec["max_copies"] <= smallest:
             raise fail(

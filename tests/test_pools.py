@@ -83,6 +83,7 @@ class GlobalBases(Protocol):
     copies_per_shot = 1
     arrays = ("bits", "circuit")
     estimators = ("tr(Q rho)",)
+    calibrates = True
     extra = 0  # pool members appended beyond POOL_SIZE[n] (never drawn)
 
     def circuits(self, state):

@@ -86,6 +86,12 @@ class Protocol:
         Optional reason per unsupported estimator, appended to the refusal.
     parameters : tuple of Parameter
         The protocol's own settings (none for the built-ins), listed by ``copylearn list``.
+    calibrates : bool
+        Whether its damping can be measured on known eigenstates (docs/theory.md §9.1): the
+        protocol then implements :meth:`calibration_values` (through :meth:`sums_values`),
+        and :meth:`calibration_prefixes` and :meth:`calibration_stderr` fit it. False by
+        default, so a new protocol is refused by ``calibration_copies`` instead of getting
+        dampings computed for another protocol's statistics.
 
     Measurement-circuit pool: :meth:`circuits` returns the protocol's parameterised
     circuits for a state. The built-in protocols use one circuit (per-shot choices are
@@ -103,6 +109,7 @@ class Protocol:
     statistic: ClassVar[str] = "tr(Q rho)"
     unsupported_notes: ClassVar[dict[str, str]] = {}
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    calibrates: ClassVar[bool] = False
 
     # ----- circuits and data ---------------------------------------------------------------
     def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:
@@ -160,6 +167,27 @@ class Protocol:
         """``(shots,)`` outcome codes whose histogram gives all tr(Q rho)^2 (Walsh)."""
         raise NotImplementedError
 
+    def min_batch_shots(self, weight: int) -> int:
+        """Fewest shots a median-of-means batch may hold for an observable of ``weight``.
+
+        Below it the batch means take a handful of discrete values and the median's
+        large-sample error does not hold (``Dataset.estimate(..., median_of_means=k)``).
+
+        Raises
+        ------
+        CopylearnError
+            The protocol declares no batch rule (override this and :meth:`batch_rule`).
+        """
+        raise CopylearnError(
+            f"protocol {self.name!r} declares no median-of-means batch size "
+            "(Protocol.min_batch_shots): use the plain mean (median_of_means=None)."
+        )
+
+    def batch_rule(self, weight: int) -> str:
+        """``min_batch_shots(weight)`` with how it is computed, for the refusal of too many
+        batches (``"... needs at least <this>"``)."""
+        return str(self.min_batch_shots(weight))
+
     def supports(self, estimator: str) -> bool:
         """Whether the data support ``estimator`` (a key of :data:`ESTIMATORS`)."""
         return estimator in self.estimators
@@ -184,6 +212,23 @@ class Protocol:
         )
 
     # ----- calibration ---------------------------------------------------------------------
+    def require_calibration(self, key: str = "calibration_copies") -> None:
+        """Refuse, in one line naming the protocol and ``key``, a calibration it cannot do.
+
+        Raises
+        ------
+        CopylearnError
+            :attr:`calibrates` is False.
+        """
+        if self.calibrates:
+            return
+        able = [p for p in protocol_names() if get_protocol(p).calibrates]
+        raise CopylearnError(
+            f"{key}: protocol {self.name!r} declares no calibration on known eigenstates "
+            f"(calibrates = False): use {key} = 0, or a protocol that calibrates "
+            f"({', '.join(able) or 'none registered'})."
+        )
+
     def calibration_prefixes(self) -> tuple[str, ...]:
         """Name prefixes of the eigenstate preparations whose signs multiply per shot."""
         return ("",)
@@ -218,6 +263,7 @@ class Protocol:
             "copies_per_shot": self.copies_per_shot,
             "arrays": list(self.arrays),
             "estimators": list(self.estimators),
+            "calibrates": self.calibrates,
             "parameters": {p.name: {"default": p.default, "doc": p.doc} for p in self.parameters},
         }
 

@@ -17,6 +17,13 @@ from copylearn.pauli import pack_bits, shadow_sums, shadow_values, unpack_bits
 from copylearn.protocols import Protocol, register_protocol
 
 BASES = "XYZ"
+# Median of means: each batch must hold, on average, at least this many snapshots that match
+# the heaviest observable (a batch of B shots holds B / 3^|Q| of them), i.e. B >= 10 * 3^|Q|.
+# A batch mean is then a sum of about Poisson(10) signs: P(no match at all) = e^-10 and its
+# skewness is at most 1/sqrt(10), so batch means are close enough to normal for the median's
+# large-sample error sqrt(pi/2) sigma / sqrt(N). Below that the batch means are a few discrete
+# values (one-shot batches of a weight-1 Q are -3, 0 or 3) and the median is mostly 0.
+MIN_MATCHES_PER_BATCH = 10
 # Per basis code X, Y, Z: (parameter s, parameter h, symplectic x bit, symplectic z bit).
 _BASIS_TABLE = np.array([[0, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1]], dtype=np.uint8)
 
@@ -35,6 +42,7 @@ class PauliShadow(Protocol):
     arrays = ("bits", "bases_x", "bases_z")
     estimators = ("tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|")
     statistic = "tr(Q rho)"
+    calibrates = True
 
     def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:
         """The parameterised shadow circuit for ``state`` and its parameter names."""
@@ -79,6 +87,17 @@ class PauliShadow(Protocol):
         z = unpack_bits(arrays["bases_z"], n)
         bases = (x * (1 + z) + 3 * z * (1 - x)).astype(np.uint8)  # X=(1,0), Y=(1,1), Z=(0,1)
         return {"bases": bases, "bits": unpack_bits(arrays["bits"], n)}
+
+    def min_batch_shots(self, weight: int) -> int:
+        """``10 * 3^weight``: on average 10 snapshots per batch that match Q (HKP20 Alg. 1)."""
+        return MIN_MATCHES_PER_BATCH * 3**weight
+
+    def batch_rule(self, weight: int) -> str:
+        """The rule in words, for the refusal of too many batches."""
+        return (
+            f"{MIN_MATCHES_PER_BATCH}*3^{weight} = {self.min_batch_shots(weight)} (about "
+            f"{MIN_MATCHES_PER_BATCH} matching snapshots per batch)"
+        )
 
     def place(self, device, n: int, ladder: bool) -> dict[cirq.Qid, cirq.Qid]:
         """Qubit i on the i-th qubit of a chain of the device."""

@@ -46,6 +46,7 @@ class BellSampling(Protocol):
     arrays = ("m_a", "m_b")
     estimators = ("tr(Q rho)^2", "|tr(Q rho)|", "tr(rho^2)", "all tr(Q rho)^2")
     statistic = "tr(Q rho)^2"
+    calibrates = True
     unsupported_notes: ClassVar[dict[str, str]] = {
         "tr(Q rho)": " (Bell-sampling data determine tr(Q rho)^2 only, not the sign)"
     }
