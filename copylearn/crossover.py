@@ -37,9 +37,30 @@ PREDICTED_FIDELITY = 1 / math.sqrt(3)
 #: Smallest n used in the base fits (n = 1 is dominated by the decision threshold).
 FIT_N_MIN = 2
 _BOOTSTRAP = 4000
-#: The protocols this analysis of the pauli-prediction task compares: (two-copy,
-#: single-copy). The figure is drawn for tasks that declare it (``Task.figures``).
+#: The (two-copy, single-copy) protocols compared when the rows' task declares no pair
+#: (``Task.crossover_pair``; pauli-prediction declares this one). The figure is drawn for
+#: tasks that declare it (``Task.figures``).
 PAIR = ("bell", "pauli-shadow")
+
+
+def pair_of(rows: Iterable[dict[str, Any]]) -> tuple[str, str]:
+    """The protocols to compare: the ``crossover_pair`` the rows' one task declares.
+
+    Rows of several tasks, of a task that is not registered (a plug-in not imported) or that
+    declares no pair get :data:`PAIR`.
+    """
+    from copylearn.tasks import get_task
+
+    specs = [r.get("spec") if isinstance(r, dict) else None for r in rows]
+    tasks = {str(s.get("task", "pauli-prediction")) for s in specs if isinstance(s, dict)}
+    if len(tasks) == 1:
+        try:
+            pair = tuple(get_task(tasks.pop()).crossover_pair)
+        except CopylearnError:
+            pair = ()
+        if len(pair) == 2:
+            return pair[0], pair[1]
+    return PAIR
 
 
 def storage_fidelity(noise: str) -> float | None:
@@ -101,25 +122,33 @@ def crossover_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def analyse(rows: Iterable[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+def analyse(
+    rows: Iterable[dict[str, Any]], seed: int = 0, *, pair: tuple[str, str] | None = None
+) -> dict[str, Any]:
     """Fitted bases per fidelity, the measured boundaries and the predictions.
+
+    ``pair`` names the (two-copy, single-copy) strategies compared; by default the pair
+    the rows' task declares (:func:`pair_of`).
 
     Returns
     -------
     dict
-        ``fidelities`` (sorted, descending); ``bases``: per strategy, a list (one per f) of
-        fits (:func:`copylearn.fits.fit_exponential` output); ``boundary`` (measured f where
-        the bases cross, or None) with ``boundary_ci`` (95%; an end is None where it falls
+        ``pair`` (the two strategies compared); ``fidelities`` (sorted, descending);
+        ``bases``: per strategy, a list (one per f) of fits
+        (:func:`copylearn.fits.fit_exponential` output); ``boundary`` (measured f where the
+        bases cross, or None) with ``boundary_ci`` (95%; an end is None where it falls
         outside the grid's fidelities); ``predicted`` (1/sqrt(3));
         ``per_n``: for each n, the f where N*_Bell = N*_shadow (or None) and the derived
         finite-n value; ``alpha``.
     """
+    rows = list(rows)
+    pair = tuple(pair) if pair is not None else pair_of(rows)
     rows = crossover_rows(rows)
     fids = sorted({r["f"] for r in rows}, reverse=True)
     alpha = float(rows[0]["spec"]["alpha"]) if rows else 0.9
     bases: dict[str, list[dict[str, Any]]] = {}
-    two, one = PAIR
-    for strategy in PAIR:
+    two, one = pair
+    for strategy in pair:
         bases[strategy] = []
         for f in fids:
             pts = sorted(
@@ -161,7 +190,7 @@ def analyse(rows: Iterable[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     per_n = []
     for n in sorted({r["spec"]["n"] for r in rows}):
         star = {}
-        for strategy in PAIR:
+        for strategy in pair:
             star[strategy] = {
                 r["f"]: r.get("n_star")
                 for r in rows
@@ -177,6 +206,7 @@ def analyse(rows: Iterable[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
             }
         )
     return {
+        "pair": list(pair),
         "alpha": alpha,
         "fidelities": fids,
         "bases": bases,

@@ -71,21 +71,11 @@ OKABE_ITO = {
     "vermillion": "#D55E00",
     "reddish_purple": "#CC79A7",
 }
-_STRATEGY_STYLE = {
-    "bell": {
-        "label": "two-copy Bell sampling",
-        "short": "Bell",
-        "marker": "o",
-        "marker_name": "●",
-        "colours": ["blue", "sky_blue", "bluish_green"],
-    },
-    "pauli-shadow": {
-        "label": "random-Pauli shadows",
-        "short": "shadows",
-        "marker": "s",
-        "marker_name": "■",
-        "colours": ["vermillion", "orange", "reddish_purple"],
-    },
+#: Style of a protocol that declares none (``Protocol.plot_style``), label = its name.
+_FALLBACK_STYLE = {
+    "marker": "D",
+    "marker_name": "◆",
+    "colours": ["black", "reddish_purple", "bluish_green"],
 }
 _KEY_LABELS = {"alpha": "α", "queries": "M", "noise": "noise", "weight": "weight"}
 
@@ -177,16 +167,18 @@ def _setting_text(group: dict[str, Any], keys: Sequence[str]) -> str:
 
 
 def _strategy_style(strategy: str) -> dict[str, Any]:
-    return _STRATEGY_STYLE.get(
-        strategy,
-        {
-            "label": strategy,
-            "short": strategy,
-            "marker": "D",
-            "marker_name": "◆",
-            "colours": ["black", "reddish_purple", "bluish_green"],
-        },
-    )
+    """The series style the protocol declares (``Protocol.plot_style``) over the fallback.
+
+    A strategy no registered protocol has (a plug-in not imported) gets the fallback style
+    labelled with its name.
+    """
+    from copylearn.protocols import get_protocol
+
+    try:
+        declared = get_protocol(strategy).plot_style
+    except CopylearnError:
+        declared = {}
+    return {"label": strategy, "short": strategy, **_FALLBACK_STYLE, **declared}
 
 
 def _colours_by_group(groups: Sequence[dict[str, Any]]) -> list[str]:
@@ -897,7 +889,7 @@ def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
         star[(r["spec"]["strategy"], r["spec"]["n"], r["f"])] = r.get("n_star")
     for i, n in enumerate(ns):
         for j, f in enumerate(fids):
-            b, s = (star.get((strategy, n, f)) for strategy in crossover.PAIR)
+            b, s = (star.get((strategy, n, f)) for strategy in result["pair"])
             if b and s:
                 grid[i, j] = math.log10(b / s)
     order = np.argsort(fids)
@@ -940,8 +932,8 @@ def _crossover_figure(rows: list[dict[str, Any]]) -> Figure:
     # (right) fitted exponential bases versus f, with theory.
     f_line = np.linspace(min(fids.min(), 0.5), 1.0, 200)
     for strategy, theory, name in (
-        (crossover.PAIR[0], f_line**-4.0, "theory f⁻⁴"),
-        (crossover.PAIR[1], 3.0 * f_line**-2.0, "theory 3f⁻²"),
+        (result["pair"][0], f_line**-4.0, "theory f⁻⁴"),
+        (result["pair"][1], 3.0 * f_line**-2.0, "theory 3f⁻²"),
     ):
         style = _strategy_style(strategy)
         colour = OKABE_ITO[style["colours"][0]]
@@ -1231,7 +1223,7 @@ def _has_crossover(rows: list[dict[str, Any]]) -> bool:
     strategies = {r["spec"]["strategy"] for r in crows}
     if not _tasks_declare(rows, "crossover"):
         return False
-    return len({r["f"] for r in crows}) >= 2 and set(crossover.PAIR) <= strategies
+    return len({r["f"] for r in crows}) >= 2 and set(crossover.pair_of(rows)) <= strategies
 
 
 def _tasks_declare(rows: list[dict[str, Any]], figure: str) -> bool:

@@ -77,3 +77,93 @@ def test_median_of_means_refusal_names_the_rule_and_a_protocol_without_one_is_re
         assert other.estimate("XZ", median_of_means=1).method == "median of 1 means"
     finally:
         del _REGISTRY.entries["no-rule"]
+
+
+# ----- figures: protocol-declared styles, the task's crossover pair --------------------------
+# The styles of the committed figures (before they moved into the protocols).
+COMMITTED_STYLES = {
+    "bell": {
+        "label": "two-copy Bell sampling",
+        "short": "Bell",
+        "marker": "o",
+        "marker_name": "●",
+        "colours": ["blue", "sky_blue", "bluish_green"],
+    },
+    "pauli-shadow": {
+        "label": "random-Pauli shadows",
+        "short": "shadows",
+        "marker": "s",
+        "marker_name": "■",
+        "colours": ["vermillion", "orange", "reddish_purple"],
+    },
+}
+
+
+def test_builtin_styles_are_the_committed_figures_and_plugins_get_a_fallback():
+    from copylearn.plotting import _strategy_style
+    from copylearn.protocols import _REGISTRY
+
+    for name, style in COMMITTED_STYLES.items():
+        assert _strategy_style(name) == style
+    unknown = _strategy_style("not-registered")
+    assert unknown["label"] == unknown["short"] == "not-registered"
+    assert unknown["marker"] == "D" and unknown["colours"][0] == "black"
+
+    class Styled(PauliShadow):
+        name = "styled-shadow"
+        plot_style = {"label": "styled shadows", "marker": "^"}  # noqa: RUF012
+
+    _REGISTRY.entries[Styled.name] = Styled()
+    try:
+        style = _strategy_style(Styled.name)
+        assert (style["label"], style["marker"], style["short"]) == (
+            "styled shadows",
+            "^",
+            "styled-shadow",
+        )
+        assert style["colours"] == unknown["colours"]
+    finally:
+        del _REGISTRY.entries[Styled.name]
+
+
+def _crossover_rows(task: str, two: str, one: str) -> list[dict]:
+    rows = []
+    for f, noise in ((1.0, "none"), (0.8, "state_depolarizing:0.15")):
+        for n in (2, 3, 4):
+            for strategy, base in ((two, f**-4), (one, 3 * f**-2)):
+                value = 100.0 * base**n
+                spec = {"task": task, "strategy": strategy, "n": n, "noise": noise, "alpha": 0.9}
+                rows.append(
+                    {"spec": spec, "n_star": value, "n_star_ci": [value / 1.1, value * 1.1]}
+                )
+    return rows
+
+
+def test_crossover_compares_the_pair_the_task_declares():
+    from copylearn import crossover
+    from copylearn.tasks import _REGISTRY
+    from copylearn.tasks.pauli_prediction import PauliPrediction
+
+    rows = _crossover_rows("pauli-prediction", "bell", "pauli-shadow")
+    assert crossover.pair_of(rows) == ("bell", "pauli-shadow") == crossover.PAIR
+    assert crossover.analyse(rows)["pair"] == ["bell", "pauli-shadow"]
+
+    class Swapped(PauliPrediction):
+        name = "swapped-prediction"
+        crossover_pair = ("pauli-shadow", "bell")
+
+    _REGISTRY.entries[Swapped.name] = Swapped()
+    try:
+        swapped = _crossover_rows(Swapped.name, "pauli-shadow", "bell")
+        assert crossover.pair_of(swapped) == ("pauli-shadow", "bell")
+        result = crossover.analyse(swapped)
+        assert result["pair"] == ["pauli-shadow", "bell"]
+        fit = result["bases"]["pauli-shadow"][0]  # f = 1: the two-copy member's base is 1
+        assert fit["base"] == pytest.approx(1.0, rel=1e-6)
+        assert crossover.analyse(swapped, pair=("bell", "pauli-shadow"))["pair"] == [
+            "bell",
+            "pauli-shadow",
+        ]
+    finally:
+        del _REGISTRY.entries[Swapped.name]
+    assert crossover.pair_of([{"spec": {"task": "unregistered"}}]) == crossover.PAIR

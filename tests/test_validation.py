@@ -44,8 +44,10 @@ from exact_reference import (
 
 import copylearn as cl
 from copylearn.backends import execute
+from copylearn.conformance import check_protocol, check_task
 from copylearn.noise import LocalNoise
 from copylearn.protocols import get_protocol, protocol_names, two_copy
+from copylearn.tasks import task_names
 
 Z_MAX = 5.0
 ZERO_SE_TOL = 1e-12
@@ -325,6 +327,25 @@ def run_statistical_checks(
 
 def test_every_registered_protocol_has_a_conformance_check():
     assert set(PROTOCOL_CHECKS) == set(protocol_names())
+
+
+# The public helper plug-in authors call (copylearn.conformance): generic checks against the
+# exact density matrix, on every registered protocol and task.
+@pytest.mark.parametrize("name", protocol_names())
+def test_public_conformance_check_of_every_protocol(name):
+    check_protocol(name, n_values=(1, 2), states=2, calibration_copies=6000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", protocol_names())
+def test_public_conformance_check_of_every_protocol_ten_states_per_n(name):
+    report = check_protocol(name)  # n = 1..3, 10 random states each, with and without noise
+    assert len(report.checked) == 4
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_public_conformance_check_of_every_task(name):
+    check_task(name)
 
 
 # ----- 1. the exact reference itself -------------------------------------------------------

@@ -86,6 +86,12 @@ class Protocol:
         Optional reason per unsupported estimator, appended to the refusal.
     parameters : tuple of Parameter
         The protocol's own settings (none for the built-ins), listed by ``copylearn list``.
+    plot_style : dict
+        How figures draw its series (:mod:`copylearn.plotting`): ``label`` (legend text),
+        ``short`` (in axis notes), ``marker`` (a Matplotlib marker) with ``marker_name`` (its
+        glyph in captions), ``colours`` (Okabe-Ito colour names, one per series of the
+        protocol in turn). Keys left out take a fallback style (its name as the label, a
+        diamond, black first).
     calibrates : bool
         Whether its damping can be measured on known eigenstates (docs/theory.md §9.1): the
         protocol then implements :meth:`calibration_values` (through :meth:`sums_values`),
@@ -110,6 +116,7 @@ class Protocol:
     unsupported_notes: ClassVar[dict[str, str]] = {}
     parameters: ClassVar[tuple[Parameter, ...]] = ()
     calibrates: ClassVar[bool] = False
+    plot_style: ClassVar[dict[str, Any]] = {}
 
     # ----- circuits and data ---------------------------------------------------------------
     def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:

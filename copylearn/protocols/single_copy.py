@@ -9,6 +9,8 @@ eigenvalue is ``(-1)^bit`` in every basis.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import cirq
 import numpy as np
 import sympy
@@ -43,6 +45,13 @@ class PauliShadow(Protocol):
     estimators = ("tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|")
     statistic = "tr(Q rho)"
     calibrates = True
+    plot_style: ClassVar[dict[str, Any]] = {
+        "label": "random-Pauli shadows",
+        "short": "shadows",
+        "marker": "s",
+        "marker_name": "■",
+        "colours": ["vermillion", "orange", "reddish_purple"],
+    }
 
     def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:
         """The parameterised shadow circuit for ``state`` and its parameter names."""

@@ -10,7 +10,7 @@ state is exactly rho (x) rho.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cirq
 import numpy as np
@@ -47,6 +47,13 @@ class BellSampling(Protocol):
     estimators = ("tr(Q rho)^2", "|tr(Q rho)|", "tr(rho^2)", "all tr(Q rho)^2")
     statistic = "tr(Q rho)^2"
     calibrates = True
+    plot_style: ClassVar[dict[str, Any]] = {
+        "label": "two-copy Bell sampling",
+        "short": "Bell",
+        "marker": "o",
+        "marker_name": "●",
+        "colours": ["blue", "sky_blue", "bluish_green"],
+    }
     unsupported_notes: ClassVar[dict[str, str]] = {
         "tr(Q rho)": " (Bell-sampling data determine tr(Q rho)^2 only, not the sign)"
     }

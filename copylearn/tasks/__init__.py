@@ -137,6 +137,9 @@ class Task:
     #: Extra figures of a store of this task that :mod:`copylearn.plotting` knows how to
     #: draw (``"crossover"``: the storage-noise crossover of docs/theory.md §8.6).
     figures: ClassVar[tuple[str, ...]] = ()
+    #: The (two-copy, single-copy) protocols the ``"crossover"`` figure compares
+    #: (:func:`copylearn.crossover.analyse`); empty for a task without that figure.
+    crossover_pair: ClassVar[tuple[str, ...]] = ()
 
     def overlays(self, protocol, group: dict) -> tuple[dict, ...]:
         """Theory curves a figure of N* versus n draws for one series (docs/theory.md §7.5).

@@ -249,6 +249,7 @@ class PauliPrediction(Task):
         return {"queries": (size, fix)}
 
     figures = ("crossover",)
+    crossover_pair = ("bell", "pauli-shadow")
 
     def overlays(self, protocol, group: dict) -> tuple[dict, ...]:
         """Noiseless series: shadows C 3^n (hidden P of full weight; §7.2) and the
