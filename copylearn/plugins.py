@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -50,7 +50,16 @@ def load_entry_points() -> None:
                 ) from None
 
 
-def load_plugins(names: Sequence[str], *, base: str | Path | None = None) -> None:
+class PluginMissingError(CopylearnError):
+    """A plug-in recorded with a store (``DIR/plugins.json``) is no longer where it was."""
+
+
+def load_plugins(
+    names: Sequence[str],
+    *,
+    base: str | Path | None = None,
+    recorded: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Import the plug-in modules ``names`` (see the module docstring for the forms).
 
     Parameters
@@ -60,36 +69,93 @@ def load_plugins(names: Sequence[str], *, base: str | Path | None = None) -> Non
     base : path, optional
         The directory relative paths and module names are looked up in first (a config's
         directory); the current directory when None.
+    recorded : mapping, optional
+        Where each entry was found when a store was written (:func:`load_plugins`'s return
+        value, kept in ``DIR/plugins.json``): an entry named here is imported from that
+        place only, whatever the current directory, ``base`` and ``sys.path`` hold.
+
+    Returns
+    -------
+    dict of str to str
+        Per entry, where it was found: the absolute path of a ``.py`` file, or the absolute
+        directory a dotted module was imported from (its top package's parent).
 
     Raises
     ------
     CopylearnError
-        A module cannot be found or raises on import (one line, naming it).
+        A module cannot be found or raises on import (one line, naming it);
+        :class:`PluginMissingError` when a recorded place no longer holds it.
     """
     root = Path.cwd() if base is None else Path(base)
+    recorded = recorded or {}
+    found: dict[str, str] = {}
     for name in names:
         if not isinstance(name, str) or not name.strip():
             raise CopylearnError(f"plug-in {name!r} is not a module name or a .py path.")
         try:
-            if name.endswith(".py"):
-                _load_file(name, root)
+            if name in recorded:
+                found[name] = _load_recorded(name, recorded[name])
+            elif name.endswith(".py"):
+                found[name] = _load_file(name, root)
             else:
-                _load_module(name, root)
+                found[name] = _load_module(name, root)
         except CopylearnError:
             raise
         except Exception as exc:
             raise CopylearnError(
                 f"plug-in {name!r} failed to import: {type(exc).__name__}: {exc}"
             ) from None
+    return found
 
 
-def _load_module(name: str, root: Path) -> None:
+def _load_recorded(name: str, place: str) -> str:
+    """Import ``name`` from the place a store recorded, refusing if it is gone or elsewhere."""
+    where = Path(place)
+    if name.endswith(".py"):
+        if not where.is_file():
+            raise PluginMissingError(
+                f"plug-in {name!r} was recorded at {place!r} (plugins.json of the store), which "
+                "does not exist any more: restore the file there, or edit the store's "
+                "plugins.json to its new absolute path."
+            )
+        return _load_file(str(where), where.parent)
+    top = name.split(".")[0]
+    if not ((where / top).is_dir() or (where / f"{top}.py").is_file()):
+        raise PluginMissingError(
+            f"plug-in module {name!r} was recorded in {place!r} (plugins.json of the store), "
+            "which no longer holds it: restore it there, or edit the store's plugins.json to "
+            "the directory that holds it."
+        )
+    got = _load_module(name, where, first=True)
+    if Path(got) != where.resolve():
+        raise PluginMissingError(
+            f"plug-in module {name!r} is already imported from {got!r}, not from {place!r} "
+            "that the store recorded: run copylearn in a fresh process, or rename one module."
+        )
+    return got
+
+
+def _module_root(module, name: str, fallback: Path) -> str:
+    """The directory the dotted module ``name`` was imported from (its top package's parent)."""
+    origin = getattr(module, "__file__", None)
+    if not origin:
+        return str(fallback.resolve())
+    path = Path(origin).resolve()
+    if path.name == "__init__.py":
+        path = path.parent
+    for _ in name.split("."):
+        path = path.parent
+    return str(path)
+
+
+def _load_module(name: str, root: Path, *, first: bool = False) -> str:
+    """Import the dotted module ``name`` with ``root`` on ``sys.path`` (first, if ``first``);
+    returns the directory it was imported from."""
     path = str(root.resolve())
-    added = path not in sys.path
-    if added:
+    if path not in sys.path or (first and sys.path[0] != path):
         sys.path.insert(0, path)
     try:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and name.startswith(exc.name):
             raise CopylearnError(
@@ -97,9 +163,11 @@ def _load_module(name: str, root: Path) -> None:
                 "check the name, or give a .py path relative to the config."
             ) from None
         raise
+    return _module_root(module, name, root)
 
 
-def _load_file(name: str, root: Path) -> None:
+def _load_file(name: str, root: Path) -> str:
+    """Import the ``.py`` file ``name`` (relative to ``root``); returns its absolute path."""
     path = Path(name)
     if not path.is_absolute():
         path = root / path
@@ -108,7 +176,7 @@ def _load_file(name: str, root: Path) -> None:
         raise CopylearnError(f"plug-in file {str(path)!r} does not exist: check the path.")
     module_name = f"copylearn_plugin_{path.stem}"
     if module_name in sys.modules:
-        return
+        return str(path)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
         raise CopylearnError(f"plug-in file {str(path)!r} cannot be imported.")
@@ -119,3 +187,4 @@ def _load_file(name: str, root: Path) -> None:
     except BaseException:
         del sys.modules[module_name]
         raise
+    return str(path)

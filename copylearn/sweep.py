@@ -85,6 +85,8 @@ OPTIONAL_KEYS = ("device", "noise_scale", "calibration_copies")
 
 STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
+#: Beside the store's config: where each of its plug-ins was imported from (absolute).
+PLUGINS_NAME = "plugins.json"
 LOCK_NAME = ".lock"
 VERSION_PACKAGES = ("copylearn", "cirq-core", "qsimcirq", "numpy")
 
@@ -149,6 +151,11 @@ class Config:
         The TOML source, copied to ``DIR/config.toml`` by :func:`run_sweep`.
     source : str
         Where the text came from (a path, for messages).
+    plugin_sources : dict of str to str
+        Where each ``[sweep] plugins`` entry was imported from (absolute; see
+        :func:`copylearn.plugins.load_plugins`), kept beside the store's config as
+        ``DIR/plugins.json`` so that resuming, ``summary`` and ``plot`` import the same
+        modules from any directory.
     """
 
     task: str
@@ -158,6 +165,7 @@ class Config:
     overrides: dict[str, dict[str, tuple]] = field(default_factory=dict)
     text: str = ""
     source: str = "<config>"
+    plugin_sources: dict[str, str] = field(default_factory=dict)
 
     def axes(self, strategy: str) -> dict[str, tuple]:
         """The grid axes of one strategy: the grid with that strategy's overrides applied."""
@@ -251,8 +259,13 @@ def load_config(path: str | os.PathLike) -> Config:
     CopylearnError
         The file is missing, is not TOML, or anything in it is malformed; the message names
         the key and the fix.
+
+    A store's own ``DIR/config.toml`` beside a ``DIR/plugins.json`` imports its plug-ins from
+    where the store recorded them (:func:`load_stored_config`).
     """
     path = Path(path)
+    if path.name == CONFIG_NAME and (path.parent / PLUGINS_NAME).is_file():
+        return load_stored_config(path.parent)  # a store's own config: its recorded plug-ins
     try:
         text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is accepted
     except FileNotFoundError:
@@ -264,7 +277,9 @@ def load_config(path: str | os.PathLike) -> Config:
     return parse_config(text, source=str(path))
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
+def parse_config(
+    text: str, source: str = "<config>", *, plugin_sources: dict[str, str] | None = None
+) -> Config:
     """Validate a sweep config given as TOML text (see :func:`load_config`).
 
     Parameters
@@ -273,6 +288,9 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         The TOML source.
     source : str
         A name for messages (usually the file path).
+    plugin_sources : dict, optional
+        Where a store recorded its plug-ins (``DIR/plugins.json``): those entries are
+        imported from there, not relative to ``source``.
 
     Returns
     -------
@@ -314,12 +332,15 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             f"{plugins!r} is not a list of module names or .py paths: write e.g. "
             'plugins = ["my_tasks"].',
         )
+    found: dict[str, str] = {}
     if plugins:
-        from copylearn.plugins import load_plugins
+        from copylearn.plugins import PluginMissingError, load_plugins
 
         base = Path(source).parent if source != "<config>" else None
         try:
-            load_plugins(plugins, base=base)
+            found = load_plugins(plugins, base=base, recorded=plugin_sources)
+        except PluginMissingError as exc:
+            raise PluginMissingError(f"{source}: sweep.plugins: {exc}") from None
         except CopylearnError as exc:
             raise fail("sweep.plugins", str(exc)) from None
     for key in _SWEEP_KEYS:  # plugins are imported first: they may register the task
@@ -412,6 +433,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         overrides=overrides,
         text=text,
         source=source,
+        plugin_sources=found,
     )
     _check_task(config, fail)
     return config
@@ -935,6 +957,52 @@ def _refuse_foreign(path: Path, problems: Sequence[str], action: str) -> None:
     )
 
 
+def load_stored_config(out: Path) -> Config:
+    """The config a store was written with, its plug-ins imported from where they were then.
+
+    ``DIR/plugins.json`` (written with the config) names the absolute place of each
+    ``[sweep] plugins`` entry, so the same modules are imported whatever the current
+    directory; a store without it (or without plug-ins) resolves relative entries against
+    ``DIR``.
+
+    Raises
+    ------
+    CopylearnError
+        The config does not validate, ``plugins.json`` is malformed, or
+        (:class:`copylearn.plugins.PluginMissingError`) a recorded plug-in is gone.
+    """
+    stored = out / CONFIG_NAME
+    recorded = None
+    path = out / PLUGINS_NAME
+    if path.is_file():
+        try:
+            recorded = json.loads(path.read_text("utf-8"))["plugins"]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise CopylearnError(
+                f"{path} is unreadable ({exc!r}): restore it, or delete it to look plug-ins "
+                f"up next to {CONFIG_NAME}."
+            ) from None
+        if not isinstance(recorded, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in recorded.items()
+        ):
+            raise CopylearnError(
+                f"{path}: 'plugins' must map each plug-in entry to an absolute path; restore "
+                f"it, or delete it to look plug-ins up next to {CONFIG_NAME}."
+            )
+    try:
+        text = stored.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CopylearnError(f"config {str(stored)!r} is unreadable ({exc}).") from None
+    return parse_config(text, source=str(stored), plugin_sources=recorded)
+
+
+def _write_plugin_sources(out: Path, config: Config) -> None:
+    """Record where the config's plug-ins were imported from (``DIR/plugins.json``)."""
+    if config.plugin_sources:
+        document = {"plugins": config.plugin_sources}
+        _atomic_write(out / PLUGINS_NAME, (json.dumps(document, indent=1) + "\n").encode())
+
+
 def _stored_sweep(out: Path) -> tuple[int | None, set[str] | None]:
     """The seed and point ids of the sweep a store directory was written with.
 
@@ -942,11 +1010,15 @@ def _stored_sweep(out: Path) -> tuple[int | None, set[str] | None]:
     (e.g. it names a device whose optional extra is not installed) still gives its seed, with
     the points unknown (None), so the results stay readable.
     """
+    from copylearn.plugins import PluginMissingError
+
     stored = out / CONFIG_NAME
     if not stored.exists():
         return None, None
     try:
-        config = load_config(stored)
+        config = load_stored_config(out)
+    except PluginMissingError:
+        raise
     except CopylearnError as exc:
         try:
             seed = tomllib.loads(stored.read_text("utf-8"))["sweep"]["seed"]
@@ -1033,7 +1105,7 @@ def _check_store(config: Config, out: Path) -> bool:
             )
         return False
     try:
-        previous = load_config(stored)
+        previous = load_stored_config(out)
     except CopylearnError as exc:
         raise CopylearnError(
             f"{str(out)!r} holds a sweep whose {CONFIG_NAME} is unreadable ({exc}); "
@@ -1110,6 +1182,7 @@ class _Store:
                 k = 1 + sum(1 for _ in out.glob("config.*.toml"))
                 _atomic_write(out / f"config.{k}.toml", config_path.read_bytes())
             if extended or not config_path.exists():
+                _write_plugin_sources(out, config)
                 _atomic_write(config_path, config.text.encode("utf-8"))
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             if os.fstat(self._fd).st_size > end:
