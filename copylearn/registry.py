@@ -78,9 +78,16 @@ class Registry(Generic[T]):
         return cls
 
     def names(self) -> tuple[str, ...]:
-        """Registered names, built-ins first."""
+        """Registered names, built-ins first in the order of their modules, then the rest in
+        registration order (whichever module happened to be imported first)."""
         self.load_builtins()
-        return tuple(self.entries)
+        modules = list(self.builtin_modules)
+
+        def rank(item: tuple[int, str]) -> tuple[int, int]:
+            module = type(self.entries[item[1]]).__module__
+            return (modules.index(module) if module in modules else len(modules), item[0])
+
+        return tuple(name for _, name in sorted(enumerate(self.entries), key=rank))
 
     def get(self, name: object) -> T:
         """The entry registered as ``name``.
