@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from copylearn.cli import main
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
@@ -48,7 +50,13 @@ def test_store_records_plugin_paths_and_resumes_from_another_directory(tmp_path,
     monkeypatch.chdir(elsewhere)
     assert main(["sweep", str(cfg / "sweep.toml"), "--out", str(store), "--quiet"]) == 0
     assert (store / "results.jsonl").read_text() == rows  # nothing recomputed, nothing added
-    # A fresh process in another directory: summary and plot import the recorded plug-in.
+
+
+@pytest.mark.slow
+def test_a_fresh_process_elsewhere_summarises_and_plots_with_the_recorded_plugin(tmp_path):
+    _, store, _ = _store(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     code = (
         "from copylearn.cli import main\n"
         "from copylearn.tasks import task_names\n"
