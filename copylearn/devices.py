@@ -26,6 +26,10 @@ search). By default the layouts leave out calibration outliers (:attr:`Device.ou
 qubit on rainbow, with 39% readout error, and four on weber, including one with 58% readout
 error and one with T1 = 2.7 us); then weber fits 21 pairs (exhaustive search; 6 as a ladder).
 
+Within a process the layouts are cached by the coupler graph and outliers (so a device with
+scaled noise shares them) and compilations by (placed circuit, device, native gate); noise is
+attached after compilation and is never part of a key.
+
 cirq-google is an optional dependency, imported on first use; install the release that
 matches cirq-core (``pip install "cirq-google==1.7.0"`` for cirq-core 1.7.0).
 """
