@@ -26,6 +26,10 @@ search). By default the layouts leave out calibration outliers (:attr:`Device.ou
 qubit on rainbow, with 39% readout error, and four on weber, including one with 58% readout
 error and one with T1 = 2.7 us); then weber fits 21 pairs (exhaustive search; 6 as a ladder).
 
+Within a process the layouts are cached by the coupler graph and outliers (so a device with
+scaled noise shares them) and compilations by (placed circuit, device, native gate); noise is
+attached after compilation and is never part of a key.
+
 cirq-google is an optional dependency, imported on first use; install the release that
 matches cirq-core (``pip install "cirq-google==1.7.0"`` for cirq-core 1.7.0).
 """
@@ -37,6 +41,7 @@ import datetime
 import functools
 import itertools
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -235,8 +240,23 @@ def is_coupler(device: Device, a: cirq.Qid, b: cirq.Qid) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What the layout searches read of a device: its coupler graph and its outliers. The
+    searches are cached by it, so a device with scaled noise (:func:`scale_noise`, which keeps
+    the qubits, couplers and outliers) reuses the layouts of the device as loaded."""
+
+    qubits: tuple[cirq.GridQubit, ...]
+    couplers: frozenset[tuple[cirq.GridQubit, cirq.GridQubit]]
+    outliers: tuple[cirq.GridQubit, ...]
+
+
+def _layout(device: Device) -> _Layout:
+    return _Layout(device.qubits, device.couplers, device.outliers)
+
+
 def _neighbours(
-    device: Device, avoid_outliers: bool = True
+    device: Device | _Layout, avoid_outliers: bool = True
 ) -> dict[cirq.GridQubit, tuple[cirq.GridQubit, ...]]:
     """The coupler graph as sorted adjacency lists, outliers removed if asked."""
     skip = set(device.outliers) if avoid_outliers else set()
@@ -335,30 +355,54 @@ def _colouring(nb: dict) -> dict | None:
     return colour
 
 
-def _reachable(nb: dict, starts, blocked: set, colour: dict | None) -> tuple[int, int]:
-    """Qubits reachable from ``starts`` around ``blocked``, counted per colour (both counts
-    are the total when the graph is not bipartite)."""
-    seen = {s for s in starts if s not in blocked}
-    stack = list(seen)
-    while stack:
-        q = stack.pop()
-        for r in nb[q]:
-            if r not in blocked and r not in seen:
-                seen.add(r)
-                stack.append(r)
-    if colour is None:
-        return len(seen), len(seen)
-    ones = sum(colour[q] for q in seen)
-    return len(seen) - ones, ones
+class _Masks:
+    """The coupler graph as integer bit masks (bit i: the i-th qubit in sorted order), so the
+    searches' reachability bound costs a few integer operations per qubit instead of hashing
+    qubit objects. Sets of qubits become masks; the counts are those of the plain sets."""
+
+    def __init__(self, nb: dict, colour: dict | None) -> None:
+        order = sorted(nb)
+        self.bit = {q: 1 << i for i, q in enumerate(order)}
+        self.around = [sum(self.bit[r] for r in nb[q]) for q in order]  # by bit position
+        self.near = {q: self.around[i] for i, q in enumerate(order)}  # neighbour masks
+        self.ones = None if colour is None else sum(self.bit[q] for q in order if colour[q])
+
+    def of(self, qubits) -> int:
+        """The mask of ``qubits``."""
+        mask = 0
+        for q in qubits:
+            mask |= self.bit[q]
+        return mask
 
 
-def _room(nb: dict, q, blocked: set, colour: dict | None, pairs: bool) -> int:
-    """An upper bound on how many more pairs (or chain qubits) fit after chain qubit ``q``.
+def _reachable(masks: _Masks, starts: int, blocked: int) -> tuple[int, int]:
+    """Qubits reachable from the mask ``starts`` around the mask ``blocked``, counted per
+    colour (both counts are the total when the graph is not bipartite)."""
+    seen = frontier = starts & ~blocked
+    around = masks.around
+    while frontier:
+        grown = 0
+        while frontier:
+            low = frontier & -frontier
+            grown |= around[low.bit_length() - 1]
+            frontier ^= low
+        frontier = grown & ~(seen | blocked)
+        seen |= frontier
+    total = seen.bit_count()
+    if masks.ones is None:
+        return total, total
+    ones = (seen & masks.ones).bit_count()
+    return total - ones, ones
+
+
+def _room(masks: _Masks, q, blocked: int, colour: dict | None, pairs: bool) -> int:
+    """An upper bound on how many more pairs (or chain qubits) fit after chain qubit ``q``
+    (``blocked``: the mask of the chain so far).
 
     Later pairs hold one qubit of each colour; a chain alternates colours, starting with the
     colour opposite to ``q``'s.
     """
-    counts = _reachable(nb, nb[q], blocked, colour)
+    counts = _reachable(masks, masks.near[q], blocked)
     if colour is None:
         return counts[0] // 2 if pairs else counts[0]
     if pairs:
@@ -379,8 +423,9 @@ def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
     best: list = [[], {}]
     steps = 0
     colour = _colouring(nb)
+    masks = _Masks(nb, colour)
 
-    def dfs(path: list, on_path: set, match: dict) -> bool:
+    def dfs(path: list, on_path: set, blocked: int, match: dict) -> bool:
         nonlocal steps
         steps += 1
         if len(path) > len(best[0]):
@@ -388,19 +433,21 @@ def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
         if len(path) >= target or steps > _SEARCH_BUDGET:
             return True
         candidates = [q for q in nb[path[-1]] if q not in on_path]
-        candidates.sort(key=lambda q: (sum(r not in on_path for r in nb[q]), q))
+        candidates.sort(key=lambda q: ((masks.near[q] & ~blocked).bit_count(), q))
         for q in candidates:
             new_match = dict(match)
-            blocked = on_path | {q}
             if pairs:
-                if q in new_match and not _augment(new_match.pop(q), nb, new_match, blocked, set()):
+                taken = on_path | {q}
+                if q in new_match and not _augment(new_match.pop(q), nb, new_match, taken, set()):
                     continue
-                if not _augment(q, nb, new_match, blocked, set()):
+                if not _augment(q, nb, new_match, taken, set()):
                     continue
             path.append(q)
             on_path.add(q)
-            room = _room(nb, q, on_path, colour, pairs)
-            if len(path) + room > len(best[0]) and dfs(path, on_path, new_match):
+            room = _room(masks, q, blocked | masks.bit[q], colour, pairs)
+            if len(path) + room > len(best[0]) and dfs(
+                path, on_path, blocked | masks.bit[q], new_match
+            ):
                 return True
             path.pop()
             on_path.discard(q)
@@ -410,14 +457,14 @@ def _search(nb: dict, target: int, pairs: bool) -> tuple[list, dict]:
         match: dict = {}
         if pairs and not _augment(start, nb, match, {start}, set()):
             continue
-        if dfs([start], {start}, match):
+        if dfs([start], {start}, masks.bit[start], match):
             break
     return best[0], best[1]
 
 
 @functools.cache
 def _longest_comb(
-    device: Device, avoid_outliers: bool
+    device: _Layout, avoid_outliers: bool
 ) -> tuple[tuple[cirq.GridQubit, ...], tuple[cirq.GridQubit, ...]]:
     nb = _neighbours(device, avoid_outliers)
     chain, match = _search(nb, _pair_bound(nb), pairs=True)
@@ -426,7 +473,7 @@ def _longest_comb(
 
 
 @functools.cache
-def _longest_chain(device: Device, avoid_outliers: bool) -> tuple[cirq.GridQubit, ...]:
+def _longest_chain(device: _Layout, avoid_outliers: bool) -> tuple[cirq.GridQubit, ...]:
     nb = _neighbours(device, avoid_outliers)
     chain, _ = _search(nb, _chain_bound(nb), pairs=False)
     return tuple(chain)
@@ -438,6 +485,7 @@ def _ladder_search(nb: dict, target: int) -> tuple[list, list]:
     best: list = [[], []]
     steps = 0
     colour = _colouring(nb)
+    masks = _Masks(nb, colour)
 
     def dfs(a: list, b: list, used: set) -> bool:
         nonlocal steps
@@ -453,12 +501,16 @@ def _ladder_search(nb: dict, target: int) -> tuple[list, list]:
             for w in nb[b[-1]]
             if w not in used and w != v and w in nb[v]
         ]
-        candidates.sort(key=lambda p: (sum(r not in used for r in nb[p[0]] + nb[p[1]]), p))
+        free = ~masks.of(used)
+        near = masks.near
+        candidates.sort(
+            key=lambda p: ((near[p[0]] & free).bit_count() + (near[p[1]] & free).bit_count(), p)
+        )
         for v, w in candidates:
             a.append(v)
             b.append(w)
             used.update((v, w))
-            counts = _reachable(nb, nb[v] + nb[w], used, colour)
+            counts = _reachable(masks, masks.near[v] | masks.near[w], masks.of(used))
             room = min(counts) if colour is not None else counts[0] // 2
             if len(a) + room > len(best[0]) and dfs(a, b, used):
                 return True
@@ -475,7 +527,7 @@ def _ladder_search(nb: dict, target: int) -> tuple[list, list]:
 
 @functools.cache
 def _longest_ladder(
-    device: Device, avoid_outliers: bool
+    device: _Layout, avoid_outliers: bool
 ) -> tuple[tuple[cirq.GridQubit, ...], tuple[cirq.GridQubit, ...]]:
     nb = _neighbours(device, avoid_outliers)
     a, b = _ladder_search(nb, _pair_bound(nb))
@@ -484,12 +536,12 @@ def _longest_ladder(
 
 def max_pairs(device: Device, ladder: bool = False, avoid_outliers: bool = True) -> int:
     """The largest n that :func:`place_pairs` places on ``device`` (same arguments)."""
-    return len((_longest_ladder if ladder else _longest_comb)(device, avoid_outliers)[0])
+    return len((_longest_ladder if ladder else _longest_comb)(_layout(device), avoid_outliers)[0])
 
 
 def max_chain(device: Device, avoid_outliers: bool = True) -> int:
     """The longest chain that :func:`place_chain` places on ``device`` (same arguments)."""
-    return len(_longest_chain(device, avoid_outliers))
+    return len(_longest_chain(_layout(device), avoid_outliers))
 
 
 def _unused(device: Device, used: int, avoid_outliers: bool) -> str:
@@ -547,7 +599,7 @@ def place_pairs(
         If n pairs do not fit; the message gives the largest n that does.
     """
     n = _check_n(n)
-    a, b = (_longest_ladder if ladder else _longest_comb)(device, avoid_outliers)
+    a, b = (_longest_ladder if ladder else _longest_comb)(_layout(device), avoid_outliers)
     if n > len(a):
         layout = "both copies on chains" if ladder else "copy A on a chain"
         raise CopylearnError(
@@ -583,7 +635,7 @@ def place_chain(device: Device, n: int, avoid_outliers: bool = True) -> list[cir
         If no chain of n qubits exists; the message gives the longest one.
     """
     n = _check_n(n)
-    chain = _longest_chain(device, avoid_outliers)
+    chain = _longest_chain(_layout(device), avoid_outliers)
     if n > len(chain):
         raise CopylearnError(
             f"n={n} does not fit on {device.name}: its longest chain of coupled qubits has "
@@ -740,8 +792,35 @@ def compile_for_device(circuit: cirq.Circuit, device: Device) -> cirq.Circuit:
     CopylearnError
         Qubits the device lacks, a two-qubit gate off the couplers, a parameterised
         multi-qubit gate or a mid-circuit measurement.
+
+    Notes
+    -----
+    Compilations are cached (the last :data:`COMPILE_CACHE_SIZE`) by the placed circuit, the
+    device's name and its native gate: all the compilation reads. The noise (and so
+    :attr:`Device.noise_scale`) is attached afterwards and is not part of the key, so a sweep
+    over noise scales compiles each circuit once. Each call returns a fresh copy.
     """
     _check_placed(circuit, device)
+    key = (circuit.freeze(), device.name, device.native_gate)
+    with _COMPILED_LOCK:
+        compiled = _COMPILED.pop(key, None)
+    if compiled is None:
+        compiled = _compile(circuit, device).freeze()
+    with _COMPILED_LOCK:
+        _COMPILED[key] = compiled  # most recently used last
+        while len(_COMPILED) > COMPILE_CACHE_SIZE:
+            del _COMPILED[next(iter(_COMPILED))]
+    return compiled.unfreeze(copy=True)
+
+
+# Compilations kept by :func:`compile_for_device`, least recently used first.
+COMPILE_CACHE_SIZE = 32
+_COMPILED: dict[tuple[cirq.FrozenCircuit, str, str], cirq.FrozenCircuit] = {}
+_COMPILED_LOCK = threading.Lock()
+
+
+def _compile(circuit: cirq.AbstractCircuit, device: Device) -> cirq.Circuit:
+    """The compilation of :func:`compile_for_device` (placement already checked)."""
     measurements = [op for op in circuit.all_operations() if cirq.is_measurement(op)]
     body = cirq.Circuit(
         cirq.Moment(op for op in moment if not cirq.is_measurement(op)) for moment in circuit

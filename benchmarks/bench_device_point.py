@@ -1,0 +1,147 @@
+"""Benchmark: recompute one point of a committed sweep store and compare it with the stored row.
+
+The point is run exactly as ``copylearn sweep`` runs it (:func:`copylearn.complexity.run_point`
+with the seed :func:`copylearn.sweep.point_seed` derives from the sweep seed and the point id).
+The setup a sweep does once in its parent (:func:`copylearn.sweep.check_runnable`: loading
+the device and finding its layouts, which forked workers inherit) is timed apart, as the
+row's time does not include it. Every field of the fresh result is compared with the
+committed row, except the provenance fields (``seconds``, ``versions`` and the format-3
+stamps) and the calibration-record fields added since the committed stores were written.
+The script prints the time taken now, the time stored in the row and their ratio; it exits 1
+if any field differs.
+
+Usage: python benchmarks/bench_device_point.py figures/weber_separation pauli-shadow 10
+           [--config experiments/weber_separation.toml] [--trials T] [--profile FILE]
+           [--floor]
+
+``--config`` defaults to ``experiments/<store name>.toml`` (the sweep seed lives there: the
+format-1 rows of the committed stores do not carry it). ``--trials T`` runs the point with
+fewer trials (for profiling: the row then differs and is not compared). ``--profile FILE``
+writes cProfile statistics of the run to FILE. ``--floor`` also times the bare random draws a
+pauli-shadow point makes per shot (bases, the state's flip bits and sign coin, one uniform
+per single-qubit block) on 10^7 shots and scales them to the shots the row simulated
+(trials x the last copy count): the cost of the committed random stream alone, a lower bound
+for any path that reproduces the row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from copylearn.complexity import run_point
+from copylearn.sweep import check_runnable, load_config, point_seed
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVENANCE = {"id", "spec", "seconds", "versions", "format", "sweep_seed", "config_hash"}
+PROVENANCE |= {"copylearn"}
+# Calibration record fields added after the committed stores were written.
+CALIBRATION_FIELDS_ADDED = {"target", "target_description"}
+
+
+def find_row(store: Path, strategy: str, n: int) -> dict:
+    rows = [json.loads(line) for line in (store / "results.jsonl").open()]
+    found = [r for r in rows if r["spec"]["strategy"] == strategy and r["spec"]["n"] == n]
+    if len(found) != 1:
+        sys.exit(f"bench_device_point: {len(found)} rows of {strategy} at n={n} in {store}.")
+    return found[0]
+
+
+def differences(fresh: dict, row: dict) -> list[str]:
+    """Fields of ``fresh`` and ``row`` that differ, provenance left out."""
+    fresh = {k: v for k, v in fresh.items() if k not in PROVENANCE}
+    committed = {k: v for k, v in row.items() if k not in PROVENANCE}
+    if "calibration" in fresh and "calibration" in committed:
+        fresh["calibration"] = {
+            k: v
+            for k, v in fresh["calibration"].items()
+            if k in committed["calibration"] or k not in CALIBRATION_FIELDS_ADDED
+        }
+    keys = sorted(set(fresh) | set(committed))
+    return [k for k in keys if fresh.get(k, "<missing>") != committed.get(k, "<missing>")]
+
+
+def stream_floor(n: int, shots: int = 10**7, repeats: int = 3) -> float:
+    """Median seconds per shot of the random draws of one pauli-shadow shot on n qubits."""
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        rng.integers(0, 3, size=(shots, n), dtype=np.uint8)  # bases
+        rng.integers(0, 2, size=(shots, n), dtype=np.uint8)  # the state's flip bits
+        rng.random(shots)  # the state's sign coin
+        for _ in range(n):  # one uniform per single-qubit block
+            rng.random(shots)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / shots
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("store", type=Path)
+    parser.add_argument("strategy")
+    parser.add_argument("n", type=int)
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--trials", type=int)
+    parser.add_argument("--profile", type=Path)
+    parser.add_argument("--floor", action="store_true")
+    args = parser.parse_args()
+    config_path = args.config or ROOT / "experiments" / f"{args.store.name}.toml"
+    config = load_config(config_path)
+    row = find_row(args.store, args.strategy, args.n)
+    spec = dict(row["spec"])
+    if args.trials:
+        spec["trials"] = args.trials
+    seed = point_seed(config.seed, row["id"])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} cores, load {load:.1f} (1 min); "
+        f"{args.strategy} n={args.n} trials={spec['trials']} of {args.store}",
+        flush=True,
+    )
+    # What a sweep does once in its parent before forking its workers (load the device, find
+    # its layouts): timed apart, as the row's seconds do not include it.
+    start = time.perf_counter()
+    check_runnable(config, specs=[spec])
+    print(f"setup before the point (once per sweep): {time.perf_counter() - start:.1f} s")
+    profiler = cProfile.Profile() if args.profile else None
+    start = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    fresh = run_point(spec, seed)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    seconds = time.perf_counter() - start
+    old = row["seconds"]
+    print(f"time now {seconds:.1f} s; in the row {old:.1f} s; ratio row/now {old / seconds:.2f}")
+    if args.floor:
+        last = row["curve"]["copies"][-1] // row["copies_per_experiment"]
+        simulated = row["spec"]["trials"] * last
+        per_shot = stream_floor(args.n)
+        print(
+            f"random stream alone: {per_shot * 1e9:.0f} ns per shot; x {simulated:.3g} shots "
+            f"simulated for the row = {per_shot * simulated:.0f} s"
+        )
+    if args.trials and args.trials != row["spec"]["trials"]:
+        print("fewer trials than the row: not compared")
+        return 0
+    differ = differences(fresh, row)
+    if differ:
+        print(f"DIFFERENT from the committed row in: {', '.join(differ)}")
+        return 1
+    print("row identical to the committed one apart from provenance (seconds, versions, stamps)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
