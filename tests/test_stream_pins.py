@@ -22,6 +22,20 @@ from copylearn.seeding import substream
 NOISE = "depolarizing:0.01+readout:0.01"
 
 
+@pytest.fixture(autouse=True, params=["numpy", "compiled"])
+def sampler(request, monkeypatch):
+    """Every pin holds for both implementations of the block sampler's per-shot loop."""
+    from copylearn.backends import block_kernels
+
+    if request.param == "compiled":
+        if block_kernels.kernels() is None:
+            pytest.skip("numba is not installed: only the NumPy sampler runs")
+        monkeypatch.setattr(block_kernels, "MIN_WORK", 0)
+    else:
+        monkeypatch.setattr(block_kernels, "MIN_WORK", 1 << 62)
+    return request.param
+
+
 def digest(arrays: dict[str, np.ndarray]) -> str:
     """sha256 over the arrays' names, dtypes, shapes and bytes, in name order."""
     h = hashlib.sha256()
