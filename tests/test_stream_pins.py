@@ -151,3 +151,43 @@ def test_calibrated_collect_is_bit_identical_to_the_pinned_stream(
     calibration = json.dumps(data.metadata["calibration"], sort_keys=True).encode()
     assert digest(data.arrays) == expected
     assert hashlib.sha256(calibration).hexdigest()[:16] == expected_calibration
+
+
+def _ghz_state(n: int) -> cl.CircuitState:
+    import cirq
+
+    q = cirq.LineQubit.range(n)
+    return cl.CircuitState(
+        cirq.Circuit(cirq.H(q[0]), *(cirq.CNOT(q[i], q[i + 1]) for i in range(n - 1))),
+        name=f"ghz{n}",
+    )
+
+
+@pytest.mark.parametrize("noise", [None, NOISE])
+def test_compiled_sampler_searches_wide_blocks_like_numpy(noise, monkeypatch):
+    """A 6-qubit Bell block (63 CDF thresholds) takes the kernel's binary search: the outcomes
+    equal the NumPy sampler's for the same seed, shot for shot."""
+    from copylearn.backends import block_kernels
+
+    if block_kernels.kernels() is None:
+        pytest.skip("numba is not installed")
+    runs = []
+    for min_work in (1 << 62, 0):
+        monkeypatch.setattr(block_kernels, "MIN_WORK", min_work)
+        data = cl.collect(_ghz_state(3), protocol="bell", copies=4000, noise=noise, seed=2)
+        assert data.metadata["execution"]["largest_block_qubits"] == 6
+        runs.append(data.arrays)
+    assert digest(runs[0]) == digest(runs[1])
+
+
+def test_shared_block_distributions_keep_the_executed_count(monkeypatch):
+    """A second collect reuses the process's block distributions yet reports the same number of
+    distinct block circuits as the first (the metadata must not depend on what ran before)."""
+    from copylearn.backends import blocks
+
+    monkeypatch.setattr(blocks, "_SHARED", {})
+    state = cl.PauliMixedState("XYZIY", alpha=0.5)
+    first = cl.collect(state, protocol="pauli-shadow", copies=300, noise=NOISE, seed=1)
+    second = cl.collect(state, protocol="pauli-shadow", copies=300, noise=NOISE, seed=1)
+    assert first.metadata["execution"] == second.metadata["execution"]
+    assert digest(first.arrays) == digest(second.arrays)

@@ -74,8 +74,8 @@ def _compile(numba):
         """Outcome bits of blocks ``first .. first + len(u) - 1`` into ``out``.
 
         A shot's outcome index in block ``b`` is the number of its setting's CDF thresholds
-        (``thresholds[rows[b] + code * counts[b] :][: counts[b]]``) that are at most its
-        uniform ``u[b - first, i]``: inverse-CDF sampling, as
+        (``thresholds[rows[b] + code * counts[b] :][: counts[b]]``, non-decreasing) that are at
+        most its uniform ``u[b - first, i]``: inverse-CDF sampling, as
         ``numpy.searchsorted(cdf[:-1], u, side="right")``. Bit ``q`` of the index (most
         significant first) goes to ``out[i, targets[b, q]]``.
         """
@@ -89,9 +89,19 @@ def _compile(numba):
                 if count == 1:
                     out[i, targets[b, 0]] = x >= thresholds[row]
                     continue
-                outcome = 0
-                while outcome < count and thresholds[row + outcome] <= x:
-                    outcome += 1
+                if count <= 15:  # branch-free count: random outcomes defeat branch prediction
+                    outcome = 0
+                    for t in range(count):
+                        outcome += thresholds[row + t] <= x
+                else:  # binary search for the first threshold above x
+                    low, high = 0, count
+                    while low < high:
+                        middle = (low + high) // 2
+                        if thresholds[row + middle] <= x:
+                            low = middle + 1
+                        else:
+                            high = middle
+                    outcome = low
                 w = widths[b]
                 for q in range(w):
                     out[i, targets[b, q]] = (outcome >> (w - 1 - q)) & 1
