@@ -432,17 +432,11 @@ def _run_blocks_compiled(
         # One call for a batch of blocks draws the same doubles as one call per block.
         u = rng.random((min(batch, len(blocks) - first), shots))
         fast.kernels["sample"](
-            codes,
-            thresholds,
-            row_offsets,
-            counts,
-            u,
-            first,
-            widths,
-            out,
-            targets,
+            codes, thresholds, row_offsets, counts, u, first, widths, out, targets
         )
-    split = {k: out[:, starts[k] : starts[k] + key_sizes[k]] for k in keys}
+    if len(keys) == 1:
+        return {keys[0]: out}, _executed(cache)
+    split = {k: np.ascontiguousarray(out[:, starts[k] : starts[k] + key_sizes[k]]) for k in keys}
     return split, _executed(cache)
 
 
