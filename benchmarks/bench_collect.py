@@ -7,7 +7,23 @@ values. For each case the script prints time per shot of both, their ratio, and 
 that both give the same distribution: for a few Pauli observables, the difference of the two
 estimates must lie within 5 combined standard errors.
 
-Usage: python benchmarks/bench_collect.py [--repeats 3] [--baseline-shots 300]
+The second part ("the random-bit floor", issue 11) times ``copylearn.collect`` of the Science
+state at n = 20 with 10^6 copies, both protocols, noiseless and noisy, against the bare random-bit
+draw of the same shape in the same process: one uniformly random bit per measured qubit per
+experiment, drawn the idiomatic NumPy way,
+
+    rng.integers(0, 2, size=(experiments, measured_qubits), dtype=np.uint8)
+
+(10^6 x 20 for shadows, 5 * 10^5 x 40 for Bell sampling: 2 * 10^7 bits either way). This is the
+fair floor: it is what the data hold (one outcome bit per measured qubit and experiment) drawn
+one byte per bit, the form every simulator's outcome array takes before packing. Packed raw
+words (``bit_generator.random_raw``, 64 bits per draw) are about 8x cheaper still but produce
+no per-qubit array, so no sampler that returns outcomes can approach them. Each repeat times the
+floor and then the four collects; the ratios are medians of the repeats. A first (cold) collect
+per case runs before the repeats: it compiles the numba kernels (if installed) and executes the
+block circuits, which later collects in the process reuse; its time is printed too.
+
+Usage: python benchmarks/bench_collect.py [--repeats 3] [--baseline-shots 300] [--floor-only]
 """
 
 from __future__ import annotations
@@ -100,7 +116,11 @@ def main() -> None:
     parser.add_argument("--baseline-shots", type=int, default=300)
     parser.add_argument("--sizes", default="4,8,12,20")
     parser.add_argument("--copies", type=int, default=1_000_000, help="for the collect path")
+    parser.add_argument("--floor-only", action="store_true", help="only the random-bit floor")
     args = parser.parse_args()
+    if args.floor_only:
+        floor(args.copies, args.repeats)
+        return
     rng = np.random.default_rng(2024)
     print(f"machine: {platform.machine()}, CPython {platform.python_version()}, "
           f"cirq {cirq.__version__}, noise {NOISE}; medians of {args.repeats} runs")
@@ -126,6 +146,64 @@ def main() -> None:
         t = statistics.median(times)
         print(f"n={n} ({2 * n} qubits): {args.copies} copies in {t:.2f} s "
               f"({args.copies / t:,.0f} copies/s); peak RSS {max(peaks):.0f} MiB")
+    print()
+    floor(args.copies, args.repeats)
+
+
+FLOOR_PAULI = "XYZZYXZIXYZXXYZIZYXZ"  # n = 20
+
+
+def floor(copies: int, repeats: int) -> None:
+    """collect of the Science state against the bare random-bit draw of the same shape."""
+    from copylearn.backends.block_kernels import kernels
+
+    n = len(FLOOR_PAULI)
+    state = cl.PauliMixedState(FLOOR_PAULI, alpha=0.9, sign=-1)
+    cases = [(p, noise) for p in ("bell", "pauli-shadow") for noise in (None, NOISE)]
+    print(f"the random-bit floor: collect of {state.spec()}, {copies} copies, against "
+          f"rng.integers(0, 2, (experiments, measured qubits), uint8) = {copies * n} bits; "
+          f"compiled sampler: {'numba' if kernels() is not None else 'absent (NumPy)'}; "
+          f"medians of {repeats}")
+    print(f"[running the floor: {len(cases)} cold collects, then {repeats} repeats ...]",
+          file=sys.stderr, flush=True)
+    cold = {}
+    for case_ in cases:
+        start = time.perf_counter()
+        cl.collect(state, protocol=case_[0], copies=copies, noise=case_[1], seed=0)
+        cold[case_] = time.perf_counter() - start
+    rng = np.random.default_rng(0)
+    floors, times = [], {case_: [] for case_ in cases}
+    plain = {case_: [] for case_ in cases}  # the NumPy sampler (compiled loop switched off)
+    for r in range(repeats):
+        start = time.perf_counter()
+        rng.integers(0, 2, size=(copies, n), dtype=np.uint8)  # = (copies / 2, 2n) for Bell
+        floors.append(time.perf_counter() - start)
+        for case_ in cases:
+            for switch, store in ((kernels_min_work(None), times), (1 << 62, plain)):
+                previous = kernels_min_work(switch)
+                start = time.perf_counter()
+                cl.collect(state, protocol=case_[0], copies=copies, noise=case_[1], seed=r + 1)
+                store[case_].append(time.perf_counter() - start)
+                kernels_min_work(previous)
+    base = statistics.median(floors)
+    print(f"floor: {base:.3f} s")
+    print(f"{'protocol':<13} {'noise':<32} {'collect':>9} {'/ floor':>8} {'cold':>8} "
+          f"{'NumPy sampler / floor':>22}")
+    for (protocol, noise), values in times.items():
+        t = statistics.median(values)
+        p = statistics.median(plain[protocol, noise])
+        print(f"{protocol:<13} {noise or 'none':<32} {t:>8.3f}s {t / base:>7.1f}x "
+              f"{cold[protocol, noise]:>7.2f}s {p / base:>21.1f}x")
+
+
+def kernels_min_work(value: int | None) -> int:
+    """Set the compiled sampler's work threshold (``None``: leave it); returns the old one."""
+    from copylearn.backends import block_kernels
+
+    previous = block_kernels.MIN_WORK
+    if value is not None:
+        block_kernels.MIN_WORK = value
+    return previous
 
 
 COLLECT_ONE = """

@@ -49,13 +49,15 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
         ``uint64`` array of shape ``(..., n_words(n))``;
         bit i is bit ``i % 64`` of word ``i // 64``.
     """
-    bits = np.asarray(bits, dtype=np.uint8)
-    n = bits.shape[-1]
-    words = n_words(n)
-    padded = np.zeros((*bits.shape[:-1], words * WORD_BITS), dtype=np.uint8)
-    padded[..., :n] = bits
-    packed = np.packbits(padded, axis=-1, bitorder="little")
-    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64, copy=False)
+    bits = np.asarray(bits)
+    if bits.dtype != np.bool_:
+        bits = bits.astype(np.uint8, copy=False)
+    words = n_words(bits.shape[-1])
+    # Pack the bytes first, then pad them to whole words (8x less to pad than the bits).
+    packed = np.packbits(bits, axis=-1, bitorder="little")
+    padded = np.zeros((*bits.shape[:-1], words * 8), dtype=np.uint8)
+    padded[..., : packed.shape[-1]] = packed
+    return padded.view("<u8").astype(np.uint64, copy=False)
 
 
 def unpack_bits(words: np.ndarray, n: int) -> np.ndarray:

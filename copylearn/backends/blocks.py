@@ -202,7 +202,8 @@ def run_blocks(
         on a simulator and returns the outcome probabilities of its first ``n_measured``
         qubits (big-endian index).
     rng : np.random.Generator
-        Draws the outcomes.
+        Draws the outcomes: one uniform per shot and block, block after block (each block's
+        ``shots`` uniforms in shot order), whichever implementation samples.
     key_sizes : dict
         Number of bits of each measurement key.
     cache : dict, optional
@@ -213,32 +214,101 @@ def run_blocks(
     (dict, int)
         Measurement key to ``(shots, bits)`` uint8 arrays, and the number of distinct block
         circuits executed so far (in ``cache``).
+
+    Notes
+    -----
+    A shot's outcome in a block is drawn by inverse-CDF sampling from the block's exact
+    outcome distribution at the shot's setting: the number of the CDF's values (all but the
+    last) that are at most the shot's uniform. With numba installed, large runs take the
+    compiled loop of :mod:`copylearn.backends.block_kernels`, which computes the same count
+    from the same uniforms and so gives bit-identical outcomes.
     """
-    shots = values.shape[0]
-    out = {key: np.zeros((shots, size), dtype=np.uint8) for key, size in key_sizes.items()}
     cache = {} if cache is None else cache
-    for index, block in enumerate(blocks):
-        columns = list(block.columns)
-        settings, inverse = _setting_index(values[:, columns])
-        order = block.measured + block.others
-        cdfs = []
-        for setting in settings:
-            # Two cache levels: (block, setting) skips Cirq entirely on a repeat; the canonical
-            # circuit shares one execution between blocks that hold the same circuit.
-            key = (index, setting.tobytes())
-            if key not in cache:
-                resolver = {
-                    parameter_names[c]: float(v) for c, v in zip(columns, setting, strict=True)
-                }
+    fast = _compiled_plan(blocks, values, key_sizes)
+    if fast is None:
+        return _run_blocks_numpy(
+            blocks, parameter_names, values, distribution, rng, key_sizes, cache
+        )
+    return _run_blocks_compiled(
+        fast, blocks, parameter_names, values, distribution, rng, key_sizes, cache
+    )
+
+
+# Block distributions are deterministic outputs of a simulator for a circuit, so every plan in
+# the process shares them: by (simulator, block circuit, measured and other qubits, parameter
+# names, setting) and by (simulator, canonical circuit). Oldest entries go beyond the bound.
+_SHARED: dict = {}
+_SHARED_MAX = 1 << 14
+
+
+def _remember(key, value) -> None:
+    if len(_SHARED) >= _SHARED_MAX:
+        del _SHARED[next(iter(_SHARED))]
+    _SHARED[key] = value
+
+
+def _block_cdfs(
+    index: int,
+    block: Block,
+    settings: np.ndarray,
+    parameter_names: Sequence[str],
+    distribution: Callable[[cirq.Circuit, int], np.ndarray],
+    cache: dict,
+) -> list[np.ndarray]:
+    """The outcome CDF of ``block`` at each row of ``settings``, executing what is not cached.
+
+    ``cache`` (the plan's) ends up holding ``(block index, setting)`` and canonical-circuit
+    keys exactly as if every circuit had been executed for this plan, whether the CDF came
+    from the simulator or from the process-wide store of earlier plans' executions.
+    """
+    columns = list(block.columns)
+    order = block.measured + block.others
+    signature = None
+    cdfs = []
+    for setting in settings:
+        # Two cache levels: (block, setting) skips Cirq entirely on a repeat; the canonical
+        # circuit shares one execution between blocks that hold the same circuit.
+        key = (index, setting.tobytes())
+        if key not in cache:
+            if signature is None:
+                names = tuple(parameter_names[c] for c in columns)
+                signature = (distribution, cirq.FrozenCircuit(block.circuit), order, names)
+            shared_key = (signature, setting.dtype.str, setting.tobytes())
+            known = _SHARED.get(shared_key)
+            if known is None:
+                resolver = dict(zip(signature[3], map(float, setting), strict=True))
                 canonical = _canonical(cirq.resolve_parameters(block.circuit, resolver), order)
-                if canonical not in cache:
+                cdf = cache.get(canonical)
+                if cdf is None:
+                    cdf = _SHARED.get((distribution, canonical))
+                if cdf is None:
                     probabilities = np.asarray(
                         distribution(canonical.unfreeze(), len(block.measured))
                     )
                     probabilities = np.clip(probabilities.astype(np.float64), 0.0, None)
-                    cache[canonical] = np.cumsum(probabilities / probabilities.sum())
-                cache[key] = cache[canonical]
-            cdfs.append(cache[key])
+                    cdf = np.cumsum(probabilities / probabilities.sum())
+                    cdf.setflags(write=False)
+                    _remember((distribution, canonical), cdf)
+                known = (canonical, cdf)
+                _remember(shared_key, known)
+            canonical, cdf = known
+            cache.setdefault(canonical, cdf)
+            cache[key] = cache[canonical]
+        cdfs.append(cache[key])
+    return cdfs
+
+
+def _executed(cache: dict) -> int:
+    return sum(isinstance(k, cirq.FrozenCircuit) for k in cache)
+
+
+def _run_blocks_numpy(blocks, parameter_names, values, distribution, rng, key_sizes, cache):
+    """:func:`run_blocks` in NumPy, one block at a time."""
+    shots = values.shape[0]
+    out = {key: np.zeros((shots, size), dtype=np.uint8) for key, size in key_sizes.items()}
+    for index, block in enumerate(blocks):
+        settings, inverse = _setting_index(values[:, list(block.columns)])
+        cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
         u = rng.random(shots)
         width = len(block.measured)
         if width <= 3:  # small blocks: compare against each shot's CDF row, no sorting
@@ -254,4 +324,127 @@ def run_blocks(
                 outcome[rows] = np.searchsorted(cdf[:-1], u[rows], side="right")
         for j, (key, position) in enumerate(block.targets):
             out[key][:, position] = (outcome >> (width - 1 - j)) & 1
-    return out, sum(isinstance(k, cirq.FrozenCircuit) for k in cache)
+    return out, _executed(cache)
+
+
+# The compiled path's limits: setting codes per block and bits of one block's outcome index.
+_MAX_CODES = 1 << 16
+_MAX_COMPILED_WIDTH = 16
+# Uniforms drawn per batch of blocks (bytes): bounds the memory of a run.
+_UNIFORM_BYTES = 1 << 25
+
+
+@dataclass(frozen=True)
+class _CompiledPlan:
+    """Per-block setting codes: mixed-radix over the block's columns that vary in this run.
+
+    Columns that hold one value in every shot (a Pauli state's turns, for instance) add
+    nothing to a code; they are put back when a code is turned into a setting.
+    """
+
+    kernels: dict
+    columns: np.ndarray  # (blocks, k_max) int64: the varying columns, padded with 0
+    ncolumns: np.ndarray  # (blocks,) int64: how many of a row of ``columns`` are used
+    multipliers: np.ndarray  # (blocks, k_max) int64: the mixed-radix place values
+    radices: list[np.ndarray]  # per block, the radix of each varying column
+    fixed: list[np.ndarray]  # per block, (len(block.columns),) the value of each fixed column
+    varying: list[np.ndarray]  # per block, which of its columns vary (bool)
+    offsets: np.ndarray  # (blocks + 1,) int64: block b's codes at offsets[b] ...
+
+
+def _compiled_plan(blocks, values, key_sizes) -> _CompiledPlan | None:
+    """The compiled path's tables, or ``None`` where it does not apply (then NumPy runs).
+
+    It applies when numba is present, the run is large enough, the values are small unsigned
+    integers (the protocols' 0/1 and turn parameters) with few codes per block, and every
+    block's outcome index fits the kernel.
+    """
+    from copylearn.backends.block_kernels import MIN_WORK, kernels
+
+    shots = values.shape[0]
+    if not blocks or shots * len(blocks) < MIN_WORK or values.dtype.kind != "u":
+        return None
+    if max(len(b.measured) for b in blocks) > _MAX_COMPILED_WIDTH:
+        return None
+    compiled = kernels()
+    if compiled is None:
+        return None
+    if values.shape[1]:
+        low, high = values.min(axis=0).astype(np.int64), values.max(axis=0).astype(np.int64)
+    else:
+        low = high = np.zeros(0, dtype=np.int64)
+    k_max = max(1, max(len(b.columns) for b in blocks))
+    columns = np.zeros((len(blocks), k_max), dtype=np.int64)
+    multipliers = np.zeros((len(blocks), k_max), dtype=np.int64)
+    ncolumns = np.zeros(len(blocks), dtype=np.int64)
+    radices, fixed, varying, sizes = [], [], [], []
+    for b, block in enumerate(blocks):
+        own = np.array(block.columns, dtype=np.int64)
+        varies = low[own] != high[own]
+        r = high[own[varies]] + 1
+        size = int(np.prod(r))
+        if size > _MAX_CODES:
+            return None
+        k = int(varies.sum())
+        if k:
+            columns[b, :k] = own[varies]
+            multipliers[b, :k] = np.cumprod(np.concatenate([r[1:], [1]])[::-1])[::-1]
+        ncolumns[b] = k
+        radices.append(r)
+        fixed.append(low[own])
+        varying.append(varies)
+        sizes.append(size)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return _CompiledPlan(compiled, columns, ncolumns, multipliers, radices, fixed, varying, offsets)
+
+
+def _run_blocks_compiled(
+    fast, blocks, parameter_names, values, distribution, rng, key_sizes, cache
+):
+    """:func:`run_blocks` with the compiled kernels, fused over blocks; same outcomes."""
+    shots = values.shape[0]
+    present = np.zeros(int(fast.offsets[-1]), dtype=np.bool_)
+    codes = np.empty((shots, len(blocks)), dtype=np.uint16)  # < _MAX_CODES per block
+    fast.kernels["setting_codes"](
+        values, fast.columns, fast.ncolumns, fast.multipliers, fast.offsets, codes, present
+    )
+    # Per block, its CDF thresholds for every code (rows of absent codes are never read).
+    widths = np.array([len(b.measured) for b in blocks], dtype=np.int64)
+    counts = (1 << widths) - 1
+    row_offsets = np.concatenate([[0], np.cumsum(np.diff(fast.offsets) * counts)])
+    thresholds = np.zeros(int(row_offsets[-1]), dtype=np.float64)
+    for index, block in enumerate(blocks):
+        found = np.flatnonzero(present[fast.offsets[index] : fast.offsets[index + 1]])
+        settings = np.repeat(fast.fixed[index][None, :], len(found), axis=0).astype(values.dtype)
+        settings[:, fast.varying[index]] = _digits(found, fast.radices[index], values.dtype)
+        cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
+        table = thresholds[row_offsets[index] : row_offsets[index + 1]].reshape(-1, counts[index])
+        table[found] = np.stack(cdfs)[:, :-1]
+    # Every measured bit's column in one (shots, total bits) array, split per key at the end.
+    keys = list(key_sizes)
+    starts = dict(zip(keys, np.cumsum([0, *key_sizes.values()])[:-1].tolist(), strict=True))
+    targets = np.zeros((len(blocks), max(1, int(widths.max()))), dtype=np.int64)
+    for b, block in enumerate(blocks):
+        targets[b, : len(block.targets)] = [starts[k] + p for k, p in block.targets]
+    out = np.zeros((shots, sum(key_sizes.values())), dtype=np.uint8)
+    batch = max(1, _UNIFORM_BYTES // (8 * max(shots, 1)))
+    for first in range(0, len(blocks), batch):
+        # One call for a batch of blocks draws the same doubles as one call per block.
+        u = rng.random((min(batch, len(blocks) - first), shots))
+        fast.kernels["sample"](
+            codes, thresholds, row_offsets, counts, u, first, widths, out, targets
+        )
+    if len(keys) == 1:
+        return {keys[0]: out}, _executed(cache)
+    split = {k: np.ascontiguousarray(out[:, starts[k] : starts[k] + key_sizes[k]]) for k in keys}
+    return split, _executed(cache)
+
+
+def _digits(codes: np.ndarray, radices: np.ndarray, dtype) -> np.ndarray:
+    """Mixed-radix digits of ``codes`` (first digit most significant), one row per code."""
+    digits = np.empty((len(codes), len(radices)), dtype=dtype)
+    rest = codes.astype(np.int64)
+    for j in reversed(range(len(radices))):
+        digits[:, j] = rest % radices[j]
+        rest //= radices[j]
+    return digits

@@ -26,10 +26,11 @@ BASES = "XYZ"
 # large-sample error sqrt(pi/2) sigma / sqrt(N). Below that the batch means are a few discrete
 # values (one-shot batches of a weight-1 Q are -3, 0 or 3) and the median is mostly 0.
 MIN_MATCHES_PER_BATCH = 10
-# Per basis code X, Y, Z: (parameter s, parameter h, symplectic x bit, symplectic z bit).
-_BASIS_TABLE = np.array([[0, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1]], dtype=np.uint8)
 
 
+# Basis codes X = 0, Y = 1, Z = 2 map to the parameters (s, h) = (0, 1), (1, 1), (0, 0) and the
+# symplectic bits (x, z) = (1, 0), (1, 1), (0, 1): s = [code == 1], h = x = [code != 2],
+# z = [code != 0]. Comparisons, not a (shots, n, 4) table gather (issue 11).
 @register_protocol
 class PauliShadow(Protocol):
     """Random-Pauli classical shadows: one copy per shot, a random basis per qubit.
@@ -76,12 +77,14 @@ class PauliShadow(Protocol):
         ``rngs["state_a"]`` drives the state's randomness, ``rngs["protocol"]`` the bases.
         """
         codes = rngs["protocol"].integers(0, 3, size=(shots, state.n), dtype=np.uint8)
-        table = _BASIS_TABLE[codes]  # (shots, n, 4)
-        values = np.concatenate(
-            [state.sample_parameters(rngs["state_a"], shots), table[..., 0], table[..., 1]],
-            axis=1,
-        )
-        record = {"bases_x": pack_bits(table[..., 2]), "bases_z": pack_bits(table[..., 3])}
+        own = state.sample_parameters(rngs["state_a"], shots)
+        k, n = own.shape[1], state.n
+        values = np.empty((shots, k + 2 * n), dtype=np.uint8)
+        values[:, :k] = own
+        np.equal(codes, 1, out=values[:, k : k + n].view(np.bool_))  # s
+        h = values[:, k + n :]
+        np.not_equal(codes, 2, out=h.view(np.bool_))  # h, and the x bit
+        record = {"bases_x": pack_bits(h), "bases_z": pack_bits(codes != 0)}
         return values, record
 
     def outcome_arrays(
