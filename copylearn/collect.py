@@ -29,7 +29,7 @@ _CALIBRATION_STREAM = 4
 
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("copylearn", "cirq-core", "qsimcirq", "numpy"):
+    for dist in ("copylearn", "cirq-core", "qsimcirq", "numpy", "stim", "stimcirq"):
         try:
             versions[dist] = importlib_metadata.version(dist)
         except importlib_metadata.PackageNotFoundError:
