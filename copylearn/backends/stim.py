@@ -17,7 +17,7 @@ at its resolved value (translated once per distinct value and cached across runs
 setting with one shot runs on a fresh ``stim.TableauSimulator``; a setting with several
 runs ``compile_sampler`` once and samples them together.
 
-Seeding: each setting's stim seed is drawn, in the fixed order of sorted settings, from a
+Seeding: each setting's stim seed is drawn, in the order of the settings' first shots, from a
 generator seeded by the run's ``SeedSequence``, so the same seed gives bit-identical
 outcomes on the same stim version and the same SIMD width of the machine (stim's own
 seeding caveat); the stim version and its SIMD build are recorded in the metadata.
@@ -96,6 +96,34 @@ def _from_unitary(op: cirq.Operation, index: dict[cirq.Qid, int]) -> str:
     return "".join(lines)
 
 
+def _translate_direct(op: cirq.Operation, index: dict[cirq.Qid, int]) -> str:
+    try:
+        program = stimcirq.cirq_circuit_to_stim_circuit(cirq.Circuit(op), qubit_to_index_dict=index)
+    except (TypeError, ValueError):
+        return _from_unitary(op, index)
+    return "".join(f"{line}\n" for line in str(program).splitlines() if line != "TICK")
+
+
+# A gate's stim text on qubits 0..k-1, as (instruction, ((inverted, local qubit), ...)) lines:
+# stimcirq takes milliseconds per call, and one gate recurs on many qubits and settings.
+_GATE_TEMPLATES: dict[cirq.Gate, tuple[tuple[str, tuple[tuple[bool, int], ...]], ...]] = {}
+
+
+def _template(gate: cirq.Gate, k: int):
+    template = _GATE_TEMPLATES.get(gate)
+    if template is None:
+        local = cirq.LineQubit.range(k)
+        text = _translate_direct(gate.on(*local), {q: i for i, q in enumerate(local)})
+        lines = []
+        for line in text.splitlines():
+            name, *targets = line.split()
+            if not all(t.lstrip("!").isdigit() for t in targets):
+                return None  # a target stim writes otherwise (never for these gates)
+            lines.append((name, tuple((t[0] == "!", int(t.lstrip("!"))) for t in targets)))
+        template = _GATE_TEMPLATES[gate] = tuple(lines)
+    return template
+
+
 def translate(op: cirq.Operation, index: dict[cirq.Qid, int]) -> str:
     """stim program text (newline-terminated lines) of one resolved Cirq operation.
 
@@ -111,13 +139,20 @@ def translate(op: cirq.Operation, index: dict[cirq.Qid, int]) -> str:
         gate = op.gate
         if not isinstance(gate, cirq.MeasurementGate) or gate.confusion_map:
             raise NotStabilizer(_why_not(op))
+    gate = untagged.gate
+    if gate is None or not untagged.qubits:
+        return _translate_direct(untagged, index)
     try:
-        program = stimcirq.cirq_circuit_to_stim_circuit(
-            cirq.Circuit(untagged), qubit_to_index_dict=index
-        )
-    except (TypeError, ValueError):
-        return _from_unitary(untagged, index)
-    return "".join(f"{line}\n" for line in str(program).splitlines() if line != "TICK")
+        template = _template(gate, len(untagged.qubits))
+    except TypeError:  # an unhashable gate
+        template = None
+    if template is None:
+        return _translate_direct(untagged, index)
+    qubits = [index[q] for q in untagged.qubits]
+    return "".join(
+        name + "".join(f" {'!' if inv else ''}{qubits[t]}" for inv, t in targets) + "\n"
+        for name, targets in template
+    )
 
 
 def _describe(op: cirq.Operation, names: Sequence[str], values: Sequence[float]) -> str:
@@ -170,8 +205,12 @@ class Program:
             if segment.op is None:
                 parts[:, j] = segment.text
                 continue
-            sub = settings[:, list(segment.columns)]
-            distinct, inverse = np.unique(sub, axis=0, return_inverse=True)
+            if len(segment.columns) == 1:  # 1-D unique: far faster than rows of a 2-D array
+                distinct, inverse = np.unique(settings[:, segment.columns[0]], return_inverse=True)
+                distinct = distinct[:, None]
+            else:
+                sub = settings[:, list(segment.columns)]
+                distinct, inverse = np.unique(sub, axis=0, return_inverse=True)
             fragments = np.empty(len(distinct), dtype=object)
             for i, row in enumerate(distinct):
                 key = tuple(float(v) for v in row)
@@ -245,6 +284,22 @@ def compile_program(circuit: cirq.Circuit, parameter_names: Sequence[str]) -> Pr
     return Program(len(order), keys, segments)
 
 
+def group_settings(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``values`` ``(shots, k)`` in order of first appearance, and each
+    shot's row index into them (a hash of each row's bytes: far faster than sorting rows).
+    """
+    shots, k = values.shape
+    if k == 0:
+        return np.zeros((min(shots, 1), 0)), np.zeros(shots, dtype=np.int64)
+    rows = np.ascontiguousarray(values, dtype=np.float64)
+    first: dict[bytes, int] = {}
+    inverse = np.fromiter(
+        (first.setdefault(row.tobytes(), i) for i, row in enumerate(rows)), np.int64, shots
+    )
+    firsts, inverse = np.unique(inverse, return_inverse=True)
+    return rows[firsts], inverse.reshape(-1)
+
+
 def sample(
     program: Program, values: np.ndarray, rng: np.random.Generator
 ) -> tuple[dict[str, np.ndarray], int]:
@@ -259,12 +314,7 @@ def sample(
         If a setting resolves to an operation stim cannot run.
     """
     shots = values.shape[0]
-    if values.shape[1] == 0:
-        settings = np.zeros((1, 0))
-        inverse = np.zeros(shots, dtype=np.int64)
-    else:
-        settings, inverse = np.unique(values, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+    settings, inverse = group_settings(values)
     texts = program.texts(settings)
     seeds = rng.integers(0, 2**63, size=len(settings), dtype=np.int64)
     order = np.argsort(inverse, kind="stable")
