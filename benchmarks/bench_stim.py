@@ -59,7 +59,8 @@ def random_clifford_circuit(n: int) -> tuple[cirq.Circuit, list[str]]:
         c = [sympy.Symbol(f"c{layer}_{i}") for i, _ in pairs]
         moments.append(cirq.Moment(cirq.S(q[i]) ** s[i] for i in range(n)))
         moments.append(cirq.Moment(cirq.H(q[i]) ** h[i] for i in range(n)))
-        moments.append(cirq.Moment(cirq.CZ(q[i], q[j]) ** x for (i, j), x in zip(pairs, c)))
+        cz = zip(pairs, c, strict=True)
+        moments.append(cirq.Moment(cirq.CZ(q[i], q[j]) ** x for (i, j), x in cz))
         names += [str(x) for x in (*s, *h, *c)]
     moments.append(cirq.Moment(cirq.measure(*q, key="m")))
     return cirq.Circuit(moments), names
@@ -108,15 +109,17 @@ def report(case: str, n: int, k_stim: int, t_stim: float, k_qsim: int, t_qsim: f
 
 def bell_case(n: int, copies: int, repeats: int) -> None:
     q = cirq.LineQubit.range(n)
-    ghz = CircuitState(cirq.Circuit(cirq.H(q[0]), [cirq.CNOT(q[i], q[i + 1]) for i in range(n - 1)]))
+    chain = [cirq.CNOT(q[i], q[i + 1]) for i in range(n - 1)]
+    ghz = CircuitState(cirq.Circuit(cirq.H(q[0]), chain))
 
     def run():
         return cl.collect(ghz, "bell", copies, "depolarizing:0.001", backend="stim", seed=3)
 
     t, data = timed(run, repeats)
     purity = data.purity()
-    print(f"| bell-ghz | {n} | {2 * n} | {copies:,} | {t:.2f} | "
-          f"{data.metadata['execution']['distinct_settings']} | {purity} |", flush=True)  # fmt: skip
+    settings = data.metadata["execution"]["distinct_settings"]
+    print(f"| bell-ghz | {n} | {2 * n} | {copies:,} | {t:.2f} | {settings} | "
+          f"{purity.values[0]:.3f} ± {purity.stderr[0]:.3f} |", flush=True)  # fmt: skip
 
 
 def main() -> None:

@@ -5,9 +5,12 @@ unitary is Clifford) with Pauli noise channels (``cirq.depolarize``, ``cirq.bit_
 ``cirq.phase_flip``, ``cirq.asymmetric_depolarize``, two-qubit depolarizing) and resets and
 measurements is translated operation by operation into a stim program (``stimcirq`` for
 the translation of one operation, stim's own tableau synthesis for a Clifford gate that
-stimcirq does not know) and executed on ``stim.TableauSimulator`` (docs/theory.md §12).
-Each stabilizer step costs O(q) or O(q^2) bit operations on q qubits, so registers of
-thousands of qubits run (the limit: :data:`MAX_QUBITS`).
+stimcirq does not know) and executed on ``stim.TableauSimulator``: stabilizer-tableau
+simulation (Aaronson and Gottesman, Phys. Rev. A 70, 052328 (2004); Gidney, Quantum 5, 497
+(2021)), under which a Pauli channel is the mixture of its Paulis, so the outcome law is the
+one Cirq's density matrix gives (tests/test_stim_backend.py compares the two). A gate
+costs O(q) and a measurement O(q^2) bit operations on q qubits, so registers of thousands
+of qubits run (the limit: :data:`MAX_QUBITS`).
 
 Per-shot parameters (the protocols encode bases and flips as 0/1 exponents, ``H**h``,
 ``Z**(-s/2)``) are handled as in :mod:`copylearn.backends.grouped`: shots are grouped by
