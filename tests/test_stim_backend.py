@@ -237,6 +237,16 @@ def test_fifty_qubit_bell_runs():
     assert abs(est.values[2]) < 5 * est.stderr[2] + 1e-12  # tr(Z_0 rho)^2 = 0 for GHZ
 
 
+def test_large_clifford_register_refused_by_qsim_names_auto_and_runs_there():
+    q = cirq.LineQubit.range(40)
+    ghz = CircuitState(cirq.Circuit(cirq.H(q[0]), [cirq.CNOT(q[i], q[i + 1]) for i in range(39)]))
+    with pytest.raises(CopylearnError) as exc:
+        cl.collect(ghz, "bell", 20, backend="qsim")
+    assert "backend='auto' for a Clifford circuit" in _one_line(exc)
+    data = cl.collect(ghz, "bell", 20, backend="auto", seed=0)
+    assert data.metadata["execution"]["backend"] == "stim"
+
+
 def test_auto_chooses_stim_for_clifford_and_qsim_otherwise():
     state = PauliMixedState("XZ", 0.5)
     clifford = cl.collect(state, "pauli-shadow", 200, NOISE, backend="auto", seed=2)

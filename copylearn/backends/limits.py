@@ -154,8 +154,10 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
     if available is not None and need > available:
         largest = max_register(backend, available)
         fix = (
-            "a circuit that factors into blocks of at most 10 qubits (no gate or correlated "
-            "noise joining them), fewer qubits, or a machine with more memory"
+            "backend='auto' for a Clifford circuit with Pauli noise (it runs on stim, up to "
+            f"{STABILIZER_MAX_QUBITS:,} qubits), a circuit that factors into blocks of at most "
+            "10 qubits (no gate or correlated noise joining them), fewer qubits, or a machine "
+            "with more memory"
         )
         raise CopylearnError(
             f"{head} ({_gib(need)} GiB); the machine has {_gib(available)} GiB available: "
