@@ -147,7 +147,7 @@ def translate(op: cirq.Operation, index: dict[cirq.Qid, int]) -> str:
         return _translate_direct(untagged, index)
     try:
         template = _template(gate, len(untagged.qubits))
-    except TypeError:  # an unhashable gate
+    except (TypeError, ValueError):  # an unhashable gate, or one not on qubits
         template = None
     if template is None:
         return _translate_direct(untagged, index)
