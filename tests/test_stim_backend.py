@@ -7,6 +7,10 @@ resolved Cirq circuit, noise attached exactly as ``collect`` attaches it. Two co
   exactly from stim's tableau (a measured qubit is either determined, ``peek_z = +-1``, or a
   fair coin, followed into both branches by ``postselect_z``) and must equal the density
   matrix's diagonal to 1e-9, for every distinct setting;
+* exact, with Pauli noise, n <= 3: each channel's Paulis are carried to the measurements by
+  the tableau of the rest of the stim program, and the noiseless law is XOR-convolved with
+  their flip distributions (valid for Clifford programs with terminal measurements); equal to
+  the density matrix's law to 1e-9;
 * sampled, with and without Pauli noise, n <= 3 and n = 6: shots grouped by setting, cells
   with expected count < 5 pooled per setting, Pearson chi-square against the exact law, and
   the test fails when its p-value is below ALPHA = 1e-3 (fixed before running). Both stim
@@ -126,6 +130,66 @@ def _stim_law(text: str) -> np.ndarray:
     return law
 
 
+_CHANNELS = {  # stim noise instruction -> its Pauli terms (letters per target) and weights
+    "X_ERROR": lambda a: {"X": a[0]},
+    "Y_ERROR": lambda a: {"Y": a[0]},
+    "Z_ERROR": lambda a: {"Z": a[0]},
+    "DEPOLARIZE1": lambda a: {c: a[0] / 3 for c in "XYZ"},
+    "PAULI_CHANNEL_1": lambda a: dict(zip("XYZ", a, strict=True)),
+    "DEPOLARIZE2": lambda a: {
+        p + q: a[0] / 15 for p in "IXYZ" for q in "IXYZ" if (p, q) != ("I", "I")
+    },
+}
+
+
+def _stim_noisy_law(text: str) -> np.ndarray:
+    """Exact outcome law of a stim program with Pauli channels and terminal measurements.
+
+    Each channel's Paulis are carried through the rest of the (Clifford) program by stim's
+    tableau, to Paulis just before the measurements; their X parts flip measured bits and
+    their Z parts do not change the law. The law is the noiseless law XOR-convolved with every
+    channel's independent flip distribution.
+    """
+    lines = text.splitlines()
+    measured = [int(t) for line in lines if line.startswith("M ") for t in line.split()[1:]]
+    targets_of = [
+        line.rpartition(")")[2].split() if "(" in line else line.split()[1:] for line in lines
+    ]
+    width = 1 + max(int(t.lstrip("!")) for targets in targets_of for t in targets)
+    padding = "I " + " ".join(map(str, range(width))) + "\n"
+    noiseless = [line for line in lines if line.split("(")[0].split()[0] not in _CHANNELS]
+    law = _stim_law("\n".join(noiseless))
+    flips = np.zeros_like(law)
+    flips[0] = 1.0
+    m = len(measured)
+    for k, line in enumerate(lines):
+        name, _, rest = line.partition("(")
+        if name not in _CHANNELS:
+            continue
+        args, _, targets = rest.partition(")")
+        terms = _CHANNELS[name]([float(a) for a in args.split(",")])
+        size = len(next(iter(terms)))
+        qubits = [int(t) for t in targets.split()]
+        tail = [x for x in lines[k + 1 :] if x.split("(")[0].split()[0] not in _CHANNELS]
+        suffix = stim.Circuit(padding + "\n".join(x for x in tail if not x.startswith("M ")))
+        tableau = suffix.to_tableau()
+        for group in range(0, len(qubits), size):
+            on = qubits[group : group + size]
+            channel = np.zeros_like(law)
+            channel[0] = 1.0 - sum(terms.values())
+            for letters, weight in terms.items():
+                pauli = stim.PauliString(width)
+                for q, letter in zip(on, letters, strict=True):
+                    pauli[q] = letter
+                xs, _ = tableau(pauli).to_numpy()
+                flip = sum(int(xs[q]) << (m - 1 - i) for i, q in enumerate(measured))
+                channel[flip] += weight
+            flips = np.array(
+                [np.dot(channel, flips[np.arange(len(law)) ^ x]) for x in range(len(law))]
+            )
+    return np.array([np.dot(flips, law[np.arange(len(law)) ^ x]) for x in range(len(law))])
+
+
 def _index(bits: np.ndarray) -> np.ndarray:
     return bits.astype(np.int64) @ (1 << np.arange(bits.shape[1] - 1, -1, -1))
 
@@ -170,6 +234,21 @@ def test_exact_law_of_every_setting_noiseless(kind, protocol, n):
     for setting, text in zip(settings, texts, strict=True):
         truth = _dm_law(stim_plan.circuit, stim_plan.parameter_names, setting)
         np.testing.assert_allclose(_stim_law(text), truth, atol=1e-9)
+
+
+@pytest.mark.parametrize("protocol", ["pauli-shadow", "bell"])
+@pytest.mark.parametrize("kind", ["pauli-mixed", "eigenstate", "clifford", "noisy-clifford"])
+@pytest.mark.parametrize("n", [2, pytest.param(3, marks=pytest.mark.slow)])
+def test_exact_law_of_every_setting_with_pauli_noise(kind, protocol, n):
+    """With Pauli noise too: each setting's stim program (its channels carried to the
+    measurements by stim's tableau) has exactly the density matrix's outcome law."""
+    stim_plan, values, _ = _setup(STATES[kind](n), protocol, NOISE, 400, seed=n)
+    settings = np.unique(values, axis=0)[:12]
+    texts = stim_plan.program.texts(settings)
+    for setting, text in zip(settings, texts, strict=True):
+        assert "DEPOLARIZE1" in text and "X_ERROR" in text
+        truth = _dm_law(stim_plan.circuit, stim_plan.parameter_names, setting)
+        np.testing.assert_allclose(_stim_noisy_law(text), truth, atol=1e-9)
 
 
 @pytest.mark.parametrize("protocol", ["pauli-shadow", "bell"])
