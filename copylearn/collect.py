@@ -31,7 +31,7 @@ _POOL_STREAM = 7
 
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("copylearn", "cirq-core", "qsimcirq", "numpy"):
+    for dist in ("copylearn", "cirq-core", "qsimcirq", "numpy", "stim", "stimcirq"):
         try:
             versions[dist] = importlib_metadata.version(dist)
         except importlib_metadata.PackageNotFoundError:
@@ -361,8 +361,10 @@ def collect(
         ``None``, a spec such as ``"depolarizing:0.01+readout:0.02"`` (see
         :mod:`copylearn.noise`) or any ``cirq.NoiseModel``; it acts on every operation of the
         executed circuits.
-    backend : {"qsim", "exact"}
-        qsimcirq (trajectories for noise) or Cirq's density-matrix simulator.
+    backend : {"qsim", "exact", "stim", "auto"}
+        qsimcirq (trajectories for noise), Cirq's density-matrix simulator, stim (Clifford
+        circuits with Pauli noise, :mod:`copylearn.backends.stim`), or ``auto`` (stim when
+        the circuit is Clifford with Pauli noise, else qsim; the choice is in ``execution``).
     seed : int or numpy.random.SeedSequence, optional
         Seed of the run; the same seed gives bit-identical data. ``None`` draws fresh entropy,
         recorded in the metadata so the run can be repeated.

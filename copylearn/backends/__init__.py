@@ -18,6 +18,11 @@ shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Two p
   on Cirq's density-matrix simulator (<= 12 qubits) or state-vector simulator instead, and
   the metadata's ``execution`` says so (``simulator``, ``simulator_reason``).
 * ``exact``: Cirq's density-matrix simulator throughout (the reference; small registers).
+* ``stim`` (:mod:`copylearn.backends.stim`): Clifford circuits with Pauli noise on stim's
+  stabilizer simulator, whole register (up to 4,096 qubits), one stim program per distinct
+  setting; a non-Clifford operation or non-Pauli channel is refused with one line.
+* ``auto``: ``stim`` when every operation at every setting is Clifford or a Pauli channel,
+  ``qsim`` otherwise; the metadata's ``execution`` records ``backend`` and, for qsim, why.
 
 The largest whole register each path holds (:mod:`copylearn.backends.limits`): qsim a 2^q
 complex64 state vector (8 bytes per amplitude), exact a 4^q complex128 density matrix and at
@@ -41,14 +46,14 @@ from copylearn.backends.limits import check_register
 from copylearn.errors import CopylearnError
 from copylearn.seeding import substream
 
-BACKEND_NAMES = ("qsim", "exact")
+BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 EXECUTION_MODES = ("auto", "blocks", "circuit")
 _MODULES = {"qsim": qsim, "exact": exact}
 
 
 def check_backend(backend: str, execution: str = "auto") -> None:
     """Raise a clear error for an unknown backend or execution mode."""
-    if backend not in _MODULES:
+    if backend not in BACKEND_NAMES:
         raise CopylearnError(f"unknown backend {backend!r}: use one of {', '.join(BACKEND_NAMES)}.")
     if execution not in EXECUTION_MODES:
         raise CopylearnError(
@@ -75,7 +80,8 @@ class Plan:
     parameter_names : tuple of str
         Symbol names, one per column of the values passed to :meth:`run`.
     backend : str
-        ``"qsim"`` or ``"exact"``.
+        ``"qsim"``, ``"exact"`` or ``"stim"`` (a ``stim``/``auto`` plan is a
+        :class:`copylearn.backends.stim.StimPlan`).
     blocks : list of Block or None
         The independent blocks, or ``None`` for the whole-register path.
     cache : dict
@@ -136,6 +142,10 @@ def plan(
 ) -> Plan:
     """Choose the execution path for ``circuit`` (noise attached); see :func:`execute`."""
     check_backend(backend, execution)
+    if backend in ("stim", "auto"):  # imported here: stim's module subclasses Plan
+        from copylearn.backends.stim import plan_stim
+
+        return plan_stim(circuit, parameter_names, backend, execution)
     blocks = None
     if execution != "circuit":
         blocks = plan_blocks(circuit, parameter_names)
@@ -170,8 +180,8 @@ def execute(
         ``(shots, k)`` per-shot parameter values.
     seed : np.random.SeedSequence
         Seed of all randomness drawn here.
-    backend : {"qsim", "exact"}
-        Simulator family.
+    backend : {"qsim", "exact", "stim", "auto"}
+        Simulator family (``auto``: stim for a Clifford circuit with Pauli noise, else qsim).
     execution : {"auto", "blocks", "circuit"}
         Force a path, or let the planner choose (``"auto"``).
 

@@ -6,7 +6,11 @@ The whole-register paths hold the full quantum state in memory:
   single precision (complex64, 8 bytes each), so 2^q * 8 bytes;
 * ``exact`` (Cirq's density-matrix simulator, complex128): 4^q * 16 bytes, and at most
   :data:`copylearn.backends.exact.MAX_QUBITS` qubits, because its run time grows as 8^q
-  per layer of gates.
+  per layer of gates;
+* ``stim`` (a stabilizer tableau): about (2q)^2 bits, but a measurement on it costs
+  O(q^2 / 64) word operations, so a shot that measures every qubit costs O(q^3 / 64); the
+  limit is :data:`STABILIZER_MAX_QUBITS` qubits (the tableau then holds about 8 MiB, and a
+  shot of a measured register takes about a second), whatever the memory.
 
 The block path holds one block of at most
 :data:`copylearn.backends.blocks.MAX_BLOCK_QUBITS` qubits at a time, whatever the register
@@ -31,6 +35,8 @@ STATE_VECTOR_BYTES = 8
 #: Bytes per entry of Cirq's density matrix as the exact backend runs it (complex128).
 DENSITY_MATRIX_BYTES = 16
 MEMORY_ENV = "COPYLEARN_MEMORY_GIB"
+#: Largest register of the stim backend (a limit on time per shot, not on memory).
+STABILIZER_MAX_QUBITS = 4096
 
 
 def available_memory() -> int | None:
@@ -87,6 +93,8 @@ def max_register(backend: str, available: int | None = None) -> int:
     """
     from copylearn.backends.exact import MAX_QUBITS
 
+    if backend == "stim":
+        return STABILIZER_MAX_QUBITS
     if available is None:
         available = available_memory()
     cap = MAX_QUBITS if backend == "exact" else 40
@@ -110,9 +118,10 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
     ----------
     qubits : int
         Qubits of the circuit that does not factor into blocks.
-    backend : {"qsim", "exact"}
+    backend : {"qsim", "exact", "stim"}
         ``qsim``: a 2^q complex64 state vector; ``exact``: a 4^q complex128 density matrix
-        (and at most :data:`copylearn.backends.exact.MAX_QUBITS` qubits).
+        (and at most :data:`copylearn.backends.exact.MAX_QUBITS` qubits); ``stim``: at most
+        :data:`STABILIZER_MAX_QUBITS` qubits.
     available : int, optional
         Bytes available; read by :func:`available_memory` when omitted.
 
@@ -123,6 +132,14 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
     """
     from copylearn.backends.exact import MAX_QUBITS
 
+    if backend == "stim":
+        if qubits > STABILIZER_MAX_QUBITS:
+            raise CopylearnError(
+                f"backend 'stim' runs registers of at most {STABILIZER_MAX_QUBITS:,} qubits "
+                f"(a shot costs O(q^3) bit operations) and this circuit has {qubits:,}: use "
+                "fewer qubits."
+            )
+        return
     if available is None:
         available = available_memory()
     need = register_bytes(qubits, backend)
@@ -137,8 +154,10 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
     if available is not None and need > available:
         largest = max_register(backend, available)
         fix = (
-            "a circuit that factors into blocks of at most 10 qubits (no gate or correlated "
-            "noise joining them), fewer qubits, or a machine with more memory"
+            "backend='auto' for a Clifford circuit with Pauli noise (it runs on stim, up to "
+            f"{STABILIZER_MAX_QUBITS:,} qubits), a circuit that factors into blocks of at most "
+            "10 qubits (no gate or correlated noise joining them), fewer qubits, or a machine "
+            "with more memory"
         )
         raise CopylearnError(
             f"{head} ({_gib(need)} GiB); the machine has {_gib(available)} GiB available: "
