@@ -522,6 +522,11 @@ def shadow_sums(
     -------
     (np.ndarray, np.ndarray)
         ``(M,)`` sums, or ``(len(ends), M)`` with ``ends``.
+
+    Notes
+    -----
+    The integer match and parity counts come from the compiled kernel when numba is in use
+    (:mod:`copylearn.estimator_kernels`), else from NumPy; the sums are identical.
     """
     n = paulis.n
     prefixes = _check_ends(ends, bits.shape[0])
