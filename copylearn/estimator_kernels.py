@@ -26,8 +26,14 @@ import numpy as np
 
 ENV_NO_NUMBA = "COPYLEARN_NO_NUMBA"
 
+# Shot-observable pairs a process estimates on the NumPy path before it loads numba: below
+# this (about 0.3 s of NumPy work) importing numba and loading its cached code costs more
+# than the kernel saves, so one-off small estimates never pay for it.
+LOAD_AFTER_WORK = 1 << 27
+
 _kernels: SimpleNamespace | None = None
 _failed = False
+_work = 0
 
 
 def numba_available() -> bool:
@@ -35,14 +41,20 @@ def numba_available() -> bool:
     return kernels() is not None
 
 
-def kernels() -> SimpleNamespace | None:
+def kernels(work: int | None = None) -> SimpleNamespace | None:
     """The compiled kernels (``prefix_counts``, ``transpose_words``), or None for NumPy.
 
     None when numba is not importable, ``COPYLEARN_NO_NUMBA=1`` is set, or compiling failed.
+    ``work`` (shots times observables of the caller's estimate) defers loading numba until
+    the process has done :data:`LOAD_AFTER_WORK` of it; without ``work`` it loads now.
     """
-    global _kernels, _failed
+    global _kernels, _failed, _work
     if os.environ.get(ENV_NO_NUMBA, "") not in ("", "0") or _failed:
         return None
+    if _kernels is None and work is not None:
+        _work += work
+        if _work < LOAD_AFTER_WORK:
+            return None
     if _kernels is None:
         try:
             _kernels = _build()

@@ -530,7 +530,7 @@ def shadow_sums(
     """
     n = paulis.n
     prefixes = _check_ends(ends, bits.shape[0])
-    compiled = kernels()
+    compiled = kernels(work=bits.shape[0] * len(paulis))
     bx, valid = _planes(bases_x, n, compiled)
     bz, _ = _planes(bases_z, n, compiled)
     e, _ = _planes(bits, n, compiled)
@@ -571,7 +571,7 @@ def bell_sums(
     """
     n = paulis.n
     prefixes = _check_ends(ends, m_a.shape[0])
-    compiled = kernels()
+    compiled = kernels(work=m_a.shape[0] * len(paulis))
     a, valid = _planes(m_a, n, compiled)
     b, _ = _planes(m_b, n, compiled)
     if compiled is not None:

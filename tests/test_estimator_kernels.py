@@ -180,3 +180,15 @@ def test_estimate_from_labels_equals_from_paulis():
     labels = list(paulis.labels)
     assert np.array_equal(shadow.estimate(labels).values, shadow.estimate(paulis).values)
     assert shadow.estimate(labels).observables == paulis.labels
+
+
+def test_numba_is_loaded_only_after_enough_work(monkeypatch):
+    """Small one-off estimates stay on NumPy; the kernel is loaded once the work pays."""
+    monkeypatch.delenv(estimator_kernels.ENV_NO_NUMBA, raising=False)
+    monkeypatch.setattr(estimator_kernels, "_kernels", None)
+    monkeypatch.setattr(estimator_kernels, "_work", 0)
+    half = estimator_kernels.LOAD_AFTER_WORK // 2
+    assert estimator_kernels.kernels(work=half) is None
+    assert estimator_kernels.kernels(work=half - 1) is None
+    assert estimator_kernels.kernels(work=1) is not None
+    assert estimator_kernels.kernels(work=1) is not None  # loaded: stays loaded
