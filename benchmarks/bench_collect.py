@@ -51,11 +51,8 @@ def estimates(protocol, experiment, outcomes, n, labels):
 
 
 def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, rng) -> None:
-    print(
-        f"[running {protocol} n={n}: {repeats} repeats of both paths ...]",
-        file=sys.stderr,
-        flush=True,
-    )
+    print(f"[running {protocol} n={n}: {repeats} repeats of both paths ...]", file=sys.stderr,
+          flush=True)
     pauli = "".join(rng.choice(list("XYZ"), size=n))
     state = cl.PauliMixedState(pauli, alpha=0.9, sign=-1)
     names = ("state_a", "state_b", "protocol")
@@ -66,9 +63,8 @@ def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, r
     fast_times = []
     for r in range(repeats):
         start = time.perf_counter()
-        outcomes, info = execute(
-            circuit, experiment.parameter_names, experiment.values, np.random.SeedSequence([11, r])
-        )
+        outcomes, info = execute(circuit, experiment.parameter_names, experiment.values,
+                                 np.random.SeedSequence([11, r]))
         fast_times.append((time.perf_counter() - start) / shots)
     fast = statistics.median(fast_times)
     base_times = []
@@ -78,11 +74,9 @@ def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, r
             base = per_shot_baseline(experiment, model, baseline_shots, seed=100 + r)
             base_times.append((time.perf_counter() - start) / baseline_shots)
     except MemoryError:
-        print(
-            f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
-            f"{'out of memory':>19}  (the per-shot path merges all {len(circuit.all_qubits())} "
-            "qubits at the measurement)"
-        )
+        print(f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
+              f"{'out of memory':>19}  (the per-shot path merges all {len(circuit.all_qubits())} "
+              "qubits at the measurement)")
         return
     labels = [pauli, "I" * (n - 1) + pauli[-1], pauli[0] + "I" * (n - 1)]
     ours = estimates(protocol, experiment, outcomes, n, labels)
@@ -94,11 +88,9 @@ def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, r
         spread * np.sqrt(1 / ours.shots + 1 / theirs.shots) + 1e-300
     )
     slow = statistics.median(base_times)
-    print(
-        f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
-        f"{slow * 1e6:>11.1f} us/shot {slow / fast:>10.0f}x   max|z|={z.max():.2f} "
-        f"({'same' if z.max() < 5 else 'DIFFERENT'})"
-    )
+    print(f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
+          f"{slow * 1e6:>11.1f} us/shot {slow / fast:>10.0f}x   max|z|={z.max():.2f} "
+          f"({'same' if z.max() < 5 else 'DIFFERENT'})")
 
 
 def main() -> None:
@@ -110,44 +102,30 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1_000_000, help="for the collect path")
     args = parser.parse_args()
     rng = np.random.default_rng(2024)
-    print(
-        f"machine: {platform.machine()}, CPython {platform.python_version()}, "
-        f"cirq {cirq.__version__}, noise {NOISE}; medians of {args.repeats} runs"
-    )
-    print(
-        f"{'protocol':<13} {'n':<5} {'path':<8} {'copylearn':>17} {'per-shot run_sweep':>19} "
-        f"{'speed-up':>11}"
-    )
+    print(f"machine: {platform.machine()}, CPython {platform.python_version()}, "
+          f"cirq {cirq.__version__}, noise {NOISE}; medians of {args.repeats} runs")
+    print(f"{'protocol':<13} {'n':<5} {'path':<8} {'copylearn':>17} {'per-shot run_sweep':>19} "
+          f"{'speed-up':>11}")
     for n in (int(s) for s in args.sizes.split(",") if s.strip()):
         for protocol in ("bell", "pauli-shadow"):
             case(protocol, n, args.shots, args.baseline_shots, args.repeats, rng)
 
-    print(
-        "\nwhole collect path, two-copy Bell sampling, noise",
-        NOISE,
-        "(each in a fresh process, so its peak memory is its own)",
-    )
+    print("\nwhole collect path, two-copy Bell sampling, noise", NOISE,
+          "(each in a fresh process, so its peak memory is its own)")
     for n in (20, 40):
         times, peaks = [], []
-        print(
-            f"[running collect n={n}: {args.repeats} fresh processes ...]",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(f"[running collect n={n}: {args.repeats} fresh processes ...]", file=sys.stderr,
+              flush=True)
         for r in range(args.repeats):
             report = subprocess.run(
                 [sys.executable, "-c", COLLECT_ONE, str(n), str(args.copies), str(r)],
-                capture_output=True,
-                text=True,
-                check=True,
+                capture_output=True, text=True, check=True,
             ).stdout.split()
             times.append(float(report[0]))
             peaks.append(float(report[1]))
         t = statistics.median(times)
-        print(
-            f"n={n} ({2 * n} qubits): {args.copies} copies in {t:.2f} s "
-            f"({args.copies / t:,.0f} copies/s); peak RSS {max(peaks):.0f} MiB"
-        )
+        print(f"n={n} ({2 * n} qubits): {args.copies} copies in {t:.2f} s "
+              f"({args.copies / t:,.0f} copies/s); peak RSS {max(peaks):.0f} MiB")
 
 
 COLLECT_ONE = """
