@@ -570,7 +570,8 @@ def _has_pauli_string(observables) -> bool:
         return True
     if isinstance(observables, str | Paulis) or not isinstance(observables, list | tuple):
         return False
-    return any(isinstance(o, cirq.PauliString) for o in observables)
+    # ``type(o) is not str`` first: isinstance against cirq.PauliString is slow per label.
+    return any(type(o) is not str and isinstance(o, cirq.PauliString) for o in observables)
 
 
 def _recorded_qubits(metadata: dict[str, Any], n: int) -> tuple[cirq.Qid, ...]:

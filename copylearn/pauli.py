@@ -15,6 +15,7 @@ Per-shot estimators (docs/theory.md §3.2, §4.2):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ import cirq
 import numpy as np
 
 from copylearn.errors import CopylearnError
+from copylearn.estimator_kernels import kernels
 
 WORD_BITS = 64
 _LETTERS = {"I": (0, 0), "X": (1, 0), "Y": (1, 1), "Z": (0, 1)}
@@ -111,6 +113,21 @@ class Paulis:
     def n_y(self) -> np.ndarray:
         """Number of Y sites of each string, ``(M,)``."""
         return popcount(self.x & self.z)
+
+    @functools.cached_property
+    def kernel_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each string's non-identity sites, for the compiled estimators; computed once.
+
+        Returns ``(sites, rows, count)``: ``(M, n)`` int64 site indices with the
+        non-identity sites first in qubit order, ``rows = 3 * site + letter - 1``
+        (letters X = 1, Y = 2, Z = 3) and ``(M,)`` the number of such sites; entries past
+        ``count`` are padding.
+        """
+        letters = letter_codes(self)
+        nonzero = letters != 0
+        sites = np.argsort(~nonzero, axis=1, kind="stable").astype(np.int64)
+        rows = 3 * sites + np.take_along_axis(letters, sites, axis=1).astype(np.int64) - 1
+        return sites, np.maximum(rows, 0), nonzero.sum(axis=1, dtype=np.int64)
 
     def letters(self) -> list[str]:
         """Unsigned labels, one letter per qubit."""
@@ -243,6 +260,15 @@ def parse_paulis(
         )
     if not items:
         raise CopylearnError("no observables given: pass at least one Pauli label such as 'XZ'.")
+    if all(type(item) is str for item in items) and (n is None or isinstance(n, int | np.integer)):
+        return _parse_label_set(tuple(items), n)
+    return _parse_items(items, n, qubits)
+
+
+def _parse_items(
+    items: Sequence, n: int | None, qubits: Sequence[cirq.Qid] | None = None
+) -> Paulis:
+    """Parse labels and cirq.PauliStrings one by one (the reference parser; every error)."""
     signs, rows, labels = [], [], []
     for item in items:
         if isinstance(item, cirq.PauliString):
@@ -266,6 +292,49 @@ def parse_paulis(
         sign=np.array(signs, dtype=np.int8),
         labels=tuple(labels),
     )
+
+
+# Label letter -> x bit, z bit, and whether the byte is a letter at all (ASCII codes).
+_X_OF_BYTE = np.zeros(256, dtype=np.uint8)
+_Z_OF_BYTE = np.zeros(256, dtype=np.uint8)
+_IS_LETTER = np.zeros(256, dtype=bool)
+for _letter, (_x, _z) in _LETTERS.items():
+    _X_OF_BYTE[ord(_letter)], _Z_OF_BYTE[ord(_letter)], _IS_LETTER[ord(_letter)] = _x, _z, True
+# Query sets parsed recently, by (labels, n): estimating the same labels again skips parsing.
+LABEL_CACHE_SIZE = 64
+
+
+@functools.lru_cache(maxsize=LABEL_CACHE_SIZE)
+def _parse_label_set(items: tuple[str, ...], n: int | None) -> Paulis:
+    """Parse a tuple of labels at once (vectorised), cached; arrays are read-only.
+
+    Any label the vectorised path does not accept goes to :func:`_parse_items`, so results
+    and error messages are exactly the reference parser's (errors are not cached).
+    """
+    texts = [item.strip().upper() for item in items]
+    negative = [text[:1] == "-" for text in texts]
+    bodies = [text[1:] if text[:1] in ("+", "-") else text for text in texts]
+    size = len(bodies[0]) if n is None else n
+    joined = "".join(bodies)
+    if size < 1 or not joined.isascii() or set(map(len, bodies)) != {size}:
+        paulis = _parse_items(items, n)
+    else:
+        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(bodies), size)
+        if not _IS_LETTER[codes].all():
+            paulis = _parse_items(items, n)
+        else:
+            paulis = Paulis(
+                n=int(size),
+                x=pack_bits(_X_OF_BYTE[codes]),
+                z=pack_bits(_Z_OF_BYTE[codes]),
+                sign=np.where(negative, -1, 1).astype(np.int8),
+                labels=tuple(
+                    "-" + body if neg else body for body, neg in zip(bodies, negative, strict=True)
+                ),
+            )
+    for array in (paulis.x, paulis.z, paulis.sign):
+        array.flags.writeable = False  # shared by every caller that parses these labels
+    return paulis
 
 
 def commutes(a: Paulis, b: Paulis) -> np.ndarray:
@@ -389,6 +458,49 @@ def _check_ends(ends, shots: int) -> np.ndarray:
     return ends
 
 
+def _planes(words: np.ndarray, n: int, compiled) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`to_planes`, by the compiled transpose when numba is in use (same result)."""
+    if compiled is None:
+        return to_planes(words, n)
+    shots = words.shape[0]
+    planes = np.empty((n, n_words(shots)), dtype=np.uint64)
+    compiled.transpose_words(np.ascontiguousarray(words, dtype=np.uint64), planes)
+    valid = np.full(planes.shape[1], np.uint64(2**64 - 1))
+    if shots % WORD_BITS:
+        valid[-1] = (np.uint64(1) << np.uint64(shots % WORD_BITS)) - np.uint64(1)
+    return planes, valid
+
+
+def _kernel_counts(compiled, table, valid, and_sel, xor_sel, prefixes, n_obs):
+    """``(hits, odd)``, each ``(len(prefixes), M)`` int64, from the compiled kernel."""
+    order = np.argsort(prefixes, kind="stable")
+    ends = prefixes[order]
+    hits = np.empty((ends.size, n_obs), dtype=np.int64)
+    odd = np.empty((ends.size, n_obs), dtype=np.int64)
+    words = -(-valid.size // 4) * 4  # the kernel reads 4 words at a time: pad with no shots
+    padded = np.zeros((table.shape[0], words), dtype=np.uint64)
+    padded[:, : valid.size] = table
+    padded_valid = np.zeros(words, dtype=np.uint64)
+    padded_valid[: valid.size] = valid
+    compiled.prefix_counts(
+        padded,
+        padded_valid,
+        np.ascontiguousarray(and_sel[0]),
+        np.ascontiguousarray(and_sel[1]),
+        np.ascontiguousarray(xor_sel[0]),
+        np.ascontiguousarray(xor_sel[1]),
+        ends // WORD_BITS,
+        ends % WORD_BITS,
+        hits,
+        odd,
+    )
+    out_hits = np.empty_like(hits)
+    out_odd = np.empty_like(odd)
+    out_hits[order] = hits
+    out_odd[order] = odd
+    return out_hits, out_odd
+
+
 def shadow_sums(
     paulis: Paulis,
     bases_x: np.ndarray,
@@ -412,22 +524,38 @@ def shadow_sums(
     -------
     (np.ndarray, np.ndarray)
         ``(M,)`` sums, or ``(len(ends), M)`` with ``ends``.
+
+    Notes
+    -----
+    The integer match and parity counts come from the compiled kernel when numba is in use
+    (:mod:`copylearn.estimator_kernels`), else from NumPy; the sums are identical.
     """
     n = paulis.n
     prefixes = _check_ends(ends, bits.shape[0])
-    bx, valid = to_planes(bases_x, n)
-    bz, _ = to_planes(bases_z, n)
-    e, _ = to_planes(bits, n)
-    letters = letter_codes(paulis)
-    match = np.broadcast_to(valid, (len(paulis), valid.size)).copy()
-    parity = np.zeros_like(match)
-    zero = np.zeros_like(valid)
-    for i in np.flatnonzero(letters.any(axis=0)):
-        table = np.stack([valid, bx[i] & ~bz[i], bx[i] & bz[i], ~bx[i] & bz[i]])
-        match &= table[letters[:, i]]
-        parity ^= np.stack([zero, e[i]])[(letters[:, i] != 0).astype(np.intp)]
-    hits = _prefix_counts(match, prefixes)
-    odd = _prefix_counts(match & parity, prefixes)
+    compiled = kernels(work=bits.shape[0] * len(paulis))
+    bx, valid = _planes(bases_x, n, compiled)
+    bz, _ = _planes(bases_z, n, compiled)
+    e, _ = _planes(bits, n, compiled)
+    if compiled is not None:
+        # Rows 3i, 3i+1, 3i+2: shots measured in X, Y, Z on qubit i; rows 3n + i: bit i.
+        table = np.concatenate(
+            [np.stack([bx & ~bz, bx & bz, ~bx & bz], axis=1).reshape(3 * n, -1), e]
+        )
+        sites, rows, count = paulis.kernel_rows
+        hits, odd = _kernel_counts(
+            compiled, table, valid, (rows, count), (3 * n + sites, count), prefixes, len(paulis)
+        )
+    else:
+        letters = letter_codes(paulis)
+        match = np.broadcast_to(valid, (len(paulis), valid.size)).copy()
+        parity = np.zeros_like(match)
+        zero = np.zeros_like(valid)
+        for i in np.flatnonzero(letters.any(axis=0)):
+            table = np.stack([valid, bx[i] & ~bz[i], bx[i] & bz[i], ~bx[i] & bz[i]])
+            match &= table[letters[:, i]]
+            parity ^= np.stack([zero, e[i]])[(letters[:, i] != 0).astype(np.intp)]
+        hits = _prefix_counts(match, prefixes)
+        odd = _prefix_counts(match & parity, prefixes)
     weight = paulis.weight
     s1 = (paulis.sign * np.power(3.0, weight))[None] * (hits - 2 * odd)
     s2 = np.power(9.0, weight)[None] * hits
@@ -445,14 +573,24 @@ def bell_sums(
     """
     n = paulis.n
     prefixes = _check_ends(ends, m_a.shape[0])
-    a, valid = to_planes(m_a, n)
-    b, _ = to_planes(m_b, n)
-    letters = letter_codes(paulis)
-    parity = np.zeros((len(paulis), valid.size), dtype=np.uint64)
-    zero = np.zeros_like(valid)
-    for i in np.flatnonzero(letters.any(axis=0)):
-        parity ^= np.stack([zero, a[i], a[i] ^ b[i], b[i]])[letters[:, i]]
-    odd = _prefix_counts(parity & valid[None], prefixes)
+    compiled = kernels(work=m_a.shape[0] * len(paulis))
+    a, valid = _planes(m_a, n, compiled)
+    b, _ = _planes(m_b, n, compiled)
+    if compiled is not None:
+        # Rows 3i, 3i+1, 3i+2: the parity contributions of X, Y, Z on qubit i.
+        table = np.stack([a, a ^ b, b], axis=1).reshape(3 * n, -1)
+        _, rows, count = paulis.kernel_rows
+        no_and = (np.zeros((len(paulis), 1), dtype=np.int64), np.zeros(len(paulis), np.int64))
+        _, odd = _kernel_counts(
+            compiled, table, valid, no_and, (rows, count), prefixes, len(paulis)
+        )
+    else:
+        letters = letter_codes(paulis)
+        parity = np.zeros((len(paulis), valid.size), dtype=np.uint64)
+        zero = np.zeros_like(valid)
+        for i in np.flatnonzero(letters.any(axis=0)):
+            parity ^= np.stack([zero, a[i], a[i] ^ b[i], b[i]])[letters[:, i]]
+        odd = _prefix_counts(parity & valid[None], prefixes)
     y_sign = 1 - 2 * (paulis.n_y & 1)
     s1 = y_sign[None] * (prefixes[:, None] - 2.0 * odd)
     s2 = np.broadcast_to(prefixes[:, None].astype(np.float64), s1.shape).copy()
