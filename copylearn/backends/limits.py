@@ -8,9 +8,25 @@ The whole-register paths hold the full quantum state in memory:
   :data:`copylearn.backends.exact.MAX_QUBITS` qubits, because its run time grows as 8^q
   per layer of gates.
 
+The state path (:mod:`copylearn.backends.state_sampling`) holds the prepared state once:
+
+* a pure preparation: qsim's 2^q complex64 state vector, plus at most half of it again while
+  the first qubit's collapsed branches are built and a bounded branch workspace
+  (:data:`copylearn.backends.state_sampling.BRANCH_BYTES`): :data:`STATE_PATH_COPIES` state
+  vectors are asked for;
+* a noisy preparation (or the exact backend): a 4^q complex128 density matrix, its
+  eigenvectors and LAPACK's workspace (:data:`DENSITY_PATH_COPIES` density matrices), and at
+  most :data:`copylearn.backends.state_sampling.DENSITY_MATRIX_QUBITS` qubits (larger ones
+  run on the whole-circuit path).
+
 The block path holds one block of at most
 :data:`copylearn.backends.blocks.MAX_BLOCK_QUBITS` qubits at a time, whatever the register
 size, and needs no check here.
+
+Every path's largest register on this machine: :func:`path_limits` (a stabilizer backend
+registers its own with :func:`register_path_limit`). Bell sampling holds two copies, so its
+register is 2n qubits: a non-factoring 16-qubit state needs a 32-qubit state vector (32 GiB,
+three of them on the state path) and is refused in one line where that does not fit.
 
 The memory available is ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the free
 physical pages reported by ``os.sysconf``. The environment variable ``COPYLEARN_MEMORY_GIB``
@@ -31,6 +47,12 @@ STATE_VECTOR_BYTES = 8
 #: Bytes per entry of Cirq's density matrix as the exact backend runs it (complex128).
 DENSITY_MATRIX_BYTES = 16
 MEMORY_ENV = "COPYLEARN_MEMORY_GIB"
+#: State vectors the state path asks for (the state, its first collapse, the workspace).
+STATE_PATH_COPIES = 3
+#: Density matrices the noisy state path asks for (rho, its eigenvectors, LAPACK workspace).
+DENSITY_PATH_COPIES = 4
+# Largest register of a path by name, from a backend outside this module (stabilizer).
+_PATH_LIMITS: dict = {}
 
 
 def available_memory() -> int | None:
@@ -144,6 +166,104 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
             f"{head} ({_gib(need)} GiB); the machine has {_gib(available)} GiB available: "
             f"the {backend} {kind} path runs at most {largest} qubits here; use {fix}."
         )
+
+
+def state_bytes(qubits: int, *, density_matrix: bool) -> int:
+    """Bytes the state path asks for to hold a ``qubits``-qubit prepared state.
+
+    Pure: :data:`STATE_PATH_COPIES` complex64 state vectors; density matrix:
+    :data:`DENSITY_PATH_COPIES` complex128 density matrices.
+    """
+    if density_matrix:
+        return DENSITY_PATH_COPIES * 4**qubits * DENSITY_MATRIX_BYTES
+    return STATE_PATH_COPIES * 2**qubits * STATE_VECTOR_BYTES
+
+
+def check_state(qubits: int, *, density_matrix: bool, available: int | None = None) -> None:
+    """Refuse a state-path preparation that cannot fit, before anything is allocated.
+
+    Parameters
+    ----------
+    qubits : int
+        Qubits of the prepared state (2n for two-copy Bell sampling).
+    density_matrix : bool
+        Whether the preparation is held as a density matrix (noisy, or the exact backend).
+    available : int, optional
+        Bytes available; read by :func:`available_memory` when omitted.
+
+    Raises
+    ------
+    CopylearnError
+        One line with the register's size, the memory it needs, the memory there is and the
+        largest register that fits.
+    """
+    from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS
+
+    if available is None:
+        available = available_memory()
+    kind = "density matrix" if density_matrix else "state vector"
+    need = state_bytes(qubits, density_matrix=density_matrix)
+    head = f"the state path holds this circuit's prepared {qubits}-qubit {kind}"
+    if density_matrix and qubits > DENSITY_MATRIX_QUBITS:
+        raise CopylearnError(
+            f"{head}; it holds density matrices of at most {DENSITY_MATRIX_QUBITS} qubits: use "
+            "execution='circuit' (trajectories) or a noiseless preparation."
+        )
+    if available is not None and need > available:
+        largest = max_state(density_matrix=density_matrix, available=available)
+        raise CopylearnError(
+            f"{head} and needs about {_gib(need)} GiB; the machine has {_gib(available)} GiB "
+            f"available: the state path runs at most {largest} qubits here; use fewer qubits "
+            "or a machine with more memory."
+        )
+
+
+def max_state(*, density_matrix: bool, available: int | None = None) -> int:
+    """The largest prepared state (qubits) the state path holds in ``available`` bytes."""
+    from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS
+
+    if available is None:
+        available = available_memory()
+    cap = DENSITY_MATRIX_QUBITS if density_matrix else 40
+    if available is None:
+        return cap
+    q = 0
+    while q < cap and state_bytes(q + 1, density_matrix=density_matrix) <= available:
+        q += 1
+    return q
+
+
+def register_path_limit(name: str, largest) -> None:
+    """Register another path's largest register, ``largest(available_bytes) -> qubits``.
+
+    The hook for a backend outside this module (a stabilizer simulator's limit is not a
+    memory power of two); :func:`path_limits` lists it with the built-in paths.
+    """
+    _PATH_LIMITS[name] = largest
+
+
+def path_limits(available: int | None = None) -> dict[str, int]:
+    """The largest register (qubits) each execution path runs in ``available`` bytes.
+
+    Keys: ``"blocks"`` (qubits per block, any register size), ``"circuit qsim"`` (state
+    vector), ``"circuit exact"`` (density matrix), ``"state pure"`` (state vector),
+    ``"state noisy"`` (density matrix), then registered paths. Bell sampling of n qubits
+    needs 2n.
+    """
+    from copylearn.backends.blocks import MAX_BLOCK_QUBITS
+
+    if available is None:
+        available = available_memory()
+    limits = {
+        "blocks": MAX_BLOCK_QUBITS,
+        "circuit qsim": max_register("qsim", available),
+        "circuit exact": max_register("exact", available),
+        "state pure": max_state(density_matrix=False, available=available),
+        "state noisy": max_state(density_matrix=True, available=available),
+    }
+    for name, largest in _PATH_LIMITS.items():
+        limits[name] = int(largest(available))
+    return limits
 
 
 #: Bytes per experiment while sampling, per qubit and fixed, measured with ``tracemalloc``
