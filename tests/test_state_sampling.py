@@ -87,7 +87,10 @@ def path_probabilities(the_plan, names, setting: np.ndarray) -> np.ndarray:
     effects = []
     for ops, (_, _, invert) in zip(stage.stages, stage.targets, strict=True):
         rows, bits = measurement_rows([cirq.resolve_parameters(op, resolver) for op in ops])
-        pair = [sum(np.outer(r.conj(), r) for r, b in zip(rows, bits) if b == c) for c in (0, 1)]
+        pair = [
+            sum(np.outer(r.conj(), r) for r, b in zip(rows, bits, strict=True) if b == c)
+            for c in (0, 1)
+        ]
         effects.append(pair[::-1] if invert else pair)
     m, q = len(stage.targets), stage.qubits
     by_order = {}
@@ -127,7 +130,9 @@ def test_distribution_equals_the_exact_density_matrix(protocol, noise):
     settings = list(itertools.product((0, 1), repeat=2 * n)) if protocol == "pauli-shadow" else [()]
     for setting in settings[:: 3 if len(settings) > 8 else 1]:
         setting = np.array(setting, dtype=np.uint8)
-        truth = exact_probabilities(the_plan.circuit, dict(zip(names, setting.astype(float))))
+        truth = exact_probabilities(
+            the_plan.circuit, dict(zip(names, setting.astype(float), strict=True))
+        )
         mine = path_probabilities(the_plan, names, setting)
         np.testing.assert_allclose(mine, truth, atol=2e-6)
 
@@ -178,7 +183,9 @@ def test_samples_pass_chi_square_at_small_n(protocol, noise):
     statistic, dof = 0.0, 0
     for setting in settings:
         rows = np.all(values == setting, axis=1)
-        truth = exact_probabilities(the_plan.circuit, dict(zip(names, setting.astype(float))))
+        truth = exact_probabilities(
+            the_plan.circuit, dict(zip(names, setting.astype(float), strict=True))
+        )
         observed = np.bincount(index[rows], minlength=len(truth)).astype(float)
         s, d = chi_square_pvalue(observed, truth)
         statistic, dof = statistic + s, dof + d
@@ -198,7 +205,9 @@ def test_random_bases_pass_chi_square_at_n_6_and_8(n):
     index = outcome_index(outcomes)
     statistic, dof = 0.0, 0
     for j, setting in enumerate(settings):
-        truth = exact_probabilities(the_plan.circuit, dict(zip(names, setting.astype(float))))
+        truth = exact_probabilities(
+            the_plan.circuit, dict(zip(names, setting.astype(float), strict=True))
+        )
         observed = np.bincount(index[j * 2000 : (j + 1) * 2000], minlength=len(truth))
         s, d = chi_square_pvalue(observed.astype(float), truth)
         statistic, dof = statistic + s, dof + d
@@ -327,3 +336,26 @@ def test_path_limits_list_every_path():
         assert limits.path_limits(available=limits.GIB)["stabilizer (test)"] == 1000
     finally:
         limits._PATH_LIMITS.pop("stabilizer (test)")
+
+
+def test_compiled_kernels_match_numpy(monkeypatch):
+    """The numba kernels (where installed) and the NumPy fallback give the same numbers."""
+    from copylearn.backends import state_sampling
+
+    if state_sampling._kernels is None:
+        pytest.skip("numba is not installed: only the NumPy fallback runs")
+    rng = np.random.default_rng(1)
+    view = (rng.normal(size=(5, 2, 3000)) + 1j * rng.normal(size=(5, 2, 3000))).astype(
+        np.complex64
+    )
+    np.testing.assert_allclose(
+        state_sampling._reduced(view), state_sampling._reduced_numpy(view), rtol=1e-12
+    )
+    source = np.array([0, 4, 4, 2])
+    rows = rng.normal(size=(4, 2)) + 1j * rng.normal(size=(4, 2))
+    probability = rng.uniform(0.1, 1.0, size=4)
+    compiled = state_sampling._expand(view, source, rows, probability)
+    monkeypatch.setattr(state_sampling, "_kernels", None)
+    for k in (4, 2):  # the fallback's two branches: small and gathered
+        fallback = state_sampling._expand(view, source[:k], rows[:k], probability[:k])
+        np.testing.assert_allclose(compiled[:k], fallback, rtol=1e-5, atol=1e-6)

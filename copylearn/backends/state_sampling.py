@@ -331,6 +331,26 @@ def _reduced_numpy(view: np.ndarray) -> np.ndarray:
     return reduced
 
 
+def _expand(
+    view: np.ndarray, source: np.ndarray, rows: np.ndarray, probability: np.ndarray
+) -> np.ndarray:
+    """``(C, R)`` collapsed children: ``rows[c]`` applied to branch ``source[c]``, normalised.
+
+    ``view`` is ``(B, 2, R)``; ``rows`` ``(C, 2)``; ``probability`` ``(C,)`` the squared norm
+    of each unnormalised child.
+    """
+    coeff = (rows / np.sqrt(probability)[:, None]).astype(np.complex64)
+    if _kernels is not None:
+        return _kernels.collapse(view, source, coeff)
+    if len(source) <= 4:  # large children: no gathered copy of the parents
+        return np.stack(
+            [c[0] * view[s, 0] + c[1] * view[s, 1] for c, s in zip(coeff, source, strict=True)]
+        )
+    result = coeff[:, :1] * view[source, 0]
+    result += coeff[:, 1:] * view[source, 1]
+    return result
+
+
 def _descend(
     states: np.ndarray,
     branch: np.ndarray,
@@ -377,24 +397,8 @@ def _descend(
         per_child = half * AMPLITUDE_BYTES
         group = max(1, BRANCH_BYTES // per_child)
 
-        def expand(selected: np.ndarray) -> np.ndarray:
-            p, row = c_pair[selected], c_row[selected]
-            coeff = pr[p, row]  # (C, 2)
-            norm = np.sqrt(prob[p, row])
-            coeff = (coeff / norm[:, None]).astype(np.complex64)
-            source = pair_branch[p]
-            if _kernels is not None:
-                return _kernels.collapse(view, source, coeff)
-            if len(selected) <= 4:  # large children: no gathered copy of the parents
-                return np.stack(
-                    [c[0] * view[s, 0] + c[1] * view[s, 1] for c, s in zip(coeff, source)]
-                )
-            result = coeff[:, :1] * view[source, 0]
-            result += coeff[:, 1:] * view[source, 1]
-            return result
-
         if len(children) <= group:
-            states = expand(np.arange(len(children)))
+            states = _expand(view, pair_branch[c_pair], pr[c_pair, c_row], prob[c_pair, c_row])
             branch = child_inverse
             level += 1
             continue
@@ -402,10 +406,11 @@ def _descend(
         order = np.argsort(child_inverse, kind="stable")
         bounds = np.searchsorted(child_inverse[order], np.arange(0, len(children) + group, group))
         for g, start in enumerate(range(0, len(children), group)):
-            selected = np.arange(start, min(start + group, len(children)))
+            sel = slice(start, min(start + group, len(children)))
+            p, row = c_pair[sel], c_row[sel]
             members = order[bounds[g] : bounds[g + 1]]
             _descend(
-                expand(selected),
+                _expand(view, pair_branch[p], pr[p, row], prob[p, row]),
                 child_inverse[members] - start,
                 shots[members],
                 level + 1,
@@ -480,7 +485,7 @@ def run_state(
             if backend == "qsim" and not stage.noisy
             else "cirq density matrix (eigenvector ensemble)"
         ),
-        "ensemble_members": int(len(weights)),
+        "ensemble_members": len(weights),
         "branches_expanded": int(counter[0]),
     }
     return out, info
