@@ -359,3 +359,16 @@ def test_compiled_kernels_match_numpy(monkeypatch):
     for k in (4, 2):  # the fallback's two branches: small and gathered
         fallback = state_sampling._expand(view, source[:k], rows[:k], probability[:k])
         np.testing.assert_allclose(compiled[:k], fallback, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("check", ["state", "register"])
+def test_32_qubit_qsim_registers_refuse_even_with_the_memory(check):
+    """Bell on a non-factoring 16-qubit state: 32 qubits, refused in one line at any memory."""
+    with pytest.raises(CopylearnError) as info:
+        if check == "state":
+            limits.check_state(32, density_matrix=False, available=2**50)
+        else:
+            limits.check_register(32, "qsim", available=2**50)
+    message = str(info.value)
+    assert "at most 31 qubits" in message and "\n" not in message
+    limits.check_state(31, density_matrix=False, available=2**50)  # 31 fits on such a machine

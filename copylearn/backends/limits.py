@@ -51,6 +51,10 @@ MEMORY_ENV = "COPYLEARN_MEMORY_GIB"
 STATE_PATH_COPIES = 3
 #: Density matrices the noisy state path asks for (rho, its eigenvectors, LAPACK workspace).
 DENSITY_PATH_COPIES = 4
+#: Largest qsim register copylearn runs, whatever the memory: issue 11 reports a segmentation
+#: fault for 32-qubit (two-copy, n = 16) registers on a machine with the memory for them, and
+#: qsim registers of 32 qubits and more are not tested here, so they are refused in one line.
+QSIM_MAX_QUBITS = 31
 # Largest register of a path by name, from a backend outside this module (stabilizer).
 _PATH_LIMITS: dict = {}
 
@@ -105,13 +109,13 @@ def max_register(backend: str, available: int | None = None) -> int:
     """The largest whole register the backend can hold in ``available`` bytes.
 
     ``available=None`` reads :func:`available_memory`; where that is unknown, the answer
-    is the exact backend's fixed cap, or 40 qubits (8 TiB) for qsim.
+    is the exact backend's fixed cap, or :data:`QSIM_MAX_QUBITS` for qsim.
     """
     from copylearn.backends.exact import MAX_QUBITS
 
     if available is None:
         available = available_memory()
-    cap = MAX_QUBITS if backend == "exact" else 40
+    cap = MAX_QUBITS if backend == "exact" else QSIM_MAX_QUBITS
     if available is None:
         return cap
     q = 0
@@ -166,6 +170,14 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
             f"{head} ({_gib(need)} GiB); the machine has {_gib(available)} GiB available: "
             f"the {backend} {kind} path runs at most {largest} qubits here; use {fix}."
         )
+    if backend != "exact" and qubits > QSIM_MAX_QUBITS:
+        raise CopylearnError(f"{head}; {_QSIM_CAP}")
+
+
+_QSIM_CAP = (
+    f"copylearn runs qsim registers of at most {QSIM_MAX_QUBITS} qubits (32 and more crashed "
+    "in a test run and are untested): use fewer qubits (Bell sampling holds 2n)."
+)
 
 
 def state_bytes(qubits: int, *, density_matrix: bool) -> int:
@@ -216,6 +228,8 @@ def check_state(qubits: int, *, density_matrix: bool, available: int | None = No
             f"available: the state path runs at most {largest} qubits here; use fewer qubits "
             "or a machine with more memory."
         )
+    if not density_matrix and qubits > QSIM_MAX_QUBITS:
+        raise CopylearnError(f"{head}; {_QSIM_CAP}")
 
 
 def max_state(*, density_matrix: bool, available: int | None = None) -> int:
@@ -224,7 +238,7 @@ def max_state(*, density_matrix: bool, available: int | None = None) -> int:
 
     if available is None:
         available = available_memory()
-    cap = DENSITY_MATRIX_QUBITS if density_matrix else 40
+    cap = DENSITY_MATRIX_QUBITS if density_matrix else QSIM_MAX_QUBITS
     if available is None:
         return cap
     q = 0

@@ -298,8 +298,8 @@ def prepared_ensemble(stage: Stage, backend: str) -> tuple[np.ndarray, np.ndarra
         threads = (os.cpu_count() or 1) if stage.qubits >= _THREADS_FROM_QUBITS else 1
         simulator = qsimcirq.QSimSimulator(qsimcirq.QSimOptions(cpu_threads=threads))
         state = simulator.simulate(circuit, qubit_order=list(stage.order)).final_state_vector
-        state = np.asarray(state, dtype=np.complex64)
-        return state[None, :] / np.float32(np.linalg.norm(state)), np.ones(1)
+        # No normalising copy: every collapse divides by the branch's own norm (§12.2).
+        return np.asarray(state, dtype=np.complex64).reshape(1, -1), np.ones(1)
     simulator = cirq.DensityMatrixSimulator(dtype=np.complex128)
     rho = simulator.simulate(circuit, qubit_order=list(stage.order)).final_density_matrix
     weights, vectors = np.linalg.eigh((rho + rho.conj().T) / 2)
@@ -473,8 +473,9 @@ def run_state(
             member = np.searchsorted(np.cumsum(weights)[:-1], rng.random(shots), side="right")
         u = rng.random((shots, measured))
         bits = np.zeros((shots, measured), dtype=np.uint8)
-        used, branch = np.unique(member, return_inverse=True)
-        _descend(states[used], branch.reshape(-1), np.arange(shots), 0, tables, u, bits, counter)
+        used, branch = _distinct(member, len(weights))
+        roots = states if len(used) == len(states) else states[used]  # no copy of a pure state
+        _descend(roots, branch, np.arange(shots), 0, tables, u, bits, counter)
         for j, (key, position, invert) in enumerate(stage.targets):
             out[key][:, position] = bits[:, j] ^ np.uint8(invert)
     info = {
