@@ -342,12 +342,10 @@ def test_compiled_kernels_match_numpy(monkeypatch):
     """The numba kernels (where installed) and the NumPy fallback give the same numbers."""
     from copylearn.backends import state_sampling
 
-    if state_sampling._kernels is None:
+    if state_sampling._load_kernels() is None:
         pytest.skip("numba is not installed: only the NumPy fallback runs")
     rng = np.random.default_rng(1)
-    view = (rng.normal(size=(5, 2, 3000)) + 1j * rng.normal(size=(5, 2, 3000))).astype(
-        np.complex64
-    )
+    view = (rng.normal(size=(5, 2, 3000)) + 1j * rng.normal(size=(5, 2, 3000))).astype(np.complex64)
     np.testing.assert_allclose(
         state_sampling._reduced(view), state_sampling._reduced_numpy(view), rtol=1e-12
     )

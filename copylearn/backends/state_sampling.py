@@ -53,10 +53,22 @@ AMPLITUDE_BYTES = 8
 # Below this many qubits, extra qsim threads cost more than they save.
 _THREADS_FROM_QUBITS = 18
 
-try:  # compiled collapse kernels (optional extra "fast"); NumPy gives identical numbers
-    from copylearn.backends import collapse_kernels as _kernels
-except ImportError:  # pragma: no cover - numba not installed
-    _kernels = None
+_UNLOADED = object()
+# Compiled collapse kernels (optional extra "fast"), imported on first use so that importing
+# copylearn does not import numba; None where numba is missing (the NumPy fallback runs).
+_kernels: Any = _UNLOADED
+
+
+def _load_kernels() -> Any:
+    """The :mod:`copylearn.backends.collapse_kernels` module, or ``None`` without numba."""
+    global _kernels
+    if _kernels is _UNLOADED:
+        try:
+            from copylearn.backends import collapse_kernels
+        except ImportError:  # pragma: no cover - numba not installed
+            collapse_kernels = None
+        _kernels = collapse_kernels
+    return _kernels
 
 
 @dataclass(frozen=True)
@@ -315,8 +327,9 @@ def _reduced(view: np.ndarray) -> np.ndarray:
     precision and no full-size copy is made: a compiled kernel where numba is installed,
     else NumPy over slices of the remaining axis.
     """
-    if _kernels is not None and view.dtype == np.complex64:
-        return _kernels.reduced(np.ascontiguousarray(view))
+    kernels = _load_kernels()
+    if kernels is not None and view.dtype == np.complex64:
+        return kernels.reduced(np.ascontiguousarray(view))
     return _reduced_numpy(view)
 
 
@@ -340,8 +353,9 @@ def _expand(
     of each unnormalised child.
     """
     coeff = (rows / np.sqrt(probability)[:, None]).astype(np.complex64)
-    if _kernels is not None:
-        return _kernels.collapse(view, source, coeff)
+    kernels = _load_kernels()
+    if kernels is not None:
+        return kernels.collapse(view, source, coeff)
     if len(source) <= 4:  # large children: no gathered copy of the parents
         return np.stack(
             [c[0] * view[s, 0] + c[1] * view[s, 1] for c, s in zip(coeff, source, strict=True)]
