@@ -175,7 +175,7 @@ def main() -> None:
             label[site] = "XYZ"[rng.integers(3)]
         labels.append("".join(label))
     a, b = new.estimate(labels), old.estimate(labels)
-    z = np.abs(a.mean - b.mean) / np.sqrt(a.stderr**2 + b.stderr**2)
+    z = np.abs(a.values - b.values) / np.sqrt(a.stderr**2 + b.stderr**2)
     print(f"[n={n}: PennyLane ...]", file=sys.stderr, flush=True)
     penny = pennylane_seconds(circuit, n, SHOTS, args.repeats)
     print(f"\n## rotations + CNOT chain, n = {n}, N = {SHOTS} snapshots (medians)")

@@ -193,7 +193,7 @@ SIZE_CASES = [
         "8",
         "calibration copies per letter",
     ),
-    (["--state", "GHZ30", "--copies", "10"], "4", "needs a 30-qubit state vector (8 GiB)"),
+    (["--state", "GHZ30", "--copies", "10"], "4", "prepared 30-qubit state vector and needs"),
     (["--state", "GHZ30", "--protocol", "bell", "--copies", "10"], "64", "60-qubit"),
     (["--state", "GHZ13", "--backend", "exact", "--copies", "10"], "64", "at most 12 qubits"),
     (["--state", "pauli:XYZI", "--copies", "10"], "lots", "positive number of GiB"),
