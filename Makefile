@@ -35,6 +35,7 @@ test-all: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_collect.py
 	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_estimators.py
+	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_entangled.py
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -368,10 +368,12 @@ def collect(
     seed : int or numpy.random.SeedSequence, optional
         Seed of the run; the same seed gives bit-identical data. ``None`` draws fresh entropy,
         recorded in the metadata so the run can be repeated.
-    execution : {"auto", "blocks", "circuit"}
+    execution : {"auto", "blocks", "state", "circuit"}
         ``"auto"`` executes independent qubit blocks separately whenever the circuit factors
-        (O(n) per shot) and the whole register otherwise; ``"blocks"`` and ``"circuit"`` force
-        a path (see :mod:`copylearn.backends`). The path taken is recorded in the metadata.
+        (O(n) per shot), else simulates a fixed preparation once and measures every shot from
+        that state when the circuit has that shape (``"state"``), and the whole register
+        otherwise; ``"blocks"``, ``"state"`` and ``"circuit"`` force a path (see
+        :mod:`copylearn.backends`). The path taken is recorded in the metadata.
     device : {"rainbow", "weber", "willow_pink"}, optional
         A simulated Google processor (needs ``pip install 'copylearn[devices]'``): the copies
         are placed on its qubits (Bell pairs on couplers, copy A a chain), the circuit is
@@ -452,7 +454,12 @@ def collect(
             # only storage and measurement-stage noise is measured (target: as prepared).
             family = PauliMixedState("Z" * state.n)
             collector = prepare_collector(
-                family, protocol, noise, backend, execution, prep_noise=False
+                family,
+                protocol,
+                noise,
+                backend,
+                "auto" if execution == "state" else execution,  # the family's prep varies
+                prep_noise=False,
             )
         with _heartbeat(progress, f"calibrate {calibration_copies} copies per letter for {label}"):
             cal = calibration.measure(

@@ -168,7 +168,9 @@ def test_entangled_blocks_are_planned_and_large_ones_fall_back():
     assert plan_blocks(circuit, experiment.parameter_names, max_block_qubits=2) is None
     state = cl.random_brickwork_state(11, depth=2, seed=1)
     data = cl.collect(state, protocol="pauli-shadow", copies=50, seed=1)
-    assert data.metadata["execution"]["path"] == "circuit"
+    assert data.metadata["execution"]["path"] == "state"  # a fixed preparation: simulated once
+    forced = cl.collect(state, protocol="pauli-shadow", copies=50, seed=1, execution="circuit")
+    assert forced.metadata["execution"]["path"] == "circuit"
     with pytest.raises(CopylearnError, match="does not factor"):
         cl.collect(state, protocol="pauli-shadow", copies=50, seed=1, execution="blocks")
     with pytest.raises(CopylearnError, match="unknown execution"):

@@ -115,10 +115,13 @@ def test_thirty_qubit_circuits_refuse_cleanly_in_a_subprocess(tmp_path):
     assert "Traceback" not in proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     shadow, bell, noisy, forced = result["messages"]
-    for message in (shadow, noisy, forced):
+    for message in (noisy, forced):  # the whole-circuit path (noisy: trajectories)
         assert "needs a 30-qubit state vector (8 GiB); the machine has 4 GiB available" in message
         assert "runs at most 29 qubits here" in message
-    assert "needs a 60-qubit state vector (8.59e+09 GiB)" in bell
+    # The state path holds the prepared state and its first collapse (three state vectors).
+    assert "prepared 30-qubit state vector and needs about 24 GiB" in shadow
+    assert "the machine has 4 GiB available: the state path runs at most 27 qubits" in shadow
+    assert "prepared 60-qubit state vector and needs about 2.58e+10 GiB" in bell
     assert result["max_rss"] < 2 * GIB  # refused before allocating the state
 
 

@@ -1,7 +1,7 @@
 """Backends: execute an experiment's parameterised circuit and return measured bits.
 
 :func:`execute` takes one parameterised (noisy) circuit and one row of parameter values per
-shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Two paths:
+shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Three paths:
 
 * ``blocks`` (:mod:`copylearn.backends.blocks`): when, at fixed parameters, no operation or
   channel joins two groups of qubits, every distinct block circuit is executed once and every
@@ -9,7 +9,13 @@ shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Two p
 * ``circuit`` (:mod:`copylearn.backends.grouped`): the whole register, one simulator call per
   distinct parameter setting with ``repetitions`` equal to the number of shots that share it.
 
-``execution="auto"`` takes the block path whenever the circuit factors. The simulators:
+* ``state`` (:mod:`copylearn.backends.state_sampling`): a parameter-free preparation followed
+  by single-qubit measurement stages: the preparation is executed once and every shot is
+  measured, in its own basis, from that simulated state: one simulation per collection.
+
+``execution="auto"`` takes the block path whenever the circuit factors into blocks of at most
+4 qubits, else the state path when the circuit has its shape (and, if it also factors, the
+register has at most 24 qubits), else blocks, else the whole circuit. The simulators:
 
 * ``qsim``: qsimcirq; whole-register noise by Monte-Carlo trajectories; noiseless blocks by
   their final state vector, noisy blocks by Cirq's density-matrix simulator (qsim gives no
@@ -42,12 +48,13 @@ import numpy as np
 from copylearn.backends import exact, qsim
 from copylearn.backends.blocks import Block, plan_blocks, run_blocks
 from copylearn.backends.grouped import run_grouped
-from copylearn.backends.limits import check_register
+from copylearn.backends.limits import check_register, check_state
+from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS, Stage, plan_state, run_state
 from copylearn.errors import CopylearnError
 from copylearn.seeding import substream
 
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
-EXECUTION_MODES = ("auto", "blocks", "circuit")
+EXECUTION_MODES = ("auto", "blocks", "state", "circuit")
 _MODULES = {"qsim": qsim, "exact": exact}
 
 
@@ -83,15 +90,19 @@ class Plan:
         ``"qsim"``, ``"exact"`` or ``"stim"`` (a ``stim``/``auto`` plan is a
         :class:`copylearn.backends.stim.StimPlan`).
     blocks : list of Block or None
-        The independent blocks, or ``None`` for the whole-register path.
+        The independent blocks, or ``None`` for the state or whole-register path.
+    stage : Stage or None
+        The preparation / measurement-stage split of the state path, or ``None``.
     cache : dict
-        Outcome distributions of the block circuits executed so far (kept across runs).
+        Outcome distributions of the block circuits executed so far, or the state path's
+        prepared state (kept across runs).
     """
 
     circuit: cirq.Circuit
     parameter_names: tuple[str, ...]
     backend: str
     blocks: list[Block] | None
+    stage: Stage | None = None
     cache: dict = field(default_factory=dict)
 
     def run(
@@ -117,6 +128,16 @@ class Plan:
                 "block_simulator": module.BLOCK_SIMULATOR,
             }
             return outcomes, info
+        if self.stage is not None:
+            return run_state(
+                self.stage,
+                self.parameter_names,
+                values,
+                np.random.default_rng(substream(seed, 3)),
+                _key_sizes(self.circuit),
+                backend=self.backend,
+                cache=self.cache,
+            )
         simulator = module.simulator(self.circuit, seed)
         outcomes, distinct = run_grouped(
             simulator,
@@ -134,6 +155,22 @@ class Plan:
         return outcomes, info
 
 
+#: ``auto`` prefers the state path to blocks of more than this many qubits (each distinct
+#: setting of such a block is a simulator call) ...
+STATE_OVER_BLOCK_QUBITS = 4
+#: ... when the whole register has at most this many qubits (a fixed rule, so that the path,
+#: and hence the data of a seed, never depend on the machine's memory).
+STATE_OVER_BLOCKS_REGISTER = 24
+
+
+def _blocks_are_slow(blocks: list[Block] | None) -> bool:
+    """Whether ``auto`` tries the state path: no blocks, or a block of over 4 qubits."""
+    if blocks is None:
+        return True
+    largest = max(len(b.measured) + len(b.others) for b in blocks)
+    return largest > STATE_OVER_BLOCK_QUBITS
+
+
 def plan(
     circuit: cirq.Circuit,
     parameter_names: Sequence[str],
@@ -147,7 +184,8 @@ def plan(
 
         return plan_stim(circuit, parameter_names, backend, execution)
     blocks = None
-    if execution != "circuit":
+    stage = None
+    if execution in ("auto", "blocks"):
         blocks = plan_blocks(circuit, parameter_names)
         if blocks is None and execution == "blocks":
             raise CopylearnError(
@@ -155,9 +193,32 @@ def plan(
                 "preparation, correlated noise or a mid-circuit measurement): use "
                 "execution='auto' or 'circuit'."
             )
-    if blocks is None:  # the whole register at once: refuse what cannot fit, before allocating
+    if execution == "state" or (execution == "auto" and _blocks_are_slow(blocks)):
+        stage, reason = plan_state(circuit, parameter_names)
+        density = stage is not None and (stage.noisy or backend == "exact")
+        if density and stage.qubits > DENSITY_MATRIX_QUBITS:
+            stage, reason = (
+                None,
+                (
+                    f"a {stage.qubits}-qubit preparation held as a density matrix (noisy, or the "
+                    f"exact backend): the state path holds at most {DENSITY_MATRIX_QUBITS} qubits"
+                ),
+            )
+        if stage is None and execution == "state":
+            raise CopylearnError(
+                f"the state path does not apply to this circuit ({reason}): use "
+                "execution='auto' or 'circuit'."
+            )
+        if stage is not None and blocks is not None:
+            if stage.qubits > STATE_OVER_BLOCKS_REGISTER:
+                stage = None  # many blocks: a whole-register state would not pay
+            else:
+                blocks = None
+    if stage is not None:  # refuse a prepared state that cannot fit, before allocating
+        check_state(stage.qubits, density_matrix=stage.noisy or backend == "exact")
+    elif blocks is None:  # the whole register at once: refuse what cannot fit
         check_register(len(circuit.all_qubits()), backend)
-    return Plan(circuit, tuple(parameter_names), backend, blocks)
+    return Plan(circuit, tuple(parameter_names), backend, blocks, stage)
 
 
 def execute(
@@ -182,8 +243,9 @@ def execute(
         Seed of all randomness drawn here.
     backend : {"qsim", "exact", "stim", "auto"}
         Simulator family (``auto``: stim for a Clifford circuit with Pauli noise, else qsim).
-    execution : {"auto", "blocks", "circuit"}
-        Force a path, or let the planner choose (``"auto"``).
+    execution : {"auto", "blocks", "state", "circuit"}
+        Force a path, or let the planner choose (``"auto"``: blocks when the circuit factors,
+        else the state path when it applies, else the whole circuit).
 
     Returns
     -------

@@ -12,9 +12,25 @@ The whole-register paths hold the full quantum state in memory:
   limit is :data:`STABILIZER_MAX_QUBITS` qubits (the tableau then holds about 8 MiB, and a
   shot of a measured register takes about a second), whatever the memory.
 
+The state path (:mod:`copylearn.backends.state_sampling`) holds the prepared state once:
+
+* a pure preparation: qsim's 2^q complex64 state vector, plus at most half of it again while
+  the first qubit's collapsed branches are built and a bounded branch workspace
+  (:data:`copylearn.backends.state_sampling.BRANCH_BYTES`): :data:`STATE_PATH_COPIES` state
+  vectors are asked for;
+* a noisy preparation (or the exact backend): a 4^q complex128 density matrix, its
+  eigenvectors and LAPACK's workspace (:data:`DENSITY_PATH_COPIES` density matrices), and at
+  most :data:`copylearn.backends.state_sampling.DENSITY_MATRIX_QUBITS` qubits (larger ones
+  run on the whole-circuit path).
+
 The block path holds one block of at most
 :data:`copylearn.backends.blocks.MAX_BLOCK_QUBITS` qubits at a time, whatever the register
 size, and needs no check here.
+
+Every path's largest register on this machine: :func:`path_limits` (a stabilizer backend
+registers its own with :func:`register_path_limit`). Bell sampling holds two copies, so its
+register is 2n qubits: a non-factoring 16-qubit state needs a 32-qubit state vector (32 GiB,
+three of them on the state path) and is refused in one line where that does not fit.
 
 The memory available is ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the free
 physical pages reported by ``os.sysconf``. The environment variable ``COPYLEARN_MEMORY_GIB``
@@ -37,6 +53,16 @@ DENSITY_MATRIX_BYTES = 16
 MEMORY_ENV = "COPYLEARN_MEMORY_GIB"
 #: Largest register of the stim backend (a limit on time per shot, not on memory).
 STABILIZER_MAX_QUBITS = 4096
+#: State vectors the state path asks for (the state, its first collapse, the workspace).
+STATE_PATH_COPIES = 3
+#: Density matrices the noisy state path asks for (rho, its eigenvectors, LAPACK workspace).
+DENSITY_PATH_COPIES = 4
+#: Largest qsim register copylearn runs, whatever the memory: issue 11 reports a segmentation
+#: fault for 32-qubit (two-copy, n = 16) registers on a machine with the memory for them, and
+#: qsim registers of 32 qubits and more are not tested here, so they are refused in one line.
+QSIM_MAX_QUBITS = 31
+# Largest register of a path by name, from a backend outside this module (stabilizer).
+_PATH_LIMITS: dict = {}
 
 
 def available_memory() -> int | None:
@@ -89,7 +115,7 @@ def max_register(backend: str, available: int | None = None) -> int:
     """The largest whole register the backend can hold in ``available`` bytes.
 
     ``available=None`` reads :func:`available_memory`; where that is unknown, the answer
-    is the exact backend's fixed cap, or 40 qubits (8 TiB) for qsim.
+    is the exact backend's fixed cap, or :data:`QSIM_MAX_QUBITS` for qsim.
     """
     from copylearn.backends.exact import MAX_QUBITS
 
@@ -97,7 +123,7 @@ def max_register(backend: str, available: int | None = None) -> int:
         return STABILIZER_MAX_QUBITS
     if available is None:
         available = available_memory()
-    cap = MAX_QUBITS if backend == "exact" else 40
+    cap = MAX_QUBITS if backend == "exact" else QSIM_MAX_QUBITS
     if available is None:
         return cap
     q = 0
@@ -163,6 +189,114 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
             f"{head} ({_gib(need)} GiB); the machine has {_gib(available)} GiB available: "
             f"the {backend} {kind} path runs at most {largest} qubits here; use {fix}."
         )
+    if backend != "exact" and qubits > QSIM_MAX_QUBITS:
+        raise CopylearnError(f"{head}; {_QSIM_CAP}")
+
+
+_QSIM_CAP = (
+    f"copylearn runs qsim registers of at most {QSIM_MAX_QUBITS} qubits (32 and more crashed "
+    "in a test run and are untested): use fewer qubits (Bell sampling holds 2n)."
+)
+
+
+def state_bytes(qubits: int, *, density_matrix: bool) -> int:
+    """Bytes the state path asks for to hold a ``qubits``-qubit prepared state.
+
+    Pure: :data:`STATE_PATH_COPIES` complex64 state vectors; density matrix:
+    :data:`DENSITY_PATH_COPIES` complex128 density matrices.
+    """
+    if density_matrix:
+        return DENSITY_PATH_COPIES * 4**qubits * DENSITY_MATRIX_BYTES
+    return STATE_PATH_COPIES * 2**qubits * STATE_VECTOR_BYTES
+
+
+def check_state(qubits: int, *, density_matrix: bool, available: int | None = None) -> None:
+    """Refuse a state-path preparation that cannot fit, before anything is allocated.
+
+    Parameters
+    ----------
+    qubits : int
+        Qubits of the prepared state (2n for two-copy Bell sampling).
+    density_matrix : bool
+        Whether the preparation is held as a density matrix (noisy, or the exact backend).
+    available : int, optional
+        Bytes available; read by :func:`available_memory` when omitted.
+
+    Raises
+    ------
+    CopylearnError
+        One line with the register's size, the memory it needs, the memory there is and the
+        largest register that fits.
+    """
+    from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS
+
+    if available is None:
+        available = available_memory()
+    kind = "density matrix" if density_matrix else "state vector"
+    need = state_bytes(qubits, density_matrix=density_matrix)
+    head = f"the state path holds this circuit's prepared {qubits}-qubit {kind}"
+    if density_matrix and qubits > DENSITY_MATRIX_QUBITS:
+        raise CopylearnError(
+            f"{head}; it holds density matrices of at most {DENSITY_MATRIX_QUBITS} qubits: use "
+            "execution='circuit' (trajectories) or a noiseless preparation."
+        )
+    if available is not None and need > available:
+        largest = max_state(density_matrix=density_matrix, available=available)
+        raise CopylearnError(
+            f"{head} and needs about {_gib(need)} GiB; the machine has {_gib(available)} GiB "
+            f"available: the state path runs at most {largest} qubits here; use fewer qubits "
+            "or a machine with more memory."
+        )
+    if not density_matrix and qubits > QSIM_MAX_QUBITS:
+        raise CopylearnError(f"{head}; {_QSIM_CAP}")
+
+
+def max_state(*, density_matrix: bool, available: int | None = None) -> int:
+    """The largest prepared state (qubits) the state path holds in ``available`` bytes."""
+    from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS
+
+    if available is None:
+        available = available_memory()
+    cap = DENSITY_MATRIX_QUBITS if density_matrix else QSIM_MAX_QUBITS
+    if available is None:
+        return cap
+    q = 0
+    while q < cap and state_bytes(q + 1, density_matrix=density_matrix) <= available:
+        q += 1
+    return q
+
+
+def register_path_limit(name: str, largest) -> None:
+    """Register another path's largest register, ``largest(available_bytes) -> qubits``.
+
+    The hook for a backend outside this module (a stabilizer simulator's limit is not a
+    memory power of two); :func:`path_limits` lists it with the built-in paths.
+    """
+    _PATH_LIMITS[name] = largest
+
+
+def path_limits(available: int | None = None) -> dict[str, int]:
+    """The largest register (qubits) each execution path runs in ``available`` bytes.
+
+    Keys: ``"blocks"`` (qubits per block, any register size), ``"circuit qsim"`` (state
+    vector), ``"circuit exact"`` (density matrix), ``"state pure"`` (state vector),
+    ``"state noisy"`` (density matrix), then registered paths. Bell sampling of n qubits
+    needs 2n.
+    """
+    from copylearn.backends.blocks import MAX_BLOCK_QUBITS
+
+    if available is None:
+        available = available_memory()
+    limits = {
+        "blocks": MAX_BLOCK_QUBITS,
+        "circuit qsim": max_register("qsim", available),
+        "circuit exact": max_register("exact", available),
+        "state pure": max_state(density_matrix=False, available=available),
+        "state noisy": max_state(density_matrix=True, available=available),
+    }
+    for name, largest in _PATH_LIMITS.items():
+        limits[name] = int(largest(available))
+    return limits
 
 
 #: Bytes per experiment while sampling, per qubit and fixed, measured with ``tracemalloc``
