@@ -142,3 +142,24 @@ def test_bell_only_estimators_are_refused():
     data = cl.collect(cl.random_product_state(1, seed=1), protocol="clifford-shadow", copies=4)
     with pytest.raises(CopylearnError, match="does not support tr\\(rho\\^2\\)"):
         data.purity()
+
+
+def test_calibration_is_refused_in_one_line():
+    with pytest.raises(CopylearnError, match="no per-qubit damping calibration") as info:
+        cl.collect(
+            cl.random_product_state(1, seed=1),
+            protocol="clifford-shadow",
+            copies=4,
+            noise="depolarizing:0.01",
+            calibration_copies=4,
+        )
+    assert "\n" not in str(info.value)
+
+
+def test_cli_collect_and_estimate(tmp_path, capsys):
+    out = tmp_path / "c.npz"
+    argv = ["collect", "--state", "pauli:XZ:0.9", "--protocol", "clifford-shadow"]
+    argv += ["--copies", "40", "--seed", "3", "--out", str(out)]
+    assert main(argv) == 0
+    assert main(["estimate", str(out), "--observables", "XZ"]) == 0
+    assert "XZ" in capsys.readouterr().out

@@ -156,6 +156,19 @@ class CliffordShadow(Protocol):
             "cannot be placed on a device: run it without device=."
         )
 
+    def calibration_values(self, singles, data):
+        """Refused: the damping of a global random Clifford is no per-qubit product.
+
+        Raises
+        ------
+        CopylearnError
+            Always (collect with ``calibration_copies=0``).
+        """
+        raise CopylearnError(
+            f"protocol {self.name!r} has no per-qubit damping calibration (the noise of a "
+            "global random Clifford does not factor over qubits): use calibration_copies=0."
+        )
+
     # ----- estimators ----------------------------------------------------------------------
     def sums_values(self, paulis, data):
         """``(shots, M)`` single-shot estimates x̂_Q (docs/theory.md §12.1)."""
