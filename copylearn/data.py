@@ -29,7 +29,6 @@ from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.pauli import (
     Paulis,
-    n_words,
     parse_paulis,
     plane_chunks,
     unpack_bits,
@@ -691,14 +690,16 @@ def load(path: str | os.PathLike) -> Dataset:
     shapes = {k: arrays[k].shape if k in arrays else None for k in names}
     rows = {s[0] for s in shapes.values() if s is not None and len(s) == 2}
     dtypes = {k: str(arrays[k].dtype) for k in names if k in arrays}
+    widths = {k: get_protocol(protocol).array_words(k, n) for k in names}
     if (
-        any(s is None or len(s) != 2 or s[1] != n_words(n) for s in shapes.values())
+        any(s is None or len(s) != 2 or s[1] != widths[k] for k, s in shapes.items())
         or len(rows) != 1
         or any(arrays[k].dtype != np.uint64 for k in names)
     ):
+        wanted = sorted({f"(shots, {w})" for w in widths.values()})
         raise CopylearnError(
             f"{bad}: its arrays {shapes} (dtypes {dtypes}) do not fit protocol {protocol!r}, "
-            f"n={n} (each must be uint64 of shape (shots, {n_words(n)}))."
+            f"n={n} (each must be uint64 of shape {' or '.join(wanted)})."
         )
     arrays = {k: arrays[k] for k in names}
     if n % 64 and any(np.any(a[:, -1] >> np.uint64(n % 64)) for a in arrays.values()):

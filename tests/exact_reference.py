@@ -227,3 +227,55 @@ def bell_moments(state, labels: list[str], noise: str | None = None) -> tuple[Mo
         Moments(tuple(labels), mean, second),
         Moments(("purity",), np.array([purity]), np.array([1.0])),
     )
+
+
+def clifford_conditional_moments(state, dataset, labels: list[str], noise: str | None = None):
+    """Exact E[x_Q | C] and E[x_Q^2 | C] of each shot of a ``clifford-shadow`` dataset.
+
+    ``dataset`` was collected from ``state`` with ``noise``. Given the Clifford C of a shot
+    (its recorded tableau), the outcome law p(b | C) is read off the final density matrix
+    of the noisy circuit: the protocol's template resolved at C, every state parameter
+    setting enumerated, noise attached as ``collect`` attaches it. The single-shot value
+    x_Q(C, b) = (2^n + 1) <b| U Q U^dagger |b> (Q != I) uses a dense U from Cirq's own
+    decomposition of the recorded tableau (``cirq.decompose_clifford_tableau_to_operations``),
+    not copylearn's conjugation.
+
+    Returns
+    -------
+    (mean, second)
+        ``(shots, len(labels))`` arrays.
+    """
+    from copylearn.clifford import template_exponents
+    from copylearn.protocols import get_protocol
+
+    n = dataset.n
+    raw = dataset.outcomes()
+    xs, zs, rs = raw["xs"], raw["zs"], raw["rs"]
+    circuit, names = get_protocol("clifford-shadow").build(state)
+    circuit = _noisy(circuit, noise)
+    qubits = cirq.LineQubit.range(n)
+    simulator = cirq.DensityMatrixSimulator(dtype=np.complex128)
+    key = np.concatenate([xs.reshape(len(xs), -1), zs.reshape(len(zs), -1), rs], axis=1)
+    distinct, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    paulis = [reduce(np.kron, [PAULI_MATRICES[c] for c in q]) for q in labels]
+    mean = np.zeros((len(distinct), len(labels)))
+    second = np.zeros((len(distinct), len(labels)))
+    for g in range(len(distinct)):
+        s = int(np.flatnonzero(inverse == g)[0])
+        tableau = cirq.CliffordTableau(
+            n, rs=rs[s].astype(bool), xs=xs[s].astype(bool), zs=zs[s].astype(bool)
+        )
+        ops = cirq.decompose_clifford_tableau_to_operations(qubits, tableau)
+        u = cirq.Circuit(ops, [cirq.I(q) for q in qubits]).unitary(qubit_order=qubits)
+        exps = template_exponents(xs[s : s + 1], zs[s : s + 1], rs[s : s + 1])[0]
+        probs = np.zeros(2**n)
+        for state_values, p_state in state_settings(state):
+            probs += p_state * _outcome_probabilities(
+                simulator, circuit, tuple(names), state_values + tuple(map(float, exps)), qubits
+            )
+        for k, q in enumerate(paulis):
+            x = (2**n + 1) * np.real(np.diag(u @ q @ u.conj().T))
+            mean[g, k] = probs @ x
+            second[g, k] = probs @ (x * x)
+    return mean[inverse], second[inverse]

@@ -37,6 +37,7 @@ from exact_reference import (
     all_paulis,
     bell_moments,
     bell_outcome_distributions,
+    clifford_conditional_moments,
     expectation,
     shadow_moments,
     state_settings,
@@ -273,9 +274,67 @@ def _check_bell(check, state, labels, refs, exact, backend, copies, seed, execut
     return {"tr(Q rho)^2", "|tr(Q rho)|", "tr(rho^2)", "all tr(Q rho)^2"}
 
 
+def _check_clifford(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
+    """Every estimator of clifford-shadow data; returns the estimator keys it checked.
+
+    Noiseless: against the density matrix (``exact``), with the exact per-shot variance
+    2^n + 1 - tr(Q rho)^2 (docs/theory.md §13.1) for the standard-error calibration.
+    Noisy: against the exact means given the Cliffords the data drew
+    (``exact_reference.clifford_conditional_moments``: noisy density-matrix outcome laws and
+    dense U Q U^dagger), so every noise model has an exact target; ``refs`` is unused.
+    """
+    data = cl.collect(
+        state,
+        protocol="clifford-shadow",
+        copies=copies,
+        noise=noise,
+        backend=backend,
+        seed=seed,
+        execution=execution,
+    )
+    assert data.metadata["execution"]["path"] == execution
+    shots = data.shots
+    mean = data.estimate(labels)
+    square = data.estimate_square(labels)
+    if noise is None:
+        truth = exact[0]
+        variance = 2.0**state.n + 1.0 - truth**2
+        check.within("clifford estimate", mean, truth, mean_se(variance, shots))
+        check.stderr_calibrated("clifford estimate", mean, variance)
+        truth_square = truth**2
+        square_se = u_statistic_se(truth, variance, shots)
+    else:
+        mu, second = clifford_conditional_moments(state, data, labels, noise)
+        truth = mu.mean(axis=0)
+        check.within(
+            "clifford estimate (given the Cliffords)",
+            mean,
+            truth,
+            np.sqrt((second - mu**2).sum(axis=0)) / shots,
+        )
+        total = mu.sum(axis=0)
+        truth_square = (total**2 - (mu**2).sum(axis=0)) / (shots * (shots - 1))
+        square_se = u_statistic_se(truth, (second - mu**2).mean(axis=0), shots)
+    check.within("clifford estimate_square", square, truth_square, square_se)
+    check.equal(
+        "clifford estimate_abs == min(|estimate|, 1)",
+        data.estimate_abs(labels).values,
+        np.minimum(np.abs(mean.values), 1.0),
+    )
+    return {"tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|"}
+
+
 #: Per registered protocol, the check of every estimator it declares against the exact
 #: reference (tests/exact_reference.py): a new protocol adds its entry here (its tests).
-PROTOCOL_CHECKS = {"pauli-shadow": _check_shadow, "bell": _check_bell}
+PROTOCOL_CHECKS = {
+    "pauli-shadow": _check_shadow,
+    "bell": _check_bell,
+    "clifford-shadow": _check_clifford,
+}
+#: Protocols whose conformance runs on its own case list instead of the 424-case grid:
+#: clifford-shadow makes one simulator call per distinct random Clifford (about one per shot),
+#: so it runs below (test_clifford_shadow_within_five_standard_errors).
+OWN_CASES = ("clifford-shadow",)
 
 
 def run_statistical_checks(
@@ -306,7 +365,8 @@ def run_statistical_checks(
     check = Checker(
         f"n={n} state={name} noise={noise_key} backend={backend} execution={execution} seed={seed}"
     )
-    for protocol in protocol_names() if protocols is None else protocols:
+    default = tuple(p for p in protocol_names() if p not in OWN_CASES)
+    for protocol in default if protocols is None else protocols:
         covered = PROTOCOL_CHECKS[protocol](
             check,
             state,
@@ -474,7 +534,7 @@ def case_seed(base: int, states, n: int, name: str, noise_key: str, backend: str
     )
 
 
-@pytest.mark.parametrize("protocol", protocol_names())
+@pytest.mark.parametrize("protocol", [p for p in protocol_names() if p not in OWN_CASES])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("noise_key", list(NOISES))
 @pytest.mark.parametrize(
@@ -504,6 +564,88 @@ def test_estimators_within_five_standard_errors_many_copies(n, name, execution, 
     run_statistical_checks(
         n, name, noise_key, backend, SLOW_COPIES, seed, states=SLOW_STATES, execution=execution
     )
+
+
+def _clifford_states() -> dict[int, dict[str, object]]:
+    """10 random states per n = 1..4 (4 product, 4 brickwork, 2 mixed) plus, for n <= 3, the
+    PauliMixedState instances of STATES."""
+    out = {}
+    for n in (1, 2, 3, 4):
+        base = 700_000 + 1000 * n
+        states: dict[str, object] = {}
+        for k in range(4):
+            states[f"product{k}"] = cl.random_product_state(n, seed=base + k)
+            states[f"brickwork{k}"] = cl.random_brickwork_state(
+                n, depth=2 + k % 3, seed=base + 100 + k
+            )
+        for k in range(2):
+            states[f"mixed{k}"] = cl.random_mixed_state(n, depth=1 + k, seed=base + 200 + k)
+        if n <= 3:
+            states |= {k: v for k, v in STATES[n].items() if k.startswith("pauli")}
+        out[n] = states
+    return out
+
+
+CLIFFORD_STATES = _clifford_states()
+CLIFFORD_COPIES = 300
+# Default run (one simulator call per distinct Clifford, so kept small): every state at
+# n = 1 with and without noise, every state noiseless at n = 2, four states noiseless at
+# n = 3 and 4, two noisy at n = 2 (an exact conditional reference, one density-matrix
+# simulation per drawn Clifford). The slow run: every other (n, state, noise) at n = 1..4.
+_DEFAULT_FEW = ("product0", "brickwork0", "brickwork1", "mixed0")
+CLIFFORD_CASES = [(1, name, key) for key in NOISES for name in CLIFFORD_STATES[1]]
+CLIFFORD_CASES += [(2, name, "noiseless") for name in CLIFFORD_STATES[2]]
+CLIFFORD_CASES += [(2, name, "noisy") for name in ("product0", "brickwork1")]
+CLIFFORD_CASES += [(n, name, "noiseless") for n in (3, 4) for name in _DEFAULT_FEW]
+CLIFFORD_SLOW_CASES = [
+    (n, name, key)
+    for n in (2, 3, 4)
+    for key in NOISES
+    for name in CLIFFORD_STATES[n]
+    if (n, name, key) not in CLIFFORD_CASES
+]
+
+
+def _run_clifford_case(n: int, name: str, noise_key: str, copies: int) -> None:
+    state = CLIFFORD_STATES[n][name]
+    labels = all_paulis(n)
+    signed, purity = density_values(state, labels)
+    seed = 50_000 + 1000 * n + 10 * list(CLIFFORD_STATES[n]).index(name)
+    seed += list(NOISES).index(noise_key)
+    check = Checker(f"clifford-shadow n={n} state={name} noise={noise_key} seed={seed}")
+    covered = PROTOCOL_CHECKS["clifford-shadow"](
+        check,
+        state,
+        labels,
+        None,
+        (signed, signed**2, purity),
+        "qsim",
+        copies,
+        seed,
+        "circuit",
+        NOISES[noise_key],
+    )
+    assert covered == set(get_protocol("clifford-shadow").estimators)
+    check.assert_ok()
+
+
+@pytest.mark.parametrize(
+    ("n", "name", "noise_key"), CLIFFORD_CASES, ids=[f"n{n}-{s}-{k}" for n, s, k in CLIFFORD_CASES]
+)
+def test_clifford_shadow_within_five_standard_errors(n, name, noise_key):
+    """clifford-shadow's conformance: every estimator within 5 standard errors, 300 copies."""
+    _run_clifford_case(n, name, noise_key, CLIFFORD_COPIES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("n", "name", "noise_key"),
+    CLIFFORD_SLOW_CASES,
+    ids=[f"n{n}-{s}-{k}" for n, s, k in CLIFFORD_SLOW_CASES],
+)
+def test_clifford_shadow_within_five_standard_errors_rest(n, name, noise_key):
+    """The cases the default run leaves out (n = 2..4, most of them noisy), 300 copies each."""
+    _run_clifford_case(n, name, noise_key, CLIFFORD_COPIES)
 
 
 # ----- 3. Bell-state labels ----------------------------------------------------------------

@@ -318,16 +318,17 @@ def collection_bytes(
 
     The dataset keeps bit-packed uint64 words per experiment: the outcome bits and the
     basis's x and z bits for shadows (3 arrays), copy A's and copy B's outcome bits for Bell
-    sampling (2 arrays), each ``8 * ceil(n / 64)`` bytes. While sampling, the unpacked
+    sampling (2 arrays), each ``8 * ceil(n / 64)`` bytes (a protocol's ``array_words`` says
+    otherwise: clifford-shadow's tableaux hold 2n rows). While sampling, the unpacked
     parameters, outcomes and the sampler's work arrays add about
     ``SAMPLING_BYTES_FIXED + SAMPLING_BYTES_PER_QUBIT * n`` bytes per experiment; a
     calibration runs its letters one at a time, each with ``calibration_experiments`` shots,
     while the main data are kept.
     """
-    words = 8 * -(-n // 64)
     from copylearn.protocols import get_protocol
 
-    kept = experiments * words * len(get_protocol(protocol).arrays)
+    spec = get_protocol(protocol)
+    kept = experiments * 8 * sum(spec.array_words(name, n) for name in spec.arrays)
     sampling = experiments * (SAMPLING_BYTES_FIXED + SAMPLING_BYTES_PER_QUBIT * n) + kept
     calibration = kept + calibration_experiments * (
         SAMPLING_BYTES_FIXED + CALIBRATION_BYTES_PER_QUBIT * n

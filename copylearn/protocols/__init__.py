@@ -37,7 +37,11 @@ ESTIMATORS = {
 }
 _REGISTRY: Registry[Protocol] = Registry(
     "protocol",
-    ("copylearn.protocols.single_copy", "copylearn.protocols.two_copy"),
+    (
+        "copylearn.protocols.single_copy",
+        "copylearn.protocols.two_copy",
+        "copylearn.protocols.clifford_shadow",
+    ),
     "or register a plug-in: docs/extending.md",
 )
 
@@ -141,6 +145,12 @@ class Protocol:
     ) -> dict[str, np.ndarray]:
         """Dataset arrays (exactly :attr:`arrays`) from the record and measured bits."""
         raise NotImplementedError
+
+    def array_words(self, name: str, n: int) -> int:
+        """uint64 words per shot of dataset array ``name`` (default ``n_words(n)``)."""
+        from copylearn.pauli import n_words
+
+        return n_words(n)
 
     def unpack(self, arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         """The raw shots unpacked, one ``uint8`` row per shot (``Dataset.outcomes``)."""
