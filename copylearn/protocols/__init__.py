@@ -87,7 +87,8 @@ class Protocol:
         What the mean of its single-shot values :meth:`sums` estimates: ``"tr(Q rho)"`` or
         ``"tr(Q rho)^2"``.
     unsupported_notes : dict of str to str
-        Optional reason per unsupported estimator, appended to the refusal.
+        Optional reason per unsupported estimator, appended to the refusal (key
+        ``"calibration"``: why it declares no calibration).
     parameters : tuple of Parameter
         The protocol's own settings (none for the built-ins), listed by ``copylearn list``.
     plot_style : dict
@@ -242,7 +243,8 @@ class Protocol:
         able = [p for p in protocol_names() if get_protocol(p).calibrates]
         raise CopylearnError(
             f"{key}: protocol {self.name!r} declares no calibration on known eigenstates "
-            f"(calibrates = False): use {key} = 0, or a protocol that calibrates "
+            f"(calibrates = False{self.unsupported_notes.get('calibration', '')}): "
+            f"use {key} = 0, or a protocol that calibrates "
             f"({', '.join(able) or 'none registered'})."
         )
 

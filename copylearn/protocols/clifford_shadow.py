@@ -72,6 +72,9 @@ class CliffordShadow(Protocol):
     arrays = ("bits", "tableau_x", "tableau_z", "signs_x", "signs_z")
     estimators = ("tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|")
     statistic = "tr(Q rho)"
+    unsupported_notes: ClassVar[dict[str, str]] = {
+        "calibration": "; the noise of a global random Clifford does not factor over qubits"
+    }
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter(
             "shots_per_unitary",
@@ -154,19 +157,6 @@ class CliffordShadow(Protocol):
         return (
             f"protocol {self.name!r} applies a global random Clifford (all-to-all CNOTs) and "
             "cannot be placed on a device: run it without device=."
-        )
-
-    def calibration_values(self, singles, data):
-        """Refused: the damping of a global random Clifford is no per-qubit product.
-
-        Raises
-        ------
-        CopylearnError
-            Always (collect with ``calibration_copies=0``).
-        """
-        raise CopylearnError(
-            f"protocol {self.name!r} has no per-qubit damping calibration (the noise of a "
-            "global random Clifford does not factor over qubits): use calibration_copies=0."
         )
 
     # ----- estimators ----------------------------------------------------------------------
