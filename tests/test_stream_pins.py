@@ -174,7 +174,9 @@ def test_compiled_sampler_searches_wide_blocks_like_numpy(noise, monkeypatch):
     runs = []
     for min_work in (1 << 62, 0):
         monkeypatch.setattr(block_kernels, "MIN_WORK", min_work)
-        data = cl.collect(_ghz_state(3), protocol="bell", copies=4000, noise=noise, seed=2)
+        data = cl.collect(
+            _ghz_state(3), protocol="bell", copies=4000, noise=noise, seed=2, execution="blocks"
+        )
         assert data.metadata["execution"]["largest_block_qubits"] == 6
         runs.append(data.arrays)
     assert digest(runs[0]) == digest(runs[1])

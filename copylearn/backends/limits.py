@@ -180,8 +180,7 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
     if available is not None and need > available:
         largest = max_register(backend, available)
         fix = (
-            "backend='auto' for a Clifford circuit with Pauli noise (it runs on stim, up to "
-            f"{STABILIZER_MAX_QUBITS:,} qubits), a circuit that factors into blocks of at most "
+            f"{_STIM_HINT}, a circuit that factors into blocks of at most "
             "10 qubits (no gate or correlated noise joining them), fewer qubits, or a machine "
             "with more memory"
         )
@@ -193,6 +192,10 @@ def check_register(qubits: int, backend: str, *, available: int | None = None) -
         raise CopylearnError(f"{head}; {_QSIM_CAP}")
 
 
+_STIM_HINT = (
+    "backend='auto' for a Clifford circuit with Pauli noise (it runs on stim, up to "
+    f"{STABILIZER_MAX_QUBITS:,} qubits)"
+)
 _QSIM_CAP = (
     f"copylearn runs qsim registers of at most {QSIM_MAX_QUBITS} qubits (32 and more crashed "
     "in a test run and are untested): use fewer qubits (Bell sampling holds 2n)."
@@ -244,8 +247,8 @@ def check_state(qubits: int, *, density_matrix: bool, available: int | None = No
         largest = max_state(density_matrix=density_matrix, available=available)
         raise CopylearnError(
             f"{head} and needs about {_gib(need)} GiB; the machine has {_gib(available)} GiB "
-            f"available: the state path runs at most {largest} qubits here; use fewer qubits "
-            "or a machine with more memory."
+            f"available: the state path runs at most {largest} qubits here; use {_STIM_HINT}, "
+            "fewer qubits or a machine with more memory."
         )
     if not density_matrix and qubits > QSIM_MAX_QUBITS:
         raise CopylearnError(f"{head}; {_QSIM_CAP}")
