@@ -300,14 +300,18 @@ def _reduced(view: np.ndarray) -> np.ndarray:
 CHUNK = 1 << 14
 # Amplitudes per NumPy step of :func:`_chunk_sums` (bounds its float64 temporaries).
 _STEP_AMPLITUDES = 1 << 18
+# Chunks up to this long are summed position by position across branches (fewer NumPy calls).
+_LANE_WIDTH = 256
 
 
 def _chunk_sums(view: np.ndarray) -> np.ndarray:
     """NumPy twin of ``collapse_kernels.chunk_sums``: ``(B, n_chunks, 4)`` float64 sums.
 
     For each branch and chunk: ``sum |x|^2``, ``sum |y|^2``, ``sum Re x conj(y)``, ``sum Im x
-    conj(y)`` over ``x = view[b, 0, r]``, ``y = view[b, 1, r]``, every term ``p*q + s*t`` in
-    float64 and the sum taken left to right (``numpy.cumsum``, a sequential recurrence).
+    conj(y)`` over ``x = view[b, 0, r]``, ``y = view[b, 1, r]``, every term ``p*q + s*t`` (or
+    ``p*q - s*t``) in float64, summed left to right from 0.0 as the kernel does: along the
+    chunk by ``numpy.add.accumulate`` (a sequential recurrence; ``+ 0.0`` turns a -0.0 into the
+    kernel's +0.0), or, for short chunks, position by position across many branches at once.
     """
     n_branches, _, rest = view.shape
     n_chunks = -(-rest // CHUNK)
@@ -318,16 +322,20 @@ def _chunk_sums(view: np.ndarray) -> np.ndarray:
         start = c * CHUNK
         stop = min(start + CHUNK, rest)
         for first in range(0, n_branches, group):
-            part = view[first : first + group, :, start:stop]
-            xr = part[:, 0].real.astype(np.float64)
-            xi = part[:, 0].imag.astype(np.float64)
-            yr = part[:, 1].real.astype(np.float64)
-            yi = part[:, 1].imag.astype(np.float64)
-            terms = np.stack(
-                [xr * xr + xi * xi, yr * yr + yi * yi, xr * yr + xi * yi, xi * yr - xr * yi],
-                axis=1,
-            )  # (group, 4, L)
-            partial[first : first + group, c] = np.cumsum(terms, axis=2)[:, :, -1]
+            f = view[first : first + group, :, start:stop].view(np.float32).astype(np.float64)
+            xr, xi, yr, yi = f[:, 0, 0::2], f[:, 0, 1::2], f[:, 1, 0::2], f[:, 1, 1::2]
+            terms = [xr * xr, yr * yr, xr * yr, xi * yr]
+            terms[0] += xi * xi
+            terms[1] += yi * yi
+            terms[2] += xi * yi
+            terms[3] -= xr * yi
+            out = partial[first : first + group, c]  # zeros
+            for k, term in enumerate(terms):
+                if width <= _LANE_WIDTH:  # short chunks: vectorised across branches
+                    for r in range(term.shape[1]):
+                        out[:, k] += term[:, r]
+                else:
+                    out[:, k] = np.add.accumulate(term, axis=1, out=term)[:, -1] + 0.0
     return partial
 
 
@@ -356,14 +364,27 @@ def _expand(
     ar, ai, br, bi = (p[:, None] for q in parts for p in (q.real, q.imag))  # (C, 1) float32
     if len(source) <= 4:  # large children: one at a time, no gathered copy of the parents
         for c, s in enumerate(source):
-            x, y = view[s, 0], view[s, 1]
-            out[c].real = (ar[c] * x.real - ai[c] * x.imag) + (br[c] * y.real - bi[c] * y.imag)
-            out[c].imag = (ai[c] * x.real + ar[c] * x.imag) + (bi[c] * y.real + br[c] * y.imag)
+            _combine(ar[c], ai[c], br[c], bi[c], view[s, 0], view[s, 1], out[c])
         return out
-    x, y = view[source, 0], view[source, 1]
-    out.real = (ar * x.real - ai * x.imag) + (br * y.real - bi * y.imag)
-    out.imag = (ai * x.real + ar * x.imag) + (bi * y.real + br * y.imag)
+    _combine(ar, ai, br, bi, view[source, 0], view[source, 1], out)
     return out
+
+
+def _combine(ar, ai, br, bi, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    """``out = a x + b y`` in float32 as ``(ar xr - ai xi) + (br yr - bi yi)`` and
+    ``(ai xr + ar xi) + (bi yr + br yi)``, each product and sum rounded on its own."""
+    xr, xi, yr, yi = x.real, x.imag, y.real, y.imag
+    part = np.empty(np.broadcast_shapes(np.shape(ar), x.shape), dtype=np.float32)
+    real = np.multiply(ar, xr, out=out.real)
+    real -= np.multiply(ai, xi, out=part)
+    other = br * yr
+    other -= np.multiply(bi, yi, out=part)
+    real += other
+    imag = np.multiply(ai, xr, out=out.imag)
+    imag += np.multiply(ar, xi, out=part)
+    other = np.multiply(bi, yr, out=other)
+    other += np.multiply(br, yi, out=part)
+    imag += other
 
 
 def _descend(
