@@ -5,8 +5,8 @@ Each kernel does, in one pass over the branch amplitudes and without temporary c
 floating-point operations of its NumPy fallback in :mod:`copylearn.backends.state_sampling`
 in the same order, so both give bit-identical numbers (docs/theory.md §12.2):
 
-* :func:`chunk_sums`: per branch and per chunk of :data:`CHUNK` amplitudes, four float64
-  sums accumulated left to right from 0.0; the caller adds the chunks, in order, in NumPy.
+* :func:`chunk_sums`: per branch and per chunk of ``state_sampling.CHUNK`` amplitudes, four
+  float64 sums accumulated left to right from 0.0; the caller adds the chunks, in order.
 * :func:`collapse`: ``a x + b y`` in float32 real arithmetic, real part
   ``(ar xr - ai xi) + (br yr - bi yi)``, imaginary part ``(ai xr + ar xi) + (bi yr + br yi)``,
   each product and sum rounded on its own (numba emits no fused multiply-adds without
@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-
-#: Amplitudes per partial sum of the reduced states (both paths use the same chunks).
-CHUNK = 1 << 14
 
 
 @numba.njit(cache=True)
@@ -81,7 +78,7 @@ def warm_up() -> None:
     """Compile (or load from numba's cache) both kernels on tiny inputs of the state path's
     types; :func:`copylearn.compiled.load` calls it."""
     view = np.zeros((1, 2, 1), dtype=np.complex64)
-    chunk_sums(view, CHUNK)
+    chunk_sums(view, 1 << 14)
     collapse(
         view.view(np.float32),
         np.zeros(1, dtype=np.int64),

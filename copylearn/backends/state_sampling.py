@@ -287,7 +287,7 @@ def _reduced(view: np.ndarray) -> np.ndarray:
         partial = kernels.chunk_sums(view, CHUNK)
     else:
         partial = _chunk_sums(view)
-    sums = np.cumsum(partial, axis=1)[:, -1] if partial.shape[1] else partial.sum(axis=1)
+    sums = np.cumsum(partial, axis=1)[:, -1]  # the chunks in order (R >= 1: one at least)
     out = np.empty((view.shape[0], 2, 2), dtype=np.complex128)
     out[:, 0, 0] = sums[:, 0]
     out[:, 1, 1] = sums[:, 1]
@@ -296,7 +296,7 @@ def _reduced(view: np.ndarray) -> np.ndarray:
     return out
 
 
-#: Amplitudes per partial sum of :func:`_reduced` (the compiled kernel's chunks).
+#: Amplitudes per partial sum of :func:`_reduced` (both paths, and the kernel's argument).
 CHUNK = 1 << 14
 # Amplitudes per NumPy step of :func:`_chunk_sums` (bounds its float64 temporaries).
 _STEP_AMPLITUDES = 1 << 18
