@@ -155,14 +155,15 @@ FLOOR_PAULI = "XYZZYXZIXYZXXYZIZYXZ"  # n = 20
 
 def floor(copies: int, repeats: int) -> None:
     """collect of the Science state against the bare random-bit draw of the same shape."""
-    from copylearn.backends.block_kernels import kernels
+    from copylearn import compiled
 
     n = len(FLOOR_PAULI)
+    sampler = "numba" if compiled.load(compiled.BLOCKS) is not None else "absent (NumPy)"
     state = cl.PauliMixedState(FLOOR_PAULI, alpha=0.9, sign=-1)
     cases = [(p, noise) for p in ("bell", "pauli-shadow") for noise in (None, NOISE)]
     print(f"the random-bit floor: collect of {state.spec()}, {copies} copies, against "
           f"rng.integers(0, 2, (experiments, measured qubits), uint8) = {copies * n} bits; "
-          f"compiled sampler: {'numba' if kernels() is not None else 'absent (NumPy)'}; "
+          f"compiled sampler: {sampler}; "
           f"medians of {repeats}")
     print(f"[running the floor: {len(cases)} cold collects, then {repeats} repeats ...]",
           file=sys.stderr, flush=True)
@@ -198,11 +199,11 @@ def floor(copies: int, repeats: int) -> None:
 
 def kernels_min_work(value: int | None) -> int:
     """Set the compiled sampler's work threshold (``None``: leave it); returns the old one."""
-    from copylearn.backends import block_kernels
+    from copylearn.backends import blocks
 
-    previous = block_kernels.MIN_WORK
+    previous = blocks.COMPILED_MIN_WORK
     if value is not None:
-        block_kernels.MIN_WORK = value
+        blocks.COMPILED_MIN_WORK = value
     return previous
 
 

@@ -41,15 +41,19 @@ def rotations_then_chain(n: int, seed: int = 0) -> cirq.Circuit:
     """Random single-qubit rotations, then CNOT(i, i+1) for i = 0..n-2 (does not factor)."""
     rng = np.random.default_rng(seed)
     q = cirq.LineQubit.range(n)
-    layer = [
+    return cirq.Circuit(_rotations(q, rng), *(cirq.CNOT(q[i], q[i + 1]) for i in range(n - 1)))
+
+
+def _rotations(qubits, rng: np.random.Generator) -> list[cirq.Operation]:
+    """A random PhasedXZ rotation on each qubit (x, z, axis exponents drawn in that order)."""
+    return [
         cirq.PhasedXZGate(
             x_exponent=rng.uniform(0, 1),
             z_exponent=rng.uniform(-1, 1),
             axis_phase_exponent=rng.uniform(-1, 1),
         ).on(x)
-        for x in q
+        for x in qubits
     ]
-    return cirq.Circuit(layer, *(cirq.CNOT(q[i], q[i + 1]) for i in range(n - 1)))
 
 
 def brickwork(n: int, depth: int, seed: int = 0) -> cirq.Circuit:
@@ -58,14 +62,7 @@ def brickwork(n: int, depth: int, seed: int = 0) -> cirq.Circuit:
     q = cirq.LineQubit.range(n)
     circuit = cirq.Circuit()
     for layer in range(depth):
-        circuit += cirq.Moment(
-            cirq.PhasedXZGate(
-                x_exponent=rng.uniform(0, 1),
-                z_exponent=rng.uniform(-1, 1),
-                axis_phase_exponent=rng.uniform(-1, 1),
-            ).on(x)
-            for x in q
-        )
+        circuit += cirq.Moment(_rotations(q, rng))
         circuit += cirq.Moment(cirq.CZ(q[i], q[i + 1]) for i in range(layer % 2, n - 1, 2))
     return circuit
 

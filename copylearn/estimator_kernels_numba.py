@@ -1,5 +1,6 @@
-"""numba kernels of the bit-sliced Pauli estimators; imported only by
-:mod:`copylearn.estimator_kernels` (which falls back to NumPy when numba is missing).
+"""numba kernels of the bit-sliced Pauli estimators; imported only through
+:func:`copylearn.compiled.load` (:mod:`copylearn.estimator_kernels` says when; the callers in
+:mod:`copylearn.pauli` fall back to NumPy, with identical sums).
 
 Module-level functions with ``cache=True``: numba stores the machine code next to this
 file (or in ``NUMBA_CACHE_DIR``), so only the first process ever compiles them.
@@ -158,3 +159,15 @@ def transpose_words(words, planes):  # pragma: no cover - compiled; tested again
                 mask ^= mask << np.uint64(j)
             for i in range(min(64, n - 64 * c)):
                 planes[64 * c + i, block] = tile[i]
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) both kernels now, on tiny inputs of the callers'
+    types; :func:`copylearn.compiled.load` calls it."""
+    table = np.zeros((3, 4), dtype=np.uint64)
+    rows = np.zeros((1, 1), dtype=np.int64)
+    count = np.ones(1, dtype=np.int64)
+    ends = np.ones(1, dtype=np.int64)
+    out = np.zeros((1, 1), dtype=np.int64)
+    prefix_counts(table, table[0], rows, count, rows, count, ends, ends, out, out.copy())
+    transpose_words(np.zeros((1, 1), dtype=np.uint64), np.zeros((1, 1), np.uint64))

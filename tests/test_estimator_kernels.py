@@ -12,9 +12,10 @@ import sys
 
 import numpy as np
 import pytest
+from kernel_paths import both_paths
 
 import copylearn
-from copylearn import estimator_kernels
+from copylearn import compiled, estimator_kernels
 from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
 from copylearn.pauli import (
@@ -46,15 +47,6 @@ def _random_case(rng, n, shots, m=37):
     return parse_paulis(labels, n), bx, bz, bits
 
 
-def _both_paths(monkeypatch, fn):
-    monkeypatch.delenv(estimator_kernels.ENV_NO_NUMBA, raising=False)
-    assert estimator_kernels.numba_available()
-    compiled = fn()
-    monkeypatch.setenv(estimator_kernels.ENV_NO_NUMBA, "1")
-    assert estimator_kernels.kernels() is None
-    return compiled, fn()
-
-
 @pytest.mark.parametrize(("n", "shots"), [(1, 1), (3, 63), (12, 1000), (40, 333), (70, 129)])
 def test_compiled_sums_equal_numpy_sums(monkeypatch, n, shots):
     rng = np.random.default_rng(n * 1000 + shots)
@@ -64,12 +56,12 @@ def test_compiled_sums_equal_numpy_sums(monkeypatch, n, shots):
         def sums(e=ends):
             return (*shadow_sums(paulis, bx, bz, bits, e), *bell_sums(paulis, bits, bx, e))
 
-        compiled, numpy_ = _both_paths(monkeypatch, sums)
-        for a, b in zip(compiled, numpy_, strict=True):
+        fast, numpy_ = both_paths(monkeypatch, compiled.ESTIMATORS, sums)
+        for a, b in zip(fast, numpy_, strict=True):
             assert a.shape == b.shape
             assert np.array_equal(a, b)  # exact: both come from the same integer counts
     # The data do match: the sums are not all zero.
-    assert np.count_nonzero(compiled[0]) > 0
+    assert np.count_nonzero(fast[0]) > 0
 
 
 @pytest.mark.parametrize("n", [1, 5, 64, 65, 130])
@@ -97,7 +89,7 @@ def test_dataset_estimates_equal_on_both_paths(monkeypatch):
             bell.estimate_square(paulis).values,
         )
 
-    for a, b in zip(*_both_paths(monkeypatch, estimates), strict=True):
+    for a, b in zip(*both_paths(monkeypatch, compiled.ESTIMATORS, estimates), strict=True):
         assert np.array_equal(a, b)
 
 
@@ -106,8 +98,8 @@ def test_numpy_fallback_without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setitem(sys.modules, "copylearn.estimator_kernels_numba", None)
     monkeypatch.delattr(copylearn, "estimator_kernels_numba", raising=False)
-    monkeypatch.setattr(estimator_kernels, "_kernels", None)
-    monkeypatch.setattr(estimator_kernels, "_failed", False)
+    monkeypatch.setattr(compiled, "_loaded", {})
+    monkeypatch.setattr(compiled, "_failed", set())
     assert estimator_kernels.kernels() is None
     assert not estimator_kernels.numba_available()
     paulis, bx, bz, bits = _random_case(np.random.default_rng(1), 4, 100)
@@ -185,8 +177,8 @@ def test_estimate_from_labels_equals_from_paulis():
 def test_numba_is_loaded_only_after_enough_work(monkeypatch):
     """Small one-off estimates stay on NumPy; the kernel is loaded once the work pays."""
     monkeypatch.delenv(estimator_kernels.ENV_NO_NUMBA, raising=False)
-    monkeypatch.setattr(estimator_kernels, "_kernels", None)
-    monkeypatch.setattr(estimator_kernels, "_work", 0)
+    monkeypatch.setattr(compiled, "_loaded", {})
+    monkeypatch.setattr(compiled, "_work", {})
     half = estimator_kernels.LOAD_AFTER_WORK // 2
     assert estimator_kernels.kernels(work=half) is None
     assert estimator_kernels.kernels(work=half - 1) is None

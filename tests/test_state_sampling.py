@@ -13,6 +13,7 @@ import cirq
 import numpy as np
 import pytest
 import sympy
+from kernel_paths import both_paths
 from scipy import stats
 
 import copylearn as cl
@@ -23,6 +24,7 @@ from copylearn.backends.state_sampling import (
     plan_state,
     prepared_ensemble,
 )
+from copylearn.compiled import COLLAPSE
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
 from copylearn.protocols import get_protocol
@@ -338,25 +340,72 @@ def test_path_limits_list_every_path():
         limits._PATH_LIMITS.pop("stabilizer (test)")
 
 
-def test_compiled_kernels_match_numpy(monkeypatch):
-    """The numba kernels (where installed) and the NumPy fallback give the same numbers."""
+@pytest.mark.parametrize("shape", [(5, 2, 3000), (3, 2, 40000), (600, 2, 1), (2, 2, 1 << 14)])
+def test_compiled_kernels_match_numpy_bit_for_bit(monkeypatch, shape):
+    """The numba kernels and the NumPy fallback give the same bits (docs/theory.md §12.2):
+    reduced states over one and several chunks, children one at a time and gathered."""
     from copylearn.backends import state_sampling
 
-    if state_sampling._load_kernels() is None:
-        pytest.skip("numba is not installed: only the NumPy fallback runs")
-    rng = np.random.default_rng(1)
-    view = (rng.normal(size=(5, 2, 3000)) + 1j * rng.normal(size=(5, 2, 3000))).astype(np.complex64)
-    np.testing.assert_allclose(
-        state_sampling._reduced(view), state_sampling._reduced_numpy(view), rtol=1e-12
+    rng = np.random.default_rng(shape[2])
+    view = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)
+    fast, numpy_ = both_paths(monkeypatch, COLLAPSE, lambda: state_sampling._reduced(view))
+    assert fast.tobytes() == numpy_.tobytes()
+    for k in (3, 9):  # the fallback's two branches: one child at a time, and gathered
+        source = rng.integers(0, shape[0], size=k)
+        rows = rng.normal(size=(k, 2)) + 1j * rng.normal(size=(k, 2))
+        probability = rng.uniform(0.1, 1.0, size=k)
+        args = (view, source, rows, probability)
+        fast, numpy_ = both_paths(
+            monkeypatch, COLLAPSE, lambda args=args: state_sampling._expand(*args)
+        )
+        assert fast.tobytes() == numpy_.tobytes()
+        coeff = (rows / np.sqrt(probability)[:, None]).astype(np.complex64)
+        exact = coeff[:, :1] * view[source, 0].astype(np.complex128) + coeff[:, 1:] * view[
+            source, 1
+        ].astype(np.complex128)
+        np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-5)
+
+
+class _Uniforms:
+    """A stand-in for the run's generator that hands ``run_state`` chosen uniforms."""
+
+    def __init__(self, u: np.ndarray) -> None:
+        self.u = u
+
+    def random(self, size):
+        assert size == self.u.shape
+        return self.u
+
+
+def test_draws_on_probability_boundaries_do_not_depend_on_numba(monkeypatch):
+    """Uniforms placed on (and within 1e-15 .. 1e-9 of) each shot's conditional boundary
+    p(0 | earlier bits), qubit by qubit, on a 16-qubit state (two chunks at the first qubit):
+    the compiled and the NumPy state path give the same bits for every shot (§12.2)."""
+    from copylearn.backends.state_sampling import run_state
+
+    n, shots = 16, 240
+    q = cirq.LineQubit.range(n)
+    circuit = entangled(n, seed=3) + cirq.Circuit(cirq.measure(*q, key="m"))
+    stage, why = plan_state(circuit, [])
+    assert stage is not None, why
+    psi = prepared_ensemble(stage, "qsim")[0][0].astype(np.complex128).reshape((2,) * n)
+    rng = np.random.default_rng(4)
+    offsets = np.array([0.0, 1e-15, -1e-15, 1e-12, -1e-12, 1e-9, -1e-9])
+    u = np.empty((shots, n))
+    for i in range(shots):
+        branch = psi
+        for k in range(n):
+            weight = np.abs(branch.reshape(2, -1)) ** 2
+            p0 = weight[0].sum() / weight.sum()
+            u[i, k] = min(max(p0 * (1 + rng.choice(offsets)), 0.0), np.nextafter(1.0, 0.0))
+            branch = branch[int(rng.integers(2)) if p0 in (0.0, 1.0) else int(u[i, k] >= p0)]
+    values = np.zeros((shots, 0), dtype=np.uint8)
+    fast, numpy_ = both_paths(
+        monkeypatch,
+        COLLAPSE,
+        lambda: run_state(stage, [], values, _Uniforms(u), {"m": n})[0]["m"],
     )
-    source = np.array([0, 4, 4, 2])
-    rows = rng.normal(size=(4, 2)) + 1j * rng.normal(size=(4, 2))
-    probability = rng.uniform(0.1, 1.0, size=4)
-    compiled = state_sampling._expand(view, source, rows, probability)
-    monkeypatch.setattr(state_sampling, "_kernels", None)
-    for k in (4, 2):  # the fallback's two branches: small and gathered
-        fallback = state_sampling._expand(view, source[:k], rows[:k], probability[:k])
-        np.testing.assert_allclose(compiled[:k], fallback, rtol=1e-5, atol=1e-6)
+    assert fast.tobytes() == numpy_.tobytes()
 
 
 @pytest.mark.parametrize("check", ["state", "register"])

@@ -25,14 +25,15 @@ NOISE = "depolarizing:0.01+readout:0.01"
 @pytest.fixture(autouse=True, params=["numpy", "compiled"])
 def sampler(request, monkeypatch):
     """Every pin holds for both implementations of the block sampler's per-shot loop."""
-    from copylearn.backends import block_kernels
+    from copylearn import compiled
+    from copylearn.backends import blocks
 
     if request.param == "compiled":
-        if block_kernels.kernels() is None:
+        if compiled.load(compiled.BLOCKS) is None:
             pytest.skip("numba is not installed: only the NumPy sampler runs")
-        monkeypatch.setattr(block_kernels, "MIN_WORK", 0)
+        monkeypatch.setattr(blocks, "COMPILED_MIN_WORK", 0)
     else:
-        monkeypatch.setattr(block_kernels, "MIN_WORK", 1 << 62)
+        monkeypatch.setattr(blocks, "COMPILED_MIN_WORK", 1 << 62)
     return request.param
 
 
@@ -167,13 +168,14 @@ def _ghz_state(n: int) -> cl.CircuitState:
 def test_compiled_sampler_searches_wide_blocks_like_numpy(noise, monkeypatch):
     """A 6-qubit Bell block (63 CDF thresholds) takes the kernel's binary search: the outcomes
     equal the NumPy sampler's for the same seed, shot for shot."""
-    from copylearn.backends import block_kernels
+    from copylearn import compiled
+    from copylearn.backends import blocks
 
-    if block_kernels.kernels() is None:
+    if compiled.load(compiled.BLOCKS) is None:
         pytest.skip("numba is not installed")
     runs = []
     for min_work in (1 << 62, 0):
-        monkeypatch.setattr(block_kernels, "MIN_WORK", min_work)
+        monkeypatch.setattr(blocks, "COMPILED_MIN_WORK", min_work)
         data = cl.collect(
             _ghz_state(3), protocol="bell", copies=4000, noise=noise, seed=2, execution="blocks"
         )

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import cirq
 import numpy as np
+
+from copylearn import compiled
+from copylearn.backends.setting_codes import digits, setting_index
 
 # Blocks above this size are not worth an exact density matrix: use the whole-circuit path.
 MAX_BLOCK_QUBITS = 10
@@ -136,34 +140,6 @@ def plan_blocks(
             )
         )
     return blocks
-
-
-def _setting_index(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``columns`` and each shot's row index.
-
-    Small non-negative integer columns (the protocols' 0/1 parameters) take an O(shots)
-    mixed-radix code and a bincount; anything else falls back to ``np.unique``.
-    """
-    shots, k = columns.shape
-    if k == 0:
-        return np.zeros((1, 0), dtype=columns.dtype), np.zeros(shots, dtype=np.int64)
-    if columns.dtype.kind == "u" and shots:
-        radices = columns.max(axis=0).astype(np.int64) + 1
-        if np.prod(radices) <= 1 << 20:
-            code = np.zeros(shots, dtype=np.int64)
-            for j in range(k):
-                code = code * radices[j] + columns[:, j]
-            present = np.flatnonzero(np.bincount(code, minlength=int(np.prod(radices))))
-            lookup = np.zeros(int(np.prod(radices)), dtype=np.int64)
-            lookup[present] = np.arange(len(present))
-            digits = np.empty((len(present), k), dtype=columns.dtype)
-            rest = present.copy()
-            for j in reversed(range(k)):
-                digits[:, j] = rest % radices[j]
-                rest //= radices[j]
-            return digits, lookup[code]
-    settings, inverse = np.unique(columns, axis=0, return_inverse=True)
-    return settings, inverse.reshape(-1)
 
 
 def _canonical(circuit: cirq.Circuit, qubits: Sequence[cirq.Qid]) -> cirq.FrozenCircuit:
@@ -307,7 +283,7 @@ def _run_blocks_numpy(blocks, parameter_names, values, distribution, rng, key_si
     shots = values.shape[0]
     out = {key: np.zeros((shots, size), dtype=np.uint8) for key, size in key_sizes.items()}
     for index, block in enumerate(blocks):
-        settings, inverse = _setting_index(values[:, list(block.columns)])
+        settings, inverse = setting_index(values[:, list(block.columns)])
         cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
         u = rng.random(shots)
         width = len(block.measured)
@@ -328,6 +304,9 @@ def _run_blocks_numpy(blocks, parameter_names, values, distribution, rng, key_si
 
 
 # The compiled path's limits: setting codes per block and bits of one block's outcome index.
+#: Below this many (shot, block) pairs in one run the NumPy sampler runs (it is then as fast
+#: as loading numba); above it the compiled loop where :mod:`copylearn.compiled` allows it.
+COMPILED_MIN_WORK = 1 << 18
 _MAX_CODES = 1 << 16
 _MAX_COMPILED_WIDTH = 16
 # Uniforms drawn per batch of blocks (bytes): bounds the memory of a run.
@@ -342,7 +321,7 @@ class _CompiledPlan:
     nothing to a code; they are put back when a code is turned into a setting.
     """
 
-    kernels: dict
+    kernels: ModuleType  # copylearn.backends.block_kernels
     columns: np.ndarray  # (blocks, k_max) int64: the varying columns, padded with 0
     ncolumns: np.ndarray  # (blocks,) int64: how many of a row of ``columns`` are used
     multipliers: np.ndarray  # (blocks, k_max) int64: the mixed-radix place values
@@ -359,15 +338,13 @@ def _compiled_plan(blocks, values, key_sizes) -> _CompiledPlan | None:
     integers (the protocols' 0/1 and turn parameters) with few codes per block, and every
     block's outcome index fits the kernel.
     """
-    from copylearn.backends.block_kernels import MIN_WORK, kernels
-
     shots = values.shape[0]
-    if not blocks or shots * len(blocks) < MIN_WORK or values.dtype.kind != "u":
+    if not blocks or shots * len(blocks) < COMPILED_MIN_WORK or values.dtype.kind != "u":
         return None
     if max(len(b.measured) for b in blocks) > _MAX_COMPILED_WIDTH:
         return None
-    compiled = kernels()
-    if compiled is None:
+    kernels = compiled.load(compiled.BLOCKS)
+    if kernels is None:
         return None
     if values.shape[1]:
         low, high = values.min(axis=0).astype(np.int64), values.max(axis=0).astype(np.int64)
@@ -395,7 +372,7 @@ def _compiled_plan(blocks, values, key_sizes) -> _CompiledPlan | None:
         varying.append(varies)
         sizes.append(size)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return _CompiledPlan(compiled, columns, ncolumns, multipliers, radices, fixed, varying, offsets)
+    return _CompiledPlan(kernels, columns, ncolumns, multipliers, radices, fixed, varying, offsets)
 
 
 def _run_blocks_compiled(
@@ -405,7 +382,7 @@ def _run_blocks_compiled(
     shots = values.shape[0]
     present = np.zeros(int(fast.offsets[-1]), dtype=np.bool_)
     codes = np.empty((shots, len(blocks)), dtype=np.uint16)  # < _MAX_CODES per block
-    fast.kernels["setting_codes"](
+    fast.kernels.setting_codes(
         values, fast.columns, fast.ncolumns, fast.multipliers, fast.offsets, codes, present
     )
     # Per block, its CDF thresholds for every code (rows of absent codes are never read).
@@ -416,7 +393,7 @@ def _run_blocks_compiled(
     for index, block in enumerate(blocks):
         found = np.flatnonzero(present[fast.offsets[index] : fast.offsets[index + 1]])
         settings = np.repeat(fast.fixed[index][None, :], len(found), axis=0).astype(values.dtype)
-        settings[:, fast.varying[index]] = _digits(found, fast.radices[index], values.dtype)
+        settings[:, fast.varying[index]] = digits(found, fast.radices[index], values.dtype)
         cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
         table = thresholds[row_offsets[index] : row_offsets[index + 1]].reshape(-1, counts[index])
         table[found] = np.stack(cdfs)[:, :-1]
@@ -431,20 +408,8 @@ def _run_blocks_compiled(
     for first in range(0, len(blocks), batch):
         # One call for a batch of blocks draws the same doubles as one call per block.
         u = rng.random((min(batch, len(blocks) - first), shots))
-        fast.kernels["sample"](
-            codes, thresholds, row_offsets, counts, u, first, widths, out, targets
-        )
+        fast.kernels.sample(codes, thresholds, row_offsets, counts, u, first, widths, out, targets)
     if len(keys) == 1:
         return {keys[0]: out}, _executed(cache)
     split = {k: np.ascontiguousarray(out[:, starts[k] : starts[k] + key_sizes[k]]) for k in keys}
     return split, _executed(cache)
-
-
-def _digits(codes: np.ndarray, radices: np.ndarray, dtype) -> np.ndarray:
-    """Mixed-radix digits of ``codes`` (first digit most significant), one row per code."""
-    digits = np.empty((len(codes), len(radices)), dtype=dtype)
-    rest = codes.astype(np.int64)
-    for j in reversed(range(len(radices))):
-        digits[:, j] = rest % radices[j]
-        rest //= radices[j]
-    return digits

@@ -41,6 +41,8 @@ import cirq
 import numpy as np
 import qsimcirq
 
+from copylearn import compiled
+from copylearn.backends.setting_codes import distinct, setting_index
 from copylearn.errors import CopylearnError
 
 #: A noisy preparation is executed as an exact density matrix (4^n complex128 entries plus an
@@ -52,23 +54,6 @@ BRANCH_BYTES = 64 * 2**20
 AMPLITUDE_BYTES = 8
 # Below this many qubits, extra qsim threads cost more than they save.
 _THREADS_FROM_QUBITS = 18
-
-_UNLOADED = object()
-# Compiled collapse kernels (optional extra "fast"), imported on first use so that importing
-# copylearn does not import numba; None where numba is missing (the NumPy fallback runs).
-_kernels: Any = _UNLOADED
-
-
-def _load_kernels() -> Any:
-    """The :mod:`copylearn.backends.collapse_kernels` module, or ``None`` without numba."""
-    global _kernels
-    if _kernels is _UNLOADED:
-        try:
-            from copylearn.backends import collapse_kernels
-        except ImportError:  # pragma: no cover - numba not installed
-            collapse_kernels = None
-        _kernels = collapse_kernels
-    return _kernels
 
 
 @dataclass(frozen=True)
@@ -235,46 +220,13 @@ def measurement_rows(ops: Sequence[cirq.Operation]) -> tuple[np.ndarray, np.ndar
     return np.array(rows), np.array(bits, dtype=np.uint8)
 
 
-def _distinct(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(keys, return_inverse=True)`` for integer keys in ``[0, size)``, in O(N)."""
-    present = np.flatnonzero(np.bincount(keys, minlength=size))
-    lookup = np.zeros(size, dtype=np.int64)
-    lookup[present] = np.arange(len(present))
-    return present, lookup[keys]
-
-
-def _setting_codes(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``(shots, k)`` ``columns`` (sorted) and each shot's row index.
-
-    Small unsigned-integer columns (the protocols' 0/1 parameters) take a mixed-radix code;
-    anything else ``np.unique``. Both give the rows in the same (lexicographic) order.
-    """
-    shots, k = columns.shape
-    if columns.dtype.kind == "u" and shots:
-        radices = columns.max(axis=0).astype(np.int64) + 1
-        total = int(np.prod(radices))
-        if total <= 1 << 16:
-            code = np.zeros(shots, dtype=np.int64)
-            for j in range(k):
-                code = code * radices[j] + columns[:, j]
-            present, inverse = _distinct(code, total)
-            rows = np.empty((len(present), k), dtype=columns.dtype)
-            rest = present.copy()
-            for j in reversed(range(k)):
-                rows[:, j] = rest % radices[j]
-                rest //= radices[j]
-            return rows, inverse
-    settings, inverse = np.unique(columns, axis=0, return_inverse=True)
-    return settings, inverse.reshape(-1)
-
-
 def _settings(values: np.ndarray, stage: Stage, parameter_names: Sequence[str]):
     """Per measured qubit: each shot's setting code, the rows table and the bits table."""
     shots = values.shape[0]
     codes, rows, bits = [], [], []
     for ops, columns in zip(stage.stages, stage.columns, strict=True):
         if columns:
-            settings, inverse = _setting_codes(values[:, list(columns)])
+            settings, inverse = setting_index(values[:, list(columns)])
         else:
             settings, inverse = np.zeros((1, 0)), np.zeros(shots, dtype=np.int64)
         table = []
@@ -323,25 +275,68 @@ def prepared_ensemble(stage: Stage, backend: str) -> tuple[np.ndarray, np.ndarra
 def _reduced(view: np.ndarray) -> np.ndarray:
     """``(B, 2, 2)`` reduced density matrices of the leading qubit of ``(B, 2, R)`` branches.
 
-    Accumulated in complex128 (the branches are complex64), so the probabilities keep double
-    precision and no full-size copy is made: a compiled kernel where numba is installed,
-    else NumPy over slices of the remaining axis.
+    Accumulated in float64 from the complex64 amplitudes, so the probabilities keep double
+    precision, with no full-size copy: per chunk of ``CHUNK`` amplitudes a left-to-right sum
+    (the compiled kernel where :mod:`copylearn.compiled` allows it, else :func:`_chunk_sums`,
+    the same operations in the same order), then the chunks added in order. Both paths give
+    the same bits, so the draws do not depend on numba (docs/theory.md §12.2).
     """
-    kernels = _load_kernels()
-    if kernels is not None and view.dtype == np.complex64:
-        return kernels.reduced(np.ascontiguousarray(view))
-    return _reduced_numpy(view)
+    view = np.ascontiguousarray(view, dtype=np.complex64)
+    kernels = compiled.load(compiled.COLLAPSE)
+    if kernels is not None:
+        partial = kernels.chunk_sums(view, CHUNK)
+    else:
+        partial = _chunk_sums(view)
+    sums = np.cumsum(partial, axis=1)[:, -1]  # the chunks in order (R >= 1: one at least)
+    out = np.empty((view.shape[0], 2, 2), dtype=np.complex128)
+    out[:, 0, 0] = sums[:, 0]
+    out[:, 1, 1] = sums[:, 1]
+    out[:, 0, 1] = sums[:, 2] + 1j * sums[:, 3]
+    out[:, 1, 0] = sums[:, 2] - 1j * sums[:, 3]
+    return out
 
 
-def _reduced_numpy(view: np.ndarray) -> np.ndarray:
-    """:func:`_reduced` in NumPy (the fallback, and the kernel's reference in the tests)."""
+#: Amplitudes per partial sum of :func:`_reduced` (both paths, and the kernel's argument).
+CHUNK = 1 << 14
+# Amplitudes per NumPy step of :func:`_chunk_sums` (bounds its float64 temporaries).
+_STEP_AMPLITUDES = 1 << 18
+# Chunks up to this long are summed position by position across branches (fewer NumPy calls).
+_LANE_WIDTH = 256
+
+
+def _chunk_sums(view: np.ndarray) -> np.ndarray:
+    """NumPy twin of ``collapse_kernels.chunk_sums``: ``(B, n_chunks, 4)`` float64 sums.
+
+    For each branch and chunk: ``sum |x|^2``, ``sum |y|^2``, ``sum Re x conj(y)``, ``sum Im x
+    conj(y)`` over ``x = view[b, 0, r]``, ``y = view[b, 1, r]``, every term ``p*q + s*t`` (or
+    ``p*q - s*t``) in float64, summed left to right from 0.0 as the kernel does: along the
+    chunk by ``numpy.add.accumulate`` (a sequential recurrence; ``+ 0.0`` turns a -0.0 into the
+    kernel's +0.0), or, for short chunks, position by position across many branches at once.
+    """
     n_branches, _, rest = view.shape
-    step = max(1, (1 << 20) // max(1, n_branches))
-    reduced = np.zeros((n_branches, 2, 2), dtype=np.complex128)
-    for start in range(0, rest, step):
-        part = view[:, :, start : start + step].astype(np.complex128)
-        reduced += np.matmul(part, part.conj().transpose(0, 2, 1))
-    return reduced
+    n_chunks = -(-rest // CHUNK)
+    partial = np.zeros((n_branches, n_chunks, 4), dtype=np.float64)
+    width = min(rest, CHUNK)
+    group = max(1, _STEP_AMPLITUDES // max(1, width))
+    for c in range(n_chunks):
+        start = c * CHUNK
+        stop = min(start + CHUNK, rest)
+        for first in range(0, n_branches, group):
+            f = view[first : first + group, :, start:stop].view(np.float32).astype(np.float64)
+            xr, xi, yr, yi = f[:, 0, 0::2], f[:, 0, 1::2], f[:, 1, 0::2], f[:, 1, 1::2]
+            terms = [xr * xr, yr * yr, xr * yr, xi * yr]
+            terms[0] += xi * xi
+            terms[1] += yi * yi
+            terms[2] += xi * yi
+            terms[3] -= xr * yi
+            out = partial[first : first + group, c]  # zeros
+            for k, term in enumerate(terms):
+                if width <= _LANE_WIDTH:  # short chunks: vectorised across branches
+                    for r in range(term.shape[1]):
+                        out[:, k] += term[:, r]
+                else:
+                    out[:, k] = np.add.accumulate(term, axis=1, out=term)[:, -1] + 0.0
+    return partial
 
 
 def _expand(
@@ -349,20 +344,47 @@ def _expand(
 ) -> np.ndarray:
     """``(C, R)`` collapsed children: ``rows[c]`` applied to branch ``source[c]``, normalised.
 
-    ``view`` is ``(B, 2, R)``; ``rows`` ``(C, 2)``; ``probability`` ``(C,)`` the squared norm
-    of each unnormalised child.
+    ``view`` is ``(B, 2, R)`` complex64; ``rows`` ``(C, 2)``; ``probability`` ``(C,)`` the
+    squared norm of each unnormalised child. Child c is ``a x + b y`` with ``(a, b)`` the
+    complex64 row over the norm and ``x, y = view[source[c]]``, in float32 real arithmetic
+    with every product and sum rounded on its own, in the order of
+    ``collapse_kernels.collapse`` (the compiled twin), so both give the same bits.
     """
     coeff = (rows / np.sqrt(probability)[:, None]).astype(np.complex64)
-    kernels = _load_kernels()
+    view = np.ascontiguousarray(view, dtype=np.complex64)
+    out = np.empty((len(source), view.shape[2]), dtype=np.complex64)
+    kernels = compiled.load(compiled.COLLAPSE)
     if kernels is not None:
-        return kernels.collapse(view, source, coeff)
-    if len(source) <= 4:  # large children: no gathered copy of the parents
-        return np.stack(
-            [c[0] * view[s, 0] + c[1] * view[s, 1] for c, s in zip(coeff, source, strict=True)]
+        floats = np.ascontiguousarray(coeff).view(np.float32)  # (C, 4): ar, ai, br, bi
+        kernels.collapse(
+            view.view(np.float32), source.astype(np.int64), floats, out.view(np.float32)
         )
-    result = coeff[:, :1] * view[source, 0]
-    result += coeff[:, 1:] * view[source, 1]
-    return result
+        return out
+    parts = [np.ascontiguousarray(coeff[:, k]) for k in (0, 1)]
+    ar, ai, br, bi = (p[:, None] for q in parts for p in (q.real, q.imag))  # (C, 1) float32
+    if len(source) <= 4:  # large children: one at a time, no gathered copy of the parents
+        for c, s in enumerate(source):
+            _combine(ar[c], ai[c], br[c], bi[c], view[s, 0], view[s, 1], out[c])
+        return out
+    _combine(ar, ai, br, bi, view[source, 0], view[source, 1], out)
+    return out
+
+
+def _combine(ar, ai, br, bi, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    """``out = a x + b y`` in float32 as ``(ar xr - ai xi) + (br yr - bi yi)`` and
+    ``(ai xr + ar xi) + (bi yr + br yi)``, each product and sum rounded on its own."""
+    xr, xi, yr, yi = x.real, x.imag, y.real, y.imag
+    part = np.empty(np.broadcast_shapes(np.shape(ar), x.shape), dtype=np.float32)
+    real = np.multiply(ar, xr, out=out.real)
+    real -= np.multiply(ai, xi, out=part)
+    other = br * yr
+    other -= np.multiply(bi, yi, out=part)
+    real += other
+    imag = np.multiply(ai, xr, out=out.imag)
+    imag += np.multiply(ar, xi, out=part)
+    other = np.multiply(bi, yr, out=other)
+    other += np.multiply(br, yi, out=part)
+    imag += other
 
 
 def _descend(
@@ -390,7 +412,7 @@ def _descend(
         n_settings, width = bit_table.shape
         # Distinct (branch, setting) pairs among these shots.
         pair = branch * n_settings + codes[level][shots]
-        pairs, inverse = _distinct(pair, n_branches * n_settings)
+        pairs, inverse = distinct(pair, n_branches * n_settings)
         pair_branch, pair_setting = np.divmod(pairs, n_settings)
         # 2x2 reduced state of the qubit in each used branch, then each row's probability.
         rho = _reduced(view)[pair_branch]  # (P, 2, 2); every branch holds shots
@@ -406,7 +428,7 @@ def _descend(
         if level + 1 == measured:
             return
         child = inverse * width + choice
-        children, child_inverse = _distinct(child, len(pairs) * width)
+        children, child_inverse = distinct(child, len(pairs) * width)
         c_pair, c_row = np.divmod(children, width)
         per_child = half * AMPLITUDE_BYTES
         group = max(1, BRANCH_BYTES // per_child)
@@ -487,7 +509,7 @@ def run_state(
             member = np.searchsorted(np.cumsum(weights)[:-1], rng.random(shots), side="right")
         u = rng.random((shots, measured))
         bits = np.zeros((shots, measured), dtype=np.uint8)
-        used, branch = _distinct(member, len(weights))
+        used, branch = distinct(member, len(weights))
         roots = states if len(used) == len(states) else states[used]  # no copy of a pure state
         _descend(roots, branch, np.arange(shots), 0, tables, u, bits, counter)
         for j, (key, position, invert) in enumerate(stage.targets):
