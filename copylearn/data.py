@@ -406,7 +406,7 @@ class Dataset:
         spec = self._require("tr(Q rho)^2")
         paulis = self._paulis(observables)
         self._require_enough_shots(2, "estimate_square()")
-        self._refuse_grouped("estimate_square() (and estimate_abs())")
+        self._refuse_grouped("estimate_square()")
         n = self.shots
         s1, s2 = self._sums(paulis)
         s1, s2 = s1[0], s2[0]
