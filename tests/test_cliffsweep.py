@@ -237,3 +237,26 @@ def test_pauli_prediction_overlays_ask_the_protocol():
     assert any(
         o["kind"] == "exponential" for o in task.overlays(get_protocol("clifford-shadow"), uniform)
     )
+
+
+@pytest.mark.slow
+def test_committed_clifford_row_is_reproduced(tmp_path):
+    """The n = 1 clifford-shadow row of figures/pauli_separation, recomputed on stim."""
+    from pathlib import Path
+
+    store = Path(__file__).parent.parent / "figures" / "pauli_separation" / "results.jsonl"
+    rows = [json.loads(line) for line in store.read_text().splitlines()]
+    (row,) = [r for r in rows if r["spec"]["strategy"] == "clifford-shadow" and r["spec"]["n"] == 1]
+    spec = row["spec"]
+    grid = "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in spec.items() if k not in ("task", "strategy")
+    )
+    text = (
+        f'[sweep]\ntask = "{spec["task"]}"\nseed = 2022\nstrategies = ["clifford-shadow"]\n'
+        f"[grid]\n{grid}"
+    )
+    (computed,) = run_sweep(parse_config(text), tmp_path / "out", workers=0, progress=False)
+    assert computed["id"] == row["id"]
+    assert {k: v for k, v in computed.items() if k not in PROVENANCE} == {
+        k: v for k, v in row.items() if k not in PROVENANCE
+    }
