@@ -14,6 +14,7 @@ Files are ``.npz`` archives with the metadata as a JSON string, readable with
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -597,6 +598,14 @@ def _pm1_stderr(mean: np.ndarray, var: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(np.where(var > 0, var, floor) / n)
 
 
+def _with_n(method, weight: int, qubits: int | None):
+    """``method(weight, qubits)``, or ``method(weight)`` for a plug-in written before the
+    batch rule took n."""
+    if len(inspect.signature(method).parameters) >= 2:
+        return method(weight, qubits)
+    return method(weight)
+
+
 def _check_batches(k, n: int, weight: int, spec: Protocol, qubits: int | None = None) -> int:
     """Validate the number of median-of-means batches for ``n`` shots and a max weight.
 
@@ -608,14 +617,14 @@ def _check_batches(k, n: int, weight: int, spec: Protocol, qubits: int | None = 
             f"number of shots ({n})."
         )
     k = int(k)
-    need = spec.min_batch_shots(weight, qubits) if k > 1 else 1
+    need = _with_n(spec.min_batch_shots, weight, qubits) if k > 1 else 1
     if n // k < need:
         most = n // need
         fix = f"use median_of_means <= {most}" if most >= 1 else "use the plain mean"
+        rule = _with_n(spec.batch_rule, weight, qubits)
         raise CopylearnError(
             f"median_of_means={k} leaves {n // k} shots per batch, but an observable of weight "
-            f"{weight} needs at least {spec.batch_rule(weight, qubits)}: {fix}, or collect more "
-            "copies."
+            f"{weight} needs at least {rule}: {fix}, or collect more copies."
         )
     return k
 
