@@ -36,6 +36,7 @@ bench: $(DEV_STAMP)
 	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_collect.py
 	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_estimators.py
 	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_entangled.py
+	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_clifford.py
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -125,6 +125,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "per letter X, Y, Z, for calibrated estimates (default 0: none)",
     )
     c.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set one of the protocol's declared parameters (see 'copylearn list'), e.g. "
+        "--option shots_per_unitary=4; repeatable",
+    )
+    c.add_argument(
         "--out", required=True, help="output file, ending in .npz (checked before any work)"
     )
     c.add_argument("--force", action="store_true", help="replace an existing output file")
@@ -250,6 +258,35 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_options(items: list[str]) -> dict[str, object]:
+    """``--option KEY=VALUE`` arguments as a dict; integers and numbers are converted.
+
+    Raises
+    ------
+    CopylearnError
+        An item without ``=`` or an empty key, or a key given twice.
+    """
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CopylearnError(
+                f"--option {item!r} is not KEY=VALUE: write e.g. --option shots_per_unitary=4."
+            )
+        if key in options:
+            raise CopylearnError(f"--option {key} is given twice: give each key once.")
+        value: object = text.strip()
+        for convert in (int, float):
+            try:
+                value = convert(text)
+                break
+            except ValueError:
+                continue
+        options[key] = value
+    return options
+
+
 def _collect(args: argparse.Namespace) -> int:
     from copylearn.paths import check_output_file
 
@@ -271,6 +308,7 @@ def _collect(args: argparse.Namespace) -> int:
         calibration_copies=args.calibration_copies,
         noise_scale=args.noise_scale,
         progress=True,
+        options=parse_options(args.option),
     )
     path = data.save(out, overwrite=args.force)
     print(

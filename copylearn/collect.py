@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from typing import Any
 
@@ -94,6 +94,13 @@ class Collector:
     plans: tuple[Plan, ...]
     parameter_names: tuple[str, ...] = ()
     device: Any = None  # the placed-on copylearn.devices.Device (noise scaled), if any
+    #: The protocol's declared parameters set away from their defaults (``Protocol.with_options``).
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def module(self):
+        """The registered protocol, with :attr:`options` set."""
+        return get_protocol(self.protocol).with_options(self.options)
 
     @property
     def plan(self) -> Plan:
@@ -124,7 +131,7 @@ class Collector:
         state's per-shot parameter values (columns :attr:`parameter_names`) to its arrays
         under ``"values"``: what a calibration that prepared known states needs.
         """
-        module = get_protocol(self.protocol)
+        module = self.module
         values, records = [], []
         for state, root in zip(states, roots, strict=True):
             if _circuit_key(state) != self.key:
@@ -224,6 +231,7 @@ def prepare_collector(
     noise_scale: float = 1.0,
     *,
     prep_noise: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> Collector:
     """Build and plan the (noisy) circuit(s) of ``protocol`` for ``state``'s circuit family.
 
@@ -238,7 +246,8 @@ def prepare_collector(
     ``prep_noise=False`` (no device only) executes the state's preparation moments without
     noise and applies the noise model from the storage moment on (storage noise, the
     measurement stage, readout): the calibration of a :class:`CircuitState` prepares its
-    known states this way (:mod:`copylearn.calibration`).
+    known states this way (:mod:`copylearn.calibration`). ``options`` sets the protocol's
+    declared parameters (:meth:`copylearn.protocols.Protocol.with_options`).
 
     Raises
     ------
@@ -247,7 +256,7 @@ def prepare_collector(
         measurement stage's gates, so there is no noise-free preparation to split off), or a
         protocol whose pool holds several circuits (not executed yet).
     """
-    module = get_protocol(protocol)
+    module = get_protocol(protocol).with_options(options)
     check_backend(backend, execution)
     pool = module.circuits(state)
     if not pool:
@@ -301,6 +310,7 @@ def prepare_collector(
         tuple(plans),
         names,
         placed_on,
+        {k: v for k, v in (options or {}).items() if k in module.options()},
     )
 
 
@@ -344,6 +354,7 @@ def collect(
     noise_scale: float = 1.0,
     *,
     progress: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -396,13 +407,18 @@ def collect(
         Write "copylearn: collect ...: still running, H:MM:SS elapsed" to stderr every 10 s
         (the first after 5 s) while simulating; it starts only after every input check, so a
         refused input prints nothing but its error. Default False (the CLI sets it).
+    options : dict, optional
+        The protocol's declared parameters (``copylearn list`` shows them), e.g.
+        ``{"shots_per_unitary": 4}`` for ``clifford-shadow``; each is validated by its
+        Parameter (one-line error naming the key). A protocol that declares parameters
+        records all their values in ``metadata["protocol_options"]``.
 
     Returns
     -------
     Dataset
     """
     state = _check_state(state)
-    module = get_protocol(protocol)
+    module = get_protocol(protocol).with_options(options)
     shots = _check_copies(copies, module.copies_per_shot, protocol)
     root = _check_seed(seed)
     calibration_shots = 0
@@ -420,7 +436,14 @@ def collect(
         calibration_experiments=calibration_shots,
     )
     collector = prepare_collector(
-        state, protocol, noise, backend, execution, device, noise_scale=noise_scale
+        state,
+        protocol,
+        noise,
+        backend,
+        execution,
+        device,
+        noise_scale=noise_scale,
+        options=options,
     )
     label = f"{module.copies_per_shot * shots} copies ({protocol}, {state.spec()})"
     with _heartbeat(progress, f"collect {label}"):
@@ -443,6 +466,8 @@ def collect(
         "execution": path,
         "versions": _versions(),
     }
+    if module.parameters:
+        meta["protocol_options"] = module.options()
     if collector.device is not None:
         from copylearn.devices import device_metadata
 
@@ -460,6 +485,7 @@ def collect(
                 backend,
                 "auto" if execution == "state" else execution,  # the family's prep varies
                 prep_noise=False,
+                options=options,
             )
         with _heartbeat(progress, f"calibrate {calibration_copies} copies per letter for {label}"):
             cal = calibration.measure(

@@ -38,7 +38,7 @@ from copylearn.errors import CopylearnError
 from copylearn.protocols import get_protocol
 from copylearn.records import PointResult
 from copylearn.seeding import substream
-from copylearn.sweep import spec_value
+from copylearn.sweep import protocol_options, spec_value
 from copylearn.tasks import get_task
 
 GRID_RATIO = 1.05
@@ -148,9 +148,12 @@ def run_point(
         task.circuit_family(spec),
         protocol.name,
         noise,
+        spec_value(spec, "backend"),
         device=None if device == "none" else device,
         noise_scale=spec_value(spec, "noise_scale"),
+        options=protocol_options(spec),
     )
+    protocol = collector.module
     instances = [
         task.sample_instance(spec, np.random.default_rng(substream(seed, 0, t)))
         for t in range(trials)

@@ -14,6 +14,7 @@ Files are ``.npz`` archives with the metadata as a JSON string, readable with
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -129,8 +130,27 @@ class Dataset:
 
     @property
     def spec(self) -> Protocol:
-        """The registered :class:`~copylearn.protocols.Protocol` that recorded the data."""
-        return get_protocol(self.protocol)
+        """The registered :class:`~copylearn.protocols.Protocol` that recorded the data, with
+        the options it was collected with (``metadata["protocol_options"]``)."""
+        return get_protocol(self.protocol).with_options(self.metadata.get("protocol_options"))
+
+    def _group_ends(self) -> np.ndarray | None:
+        """End of each group of dependent shots (``Protocol.groups``), or None when every
+        shot is its own group (independent shots)."""
+        groups = self.spec.groups(self.shots)
+        if self.shots == 0 or groups[-1] == self.shots - 1:
+            return None
+        return np.flatnonzero(np.diff(groups)).astype(np.int64) + 1
+
+    def _refuse_grouped(self, what: str) -> None:
+        """Refuse an estimator whose error assumes independent shots on grouped data."""
+        if self._group_ends() is not None:
+            options = self.metadata.get("protocol_options", {})
+            raise CopylearnError(
+                f"{what} assumes independent shots, but these {self.protocol} shots come in "
+                f"groups that share one random choice ({options}): collect with the default "
+                "options (e.g. shots_per_unitary=1), or use estimate() without median_of_means."
+            )
 
     def _require(self, estimator: str) -> Protocol:
         """The protocol, after refusing (one line) an estimator it does not support."""
@@ -307,13 +327,19 @@ class Dataset:
         paulis = self._paulis(observables)
         self._require_enough_shots(2, "estimate()")
         n = self.shots
+        ends = self._group_ends()
+        if ends is not None:
+            if median_of_means is not None:
+                self._refuse_grouped("median_of_means")
+            raw = self._grouped_mean(paulis, ends)
+            return self._calibrated(raw, paulis, 1.0) if calibrated else raw
         s1, s2 = self._sums(paulis)
         mean = s1[0] / n
         var = np.maximum(s2[0] - n * mean**2, 0.0) / (n - 1)
         if median_of_means is None:
             raw = Estimates("tr(Q rho)", paulis.labels, mean, np.sqrt(var / n), n, "mean")
         else:
-            k = _check_batches(median_of_means, n, int(paulis.weight.max()), self.spec)
+            k = _check_batches(median_of_means, n, int(paulis.weight.max()), self.spec, self.n)
             b1, _ = self._sums(paulis, batches=k)
             medians = np.median(b1 / (n // k), axis=0)
             factor = 1.0 if k <= 2 else math.pi / 2  # the median of 1 or 2 means is their mean
@@ -322,6 +348,35 @@ class Dataset:
                 "tr(Q rho)", paulis.labels, medians, stderr, k * (n // k), f"median of {k} means"
             )
         return self._calibrated(raw, paulis, 1.0) if calibrated else raw
+
+    def _grouped_mean(self, paulis: Paulis, ends: np.ndarray) -> Estimates:
+        """The mean of the single-shot values with a group-level standard error.
+
+        Shots of one group (``Protocol.groups``: R shots under one random Clifford) are
+        correlated, so the N shots are not N independent draws. The G group totals T_g are
+        independent; the mean is sum_g T_g / N, with variance estimated by
+        G / (G - 1) sum_g (T_g - R_g mean)^2 / N^2 (the ratio-estimator variance of
+        cluster sampling, unbiased to O(1/G); docs/theory.md §13.4).
+
+        Raises
+        ------
+        CopylearnError
+            Fewer than two groups.
+        """
+        n = self.shots
+        g = len(ends) + 1
+        if g < 2:
+            raise CopylearnError(
+                f"estimate() needs at least 2 groups of shots for an error bar, this dataset has "
+                f"{g}: collect more copies."
+            )
+        values = self.spec.sums_values(paulis, self.arrays)  # (shots, M)
+        starts = np.concatenate([[0], ends])
+        totals = np.add.reduceat(values, starts, axis=0)  # (G, M)
+        sizes = np.diff(np.concatenate([starts, [n]]))[:, None]
+        mean = values.sum(axis=0) / n
+        var = g / (g - 1) * ((totals - sizes * mean) ** 2).sum(axis=0) / n**2
+        return Estimates("tr(Q rho)", paulis.labels, mean, np.sqrt(var), n, f"mean over {g} groups")
 
     def estimate_square(self, observables, calibrated: bool = False) -> Estimates:
         """Unbiased estimate of tr(Q rho)^2 with its standard error.
@@ -352,6 +407,7 @@ class Dataset:
         spec = self._require("tr(Q rho)^2")
         paulis = self._paulis(observables)
         self._require_enough_shots(2, "estimate_square()")
+        self._refuse_grouped("estimate_square()")
         n = self.shots
         s1, s2 = self._sums(paulis)
         s1, s2 = s1[0], s2[0]
@@ -542,7 +598,15 @@ def _pm1_stderr(mean: np.ndarray, var: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(np.where(var > 0, var, floor) / n)
 
 
-def _check_batches(k, n: int, weight: int, spec: Protocol) -> int:
+def _with_n(method, weight: int, qubits: int | None):
+    """``method(weight, qubits)``, or ``method(weight)`` for a plug-in written before the
+    batch rule took n."""
+    if len(inspect.signature(method).parameters) >= 2:
+        return method(weight, qubits)
+    return method(weight)
+
+
+def _check_batches(k, n: int, weight: int, spec: Protocol, qubits: int | None = None) -> int:
     """Validate the number of median-of-means batches for ``n`` shots and a max weight.
 
     The smallest batch is the protocol's rule (``Protocol.min_batch_shots``).
@@ -553,13 +617,14 @@ def _check_batches(k, n: int, weight: int, spec: Protocol) -> int:
             f"number of shots ({n})."
         )
     k = int(k)
-    need = spec.min_batch_shots(weight) if k > 1 else 1
+    need = _with_n(spec.min_batch_shots, weight, qubits) if k > 1 else 1
     if n // k < need:
         most = n // need
         fix = f"use median_of_means <= {most}" if most >= 1 else "use the plain mean"
+        rule = _with_n(spec.batch_rule, weight, qubits)
         raise CopylearnError(
             f"median_of_means={k} leaves {n // k} shots per batch, but an observable of weight "
-            f"{weight} needs at least {spec.batch_rule(weight)}: {fix}, or collect more copies."
+            f"{weight} needs at least {rule}: {fix}, or collect more copies."
         )
     return k
 

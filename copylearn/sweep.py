@@ -78,10 +78,11 @@ GENERIC_DEFAULTS: dict[str, Any] = {
     "device": "none",
     "noise_scale": 1.0,
     "calibration_copies": 0,
+    "backend": "qsim",
 }
 #: Keys left out of a point's spec (and so of its id) while they hold their default, so that
 #: stores written before the key existed keep their ids.
-OPTIONAL_KEYS = ("device", "noise_scale", "calibration_copies")
+OPTIONAL_KEYS = ("device", "noise_scale", "calibration_copies", "backend")
 
 STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
@@ -177,7 +178,9 @@ class Config:
         for strategy in self.strategies:
             axes = self.axes(strategy)
             defaults = grid_defaults(self.task)
-            keys = list(defaults)
+            # The protocol's own options (a [strategy.NAME] key), left out at their default.
+            own = {k: v for k, v in protocol_defaults(strategy).items() if k in axes}
+            keys = list(defaults) + list(own)
             for values in itertools.product(*(axes[k] for k in keys)):
                 spec = {
                     "task": self.task,
@@ -186,6 +189,9 @@ class Config:
                 }
                 for key in optional_keys(self.task):
                     if spec[key] == defaults[key]:
+                        del spec[key]
+                for key, default in own.items():
+                    if spec[key] == default:
                         del spec[key]
                 specs.append({k: spec[k] for k in sorted(spec)})
         return specs
@@ -203,6 +209,16 @@ def grid_defaults(task: str) -> dict[str, Any]:
     """
     own = {p.name: p.default for p in get_task(task).parameters}
     return {"n": None, **own, **{k: v for k, v in GENERIC_DEFAULTS.items() if k != "n"}}
+
+
+def protocol_defaults(strategy: str) -> dict[str, Any]:
+    """The declared parameters of protocol ``strategy`` with their defaults (its options)."""
+    return {p.name: p.default for p in get_protocol(strategy).parameters}
+
+
+def protocol_options(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The protocol options a point's spec sets (keys it holds only when not at default)."""
+    return {k: spec[k] for k in protocol_defaults(spec["strategy"]) if k in spec}
 
 
 def spec_keys(task: str) -> tuple[str, ...]:
@@ -405,13 +421,16 @@ def parse_config(
         if not isinstance(table, dict):
             raise fail(where, f"must be a table: write it as a [{where}] section.")
         overrides[name] = {}
+        options = {p.name: p for p in get_protocol(name).parameters}
         for key, value in table.items():
-            if key not in defaults:
+            if key not in defaults and key not in options:
+                takes = ", ".join([*defaults, *options])
                 raise fail(
                     f"{where}.{key}",
-                    f"unknown key: a strategy section overrides grid keys ({', '.join(defaults)}).",
+                    f"unknown key: a strategy section overrides grid keys or sets the "
+                    f"protocol's options ({takes}).",
                 )
-            overrides[name][key] = _axis(f"{where}.{key}", key, value, fail, params)
+            overrides[name][key] = _axis(f"{where}.{key}", key, value, fail, {**params, **options})
 
     sizes = {
         s: int(np.prod([len(v) for v in {**grid, **overrides.get(s, {})}.values()], dtype=object))
@@ -760,6 +779,17 @@ def _value(
                 "calibration state).",
             )
         return int(v)
+    if key == "backend":
+        from copylearn.backends import BACKEND_NAMES
+
+        if v not in BACKEND_NAMES:
+            raise fail(
+                where,
+                f"{v!r} is not a simulator backend: use one of "
+                f"{', '.join(map(repr, BACKEND_NAMES))} (e.g. 'auto': stim for Clifford "
+                "circuits, qsim otherwise).",
+            )
+        return v
     raise AssertionError(key)  # pragma: no cover
 
 

@@ -43,7 +43,8 @@ def test_list_shows_the_builtin_task_and_protocols(capsys):
     tasks = {t["name"]: t for t in document["tasks"]}
     protocols = {p["name"]: p for p in document["protocols"]}
     assert tasks["pauli-prediction"]["parameters"]["weight"]["default"] == "full"
-    assert set(tasks["pauli-prediction"]["protocols"]) == {"bell", "pauli-shadow"}
+    expected = {"bell", "pauli-shadow", "clifford-shadow"}
+    assert set(tasks["pauli-prediction"]["protocols"]) == expected
     assert protocols["bell"]["copies_per_shot"] == 2
     assert "tr(Q rho)" in protocols["pauli-shadow"]["estimators"]
 

@@ -57,6 +57,10 @@ MAX_QUBITS = STABILIZER_MAX_QUBITS
 SIMULATOR = "stim TableauSimulator"
 # Settings with at least this many shots are sampled by one compiled stim sampler.
 _COMPILED_FROM_SHOTS = 2
+# A resolved operation this close to the identity (cirq.trace_distance_bound) is dropped, as
+# cirq.drop_negligible_operations does: stim consumes randomness only at measurements and
+# noise, so the outcomes of a seed do not change.
+_IDENTITY_ATOL = 1e-8
 
 
 class NotStabilizer(Exception):
@@ -228,6 +232,8 @@ class Program:
 def _resolve(segment: _Segment, values: tuple[float, ...]) -> str:
     assert segment.op is not None
     resolved = cirq.resolve_parameters(segment.op, dict(zip(segment.names, values, strict=True)))
+    if not cirq.is_measurement(resolved) and cirq.trace_distance_bound(resolved) <= _IDENTITY_ATOL:
+        return ""  # an exponent-0 gate (e.g. CNOT**0 of a Clifford template) is the identity
     try:
         return translate(resolved, segment.index)
     except NotStabilizer as exc:

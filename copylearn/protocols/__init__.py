@@ -17,6 +17,7 @@ Everything outside this package asks the registry (:func:`get_protocol`,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ import cirq
 import numpy as np
 
 from copylearn.errors import CopylearnError
-from copylearn.parameters import Parameter
+from copylearn.parameters import Parameter, ParameterError
 from copylearn.registry import Registry
 
 # Estimator names a protocol may declare, each with the Dataset method that computes it.
@@ -97,6 +98,12 @@ class Protocol:
         glyph in captions), ``colours`` (Okabe-Ito colour names, one per series of the
         protocol in turn). Keys left out take a fallback style (its name as the label, a
         diamond, black first).
+    variance_growth : tuple of (float, str) or None
+        For a protocol whose single-shot estimate of tr(Q rho) has second moment growing as
+        base^n for the hardest Q (shadows), ``(base, label)``: tasks draw a "theory" overlay
+        C base^n labelled ``label`` from it instead of comparing protocol names (3 for
+        random-Pauli shadows with a full-weight Q, docs/theory.md §7.2; 2 for random global
+        Clifford shadows, E x̂_Q^2 = 2^n + 1, §13.1). None (default): no such overlay.
     calibrates : bool
         Whether its damping can be measured on known eigenstates (docs/theory.md §9.1): the
         protocol then implements :meth:`calibration_values` (through :meth:`sums_values`),
@@ -121,6 +128,7 @@ class Protocol:
     unsupported_notes: ClassVar[dict[str, str]] = {}
     parameters: ClassVar[tuple[Parameter, ...]] = ()
     calibrates: ClassVar[bool] = False
+    variance_growth: ClassVar[tuple[float, str] | None] = None
     plot_style: ClassVar[dict[str, Any]] = {}
 
     # ----- circuits and data ---------------------------------------------------------------
@@ -165,6 +173,56 @@ class Protocol:
         """Largest n ``device`` holds and a short description of the layout."""
         raise NotImplementedError
 
+    # ----- declared parameters -------------------------------------------------------------
+    def with_options(self, options: Mapping[str, Any] | None = None) -> Protocol:
+        """This protocol with some of its declared :attr:`parameters` set (``options``).
+
+        The one way options reach a protocol: ``collect(..., options=...)``, a sweep's
+        ``[strategy.NAME]`` section and the CLI's ``--option key=value`` all come here. Each
+        value is validated by its :class:`~copylearn.parameters.Parameter`; a protocol with
+        parameters takes them as keyword arguments of its constructor.
+
+        Returns
+        -------
+        Protocol
+            ``self`` when every option is at its default (or there are none), else a new
+            instance of the same class.
+
+        Raises
+        ------
+        ParameterError
+            A key the protocol does not declare, or a value its Parameter refuses (one line
+            naming the key).
+        """
+        if not options:
+            return self
+        declared = {p.name: p for p in self.parameters}
+        values = {}
+        for key, value in options.items():
+            if key not in declared:
+                takes = ", ".join(declared) or "no options"
+                raise ParameterError(
+                    key, f"{key}: protocol {self.name!r} has no such option (it takes {takes})."
+                )
+            values[key] = declared[key].validate(value)
+        if all(values[k] == declared[k].default for k in values):
+            return self
+        return type(self)(**values)
+
+    def options(self) -> dict[str, Any]:
+        """The values of this instance's declared parameters (``{}`` for none)."""
+        return {p.name: getattr(self, p.name, p.default) for p in self.parameters}
+
+    def groups(self, shots: int) -> np.ndarray:
+        """``(shots,)`` index of the independent group each shot belongs to.
+
+        Shots of one group share a random choice (e.g. one random unitary measured R times)
+        and are not independent; estimators that assume independent shots compute their
+        errors from group totals or refuse (:class:`copylearn.data.Dataset`). Default: every
+        shot its own group.
+        """
+        return np.arange(shots)
+
     # ----- estimators ----------------------------------------------------------------------
     def sums(
         self, paulis, arrays: dict[str, np.ndarray], ends: np.ndarray | None = None
@@ -185,8 +243,10 @@ class Protocol:
         """``(shots,)`` outcome codes whose histogram gives all tr(Q rho)^2 (Walsh)."""
         raise NotImplementedError
 
-    def min_batch_shots(self, weight: int) -> int:
-        """Fewest shots a median-of-means batch may hold for an observable of ``weight``.
+    def min_batch_shots(self, weight: int, n: int | None = None) -> int:
+        """Fewest shots a median-of-means batch may hold for an observable of ``weight``
+        on ``n`` qubits (``n`` for protocols whose variance grows with the register, e.g.
+        global Clifford shadows; ``Dataset`` passes it).
 
         Below it the batch means take a handful of discrete values and the median's
         large-sample error does not hold (``Dataset.estimate(..., median_of_means=k)``).
@@ -201,10 +261,10 @@ class Protocol:
             "(Protocol.min_batch_shots): use the plain mean (median_of_means=None)."
         )
 
-    def batch_rule(self, weight: int) -> str:
-        """``min_batch_shots(weight)`` with how it is computed, for the refusal of too many
+    def batch_rule(self, weight: int, n: int | None = None) -> str:
+        """``min_batch_shots(weight, n)`` with how it is computed, for the refusal of too many
         batches (``"... needs at least <this>"``)."""
-        return str(self.min_batch_shots(weight))
+        return str(self.min_batch_shots(weight, n))
 
     def supports(self, estimator: str) -> bool:
         """Whether the data support ``estimator`` (a key of :data:`ESTIMATORS`)."""

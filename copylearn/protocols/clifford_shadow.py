@@ -16,7 +16,7 @@ x̂_Q = (2^n + 1) [C Q C† diagonal] (-1)^{k/2} (-1)^{b'.b}.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cirq
 import numpy as np
@@ -30,6 +30,11 @@ from copylearn.protocols import Protocol, register_protocol
 _TABLEAU_ARRAYS = ("tableau_x", "tableau_z")
 # Shots per chunk of the vectorised estimator: bounds its (shots, M, 2n) temporaries.
 _CHUNK_ELEMENTS = 1 << 21
+#: Median-of-means batches hold this many times the single-shot second moment 2^n + 1.
+MIN_SECOND_MOMENTS_PER_BATCH = 10
+#: Largest n: the template has 3.5 n^2 + 3.5 n gates and each Clifford costs O(n^3) bit
+#: operations to draw and synthesise, so 10 snapshots take about 40 s at n = 64 on one core.
+MAX_QUBITS = 64
 
 
 def _shots_per_unitary(value) -> int:
@@ -75,6 +80,14 @@ class CliffordShadow(Protocol):
     unsupported_notes: ClassVar[dict[str, str]] = {
         "calibration": "; the noise of a global random Clifford does not factor over qubits"
     }
+    variance_growth: ClassVar[tuple[float, str] | None] = (2.0, "Clifford shadows")
+    plot_style: ClassVar[dict[str, Any]] = {
+        "label": "random-Clifford shadows",
+        "short": "Clifford",
+        "marker": "^",
+        "marker_name": "▲",
+        "colours": ["bluish_green", "yellow", "black"],
+    }
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter(
             "shots_per_unitary",
@@ -91,6 +104,12 @@ class CliffordShadow(Protocol):
     def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:
         """The state's preparation, the parameterised Clifford template, Z measurement."""
         n = state.n
+        if n > MAX_QUBITS:
+            raise CopylearnError(
+                f"protocol {self.name!r} holds at most {MAX_QUBITS} qubits (a random global "
+                f"Clifford on n qubits is a {3.5 * n * n + 3.5 * n:,.0f}-gate circuit drawn in "
+                f"O(n^3)), got n = {n}: use n <= {MAX_QUBITS} or protocol 'pauli-shadow'."
+            )
         qubits = cirq.LineQubit.range(n)
         tpl = template(n)
         circuit = (
@@ -157,6 +176,29 @@ class CliffordShadow(Protocol):
         return (
             f"protocol {self.name!r} applies a global random Clifford (all-to-all CNOTs) and "
             "cannot be placed on a device: run it without device=."
+        )
+
+    def min_batch_shots(self, weight: int, n: int | None = None) -> int:
+        """``10 * (2^n + 1)``: a batch holds about 10 times the second moment 2^n + 1 of the
+        single-shot value, for any Q != I of any weight (docs/theory.md §13.1), so the batch
+        means are not a handful of discrete values.
+
+        Raises
+        ------
+        CopylearnError
+            ``n`` not given (the rule depends on the register, not on the weight).
+        """
+        if n is None:
+            raise CopylearnError(
+                f"protocol {self.name!r}: the median-of-means batch size depends on n: pass n."
+            )
+        return MIN_SECOND_MOMENTS_PER_BATCH * (2**n + 1)
+
+    def batch_rule(self, weight: int, n: int | None = None) -> str:
+        """The rule in words, for the refusal of too many batches."""
+        return (
+            f"{MIN_SECOND_MOMENTS_PER_BATCH}*(2^{n} + 1) = {self.min_batch_shots(weight, n)} "
+            "(the single-shot second moment is 2^n + 1 for every Q)"
         )
 
     # ----- estimators ----------------------------------------------------------------------

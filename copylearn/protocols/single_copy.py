@@ -46,6 +46,7 @@ class PauliShadow(Protocol):
     estimators = ("tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|")
     statistic = "tr(Q rho)"
     calibrates = True
+    variance_growth: ClassVar[tuple[float, str] | None] = (3.0, "shadows")
     plot_style: ClassVar[dict[str, Any]] = {
         "label": "random-Pauli shadows",
         "short": "shadows",
@@ -100,11 +101,11 @@ class PauliShadow(Protocol):
         bases = (x * (1 + z) + 3 * z * (1 - x)).astype(np.uint8)  # X=(1,0), Y=(1,1), Z=(0,1)
         return {"bases": bases, "bits": unpack_bits(arrays["bits"], n)}
 
-    def min_batch_shots(self, weight: int) -> int:
+    def min_batch_shots(self, weight: int, n: int | None = None) -> int:
         """``10 * 3^weight``: on average 10 snapshots per batch that match Q (HKP20 Alg. 1)."""
         return MIN_MATCHES_PER_BATCH * 3**weight
 
-    def batch_rule(self, weight: int) -> str:
+    def batch_rule(self, weight: int, n: int | None = None) -> str:
         """The rule in words, for the refusal of too many batches."""
         return (
             f"{MIN_MATCHES_PER_BATCH}*3^{weight} = {self.min_batch_shots(weight)} (about "

@@ -184,7 +184,7 @@ class PauliPrediction(Task):
             "queries", 100, _queries, "query-set size M (capped at 4^n - 1), or 'all' (bell)"
         ),
     )
-    protocols = ("bell", "pauli-shadow")
+    protocols = ("bell", "pauli-shadow", "clifford-shadow")
 
     def check_spec(self, spec: dict) -> None:
         """Reject task parameters this task cannot run, naming the key, with the fix."""
@@ -252,14 +252,20 @@ class PauliPrediction(Task):
     crossover_pair = ("bell", "pauli-shadow")
 
     def overlays(self, protocol, group: dict) -> tuple[dict, ...]:
-        """Noiseless series: shadows C 3^n (hidden P of full weight; §7.2) and the
-        single-copy lower bound N_LB (§7.3) for single-copy protocols, Bell flat in n (§7.4)."""
+        """Noiseless series: a shadow protocol's C base^n from its declared
+        ``variance_growth`` (random-Pauli 3^n for a hidden P of full weight, §7.2; random
+        Clifford 2^n for any P, §13.1) and the single-copy lower bound N_LB (§7.3) for
+        single-copy protocols, Bell flat in n (§7.4)."""
         out: list[dict] = []
         clean = group.get("noise", "none") in ("none", None, "") and group.get(
             "device", "none"
         ) in ("none", None)
-        if clean and protocol.statistic == "tr(Q rho)" and group.get("weight", "full") == "full":
-            out.append({"kind": "exponential", "base": 3.0, "label": "shadows"})
+        growth = protocol.variance_growth
+        if clean and protocol.statistic == "tr(Q rho)" and growth is not None:
+            base, label = growth
+            # 3^n is the full-weight hardest case; a base below 3 (Clifford) holds for any P.
+            if base < 3.0 or group.get("weight", "full") == "full":
+                out.append({"kind": "exponential", "base": float(base), "label": label})
         if clean and protocol.statistic == "tr(Q rho)^2":
             out.append({"kind": "flat", "label": "Bell"})
         if protocol.copies_per_shot == 1:
@@ -267,8 +273,10 @@ class PauliPrediction(Task):
         return tuple(out)
 
     def expected_copies(self, spec: dict, protocol) -> float:
-        """100 x the coin-picture copies: 3^n / alpha^2 (single copy), 1 / alpha^4 (squares)."""
+        """100 x the coin-picture copies: base^n / alpha^2 (single copy; the protocol's
+        ``variance_growth`` base, 3 if it declares none), 1 / alpha^4 (squares)."""
         alpha = float(spec.get("alpha", 0.9))
         if protocol.statistic == "tr(Q rho)^2":
             return 100.0 / alpha**4
-        return 100.0 * 3.0 ** spec["n"] / alpha**2
+        base = 3.0 if protocol.variance_growth is None else protocol.variance_growth[0]
+        return 100.0 * base ** spec["n"] / alpha**2
