@@ -18,7 +18,7 @@ from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
 from copylearn.heartbeat import still_running
 from copylearn.noise import resolve_noise, with_state_noise
-from copylearn.protocols import get_protocol
+from copylearn.protocols import Protocol, get_protocol
 from copylearn.seeding import substream
 from copylearn.states import CircuitState, PauliEigenstate, PauliMixedState
 
@@ -94,6 +94,8 @@ class Collector:
     plans: tuple[Plan, ...]
     parameter_names: tuple[str, ...] = ()
     device: Any = None  # the placed-on copylearn.devices.Device (noise scaled), if any
+    # The protocol object when it was given with its own settings (else the registered one).
+    module: Any = None
 
     @property
     def plan(self) -> Plan:
@@ -124,10 +126,10 @@ class Collector:
         state's per-shot parameter values (columns :attr:`parameter_names`) to its arrays
         under ``"values"``: what a calibration that prepared known states needs.
         """
-        module = get_protocol(self.protocol)
+        module = self.module if self.module is not None else get_protocol(self.protocol)
         values, records = [], []
         for state, root in zip(states, roots, strict=True):
-            if _circuit_key(state) != self.key:
+            if circuit_key(state) != self.key:
                 raise CopylearnError("this collector was prepared for a different circuit family.")
             rngs = {
                 name: np.random.default_rng(substream(root, key)) for name, key in _STREAMS.items()
@@ -207,7 +209,7 @@ def _pool_members(record: dict[str, np.ndarray], shots: int, size: int) -> np.nd
     return members.astype(np.int64)
 
 
-def _circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tuple:
+def circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tuple:
     if isinstance(state, PauliMixedState | PauliEigenstate):
         return ("pauli", state.n)
     return ("circuit", id(state.circuit))
@@ -215,7 +217,7 @@ def _circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tup
 
 def prepare_collector(
     state: PauliMixedState | CircuitState,
-    protocol: str = "bell",
+    protocol: str | Protocol = "bell",
     noise: str | cirq.NoiseModel | None = None,
     backend: str = "qsim",
     execution: str = "auto",
@@ -227,6 +229,8 @@ def prepare_collector(
 ) -> Collector:
     """Build and plan the (noisy) circuit(s) of ``protocol`` for ``state``'s circuit family.
 
+    ``protocol`` is a registered name or a protocol object with its own settings (e.g.
+    ``CliffordShadow(shots_per_unitary=64)``), which the collector then draws with.
     A protocol's measurement-circuit pool (``Protocol.circuits``) is planned member by
     member, each with the same noise (or device placement) and its own execution path.
 
@@ -247,7 +251,9 @@ def prepare_collector(
         measurement stage's gates, so there is no noise-free preparation to split off), or a
         protocol whose pool holds several circuits (not executed yet).
     """
-    module = get_protocol(protocol)
+    custom = isinstance(protocol, Protocol)
+    module = protocol if custom else get_protocol(protocol)
+    protocol = module.name
     check_backend(backend, execution)
     pool = module.circuits(state)
     if not pool:
@@ -296,11 +302,12 @@ def prepare_collector(
     return Collector(
         protocol,
         state.n,
-        _circuit_key(state),
+        circuit_key(state),
         noise_description,
         tuple(plans),
         names,
         placed_on,
+        module if custom else None,
     )
 
 

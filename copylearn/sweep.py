@@ -78,10 +78,11 @@ GENERIC_DEFAULTS: dict[str, Any] = {
     "device": "none",
     "noise_scale": 1.0,
     "calibration_copies": 0,
+    "backend": "qsim",
 }
 #: Keys left out of a point's spec (and so of its id) while they hold their default, so that
 #: stores written before the key existed keep their ids.
-OPTIONAL_KEYS = ("device", "noise_scale", "calibration_copies")
+OPTIONAL_KEYS = ("device", "noise_scale", "calibration_copies", "backend")
 
 STORE_NAME = "results.jsonl"
 CONFIG_NAME = "config.toml"
@@ -760,6 +761,12 @@ def _value(
                 "calibration state).",
             )
         return int(v)
+    if key == "backend":
+        from copylearn.backends import BACKEND_NAMES
+
+        if v not in BACKEND_NAMES:
+            raise fail(where, f"{v!r} is not a backend: use one of {', '.join(BACKEND_NAMES)}.")
+        return v
     raise AssertionError(key)  # pragma: no cover
 
 
