@@ -18,7 +18,7 @@ from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
 from copylearn.heartbeat import still_running
 from copylearn.noise import resolve_noise, with_state_noise
-from copylearn.protocols import get_protocol
+from copylearn.protocols import Protocol, get_protocol
 from copylearn.seeding import substream
 from copylearn.states import CircuitState, PauliEigenstate, PauliMixedState
 
@@ -134,7 +134,7 @@ class Collector:
         module = self.module
         values, records = [], []
         for state, root in zip(states, roots, strict=True):
-            if _circuit_key(state) != self.key:
+            if circuit_key(state) != self.key:
                 raise CopylearnError("this collector was prepared for a different circuit family.")
             rngs = {
                 name: np.random.default_rng(substream(root, key)) for name, key in _STREAMS.items()
@@ -214,7 +214,7 @@ def _pool_members(record: dict[str, np.ndarray], shots: int, size: int) -> np.nd
     return members.astype(np.int64)
 
 
-def _circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tuple:
+def circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tuple:
     if isinstance(state, PauliMixedState | PauliEigenstate):
         return ("pauli", state.n)
     return ("circuit", id(state.circuit))
@@ -222,7 +222,7 @@ def _circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tup
 
 def prepare_collector(
     state: PauliMixedState | CircuitState,
-    protocol: str = "bell",
+    protocol: str | Protocol = "bell",
     noise: str | cirq.NoiseModel | None = None,
     backend: str = "qsim",
     execution: str = "auto",
@@ -235,6 +235,8 @@ def prepare_collector(
 ) -> Collector:
     """Build and plan the (noisy) circuit(s) of ``protocol`` for ``state``'s circuit family.
 
+    ``protocol`` is a registered name or a protocol object with its own settings (e.g.
+    ``CliffordShadow(shots_per_unitary=64)``), which the collector then draws with.
     A protocol's measurement-circuit pool (``Protocol.circuits``) is planned member by
     member, each with the same noise (or device placement) and its own execution path.
 
@@ -305,7 +307,7 @@ def prepare_collector(
     return Collector(
         protocol,
         state.n,
-        _circuit_key(state),
+        circuit_key(state),
         noise_description,
         tuple(plans),
         names,

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from copylearn import calibration
-from copylearn.collect import prepare_collector
+from copylearn.collect import circuit_key, prepare_collector
 from copylearn.errors import CopylearnError
 from copylearn.protocols import get_protocol
 from copylearn.records import PointResult
@@ -104,6 +104,48 @@ def _trial_batches(trials: int, shots: int) -> list[range]:
     return [range(start, min(trials, start + per_batch)) for start in range(0, trials, per_batch)]
 
 
+def _sample_batch(
+    collector,
+    collectors: dict[tuple, Any],
+    collector_for: Callable,
+    states: list,
+    shots: int,
+    roots: list[np.random.SeedSequence],
+    backend_seed: np.random.SeedSequence,
+) -> list[dict[str, np.ndarray]]:
+    """Sample a batch of trials: in one run when every state is of the circuit family.
+
+    A task whose instances have their own circuits (e.g. a fresh Haar-random state per
+    trial) gets a collector per distinct circuit (planned once, cached for the point);
+    group g of a batch, the trials sharing circuit ``g``, draws its backend randomness from
+    ``substream(backend_seed, first trial of the group in the batch)``.
+    """
+    keys = [circuit_key(state) for state in states]
+    if all(key == collector.key for key in keys):
+        arrays, _ = collector.sample_many(states, shots, roots, backend_seed)
+        return arrays
+    out: list[dict[str, np.ndarray] | None] = [None] * len(states)
+    for first, key in enumerate(keys):
+        if any(keys[i] == key for i in range(first)):
+            continue
+        members = [i for i in range(first, len(states)) if keys[i] == key]
+        if key == collector.key:
+            chosen = collector
+        else:
+            if key not in collectors:
+                collectors[key] = collector_for(states[first])
+            chosen = collectors[key]
+        arrays, _ = chosen.sample_many(
+            [states[i] for i in members],
+            shots,
+            [roots[i] for i in members],
+            substream(backend_seed, first),
+        )
+        for i, a in zip(members, arrays, strict=True):
+            out[i] = a
+    return out  # type: ignore[return-value]
+
+
 def run_point(
     spec: dict[str, Any],
     seed: np.random.SeedSequence,
@@ -136,23 +178,28 @@ def run_point(
     task = get_task(spec["task"])
     task.check_spec(spec)
     trials, target = spec["trials"], spec["target"]
-    protocol = get_protocol(spec["strategy"])
-    per_shot = protocol.copies_per_shot
+    per_shot = get_protocol(spec["strategy"]).copies_per_shot
     copies = copy_grid(per_shot, spec["max_copies"])
     if len(copies) < 2:
         raise CopylearnError(f"max_copies={spec['max_copies']} leaves no room to search.")
     shots_at = copies // per_shot
     noise = None if spec["noise"] == "none" else spec["noise"]
     device = spec_value(spec, "device")
-    collector = prepare_collector(
-        task.circuit_family(spec),
-        protocol.name,
-        noise,
-        spec_value(spec, "backend"),
-        device=None if device == "none" else device,
-        noise_scale=spec_value(spec, "noise_scale"),
-        options=protocol_options(spec),
-    )
+
+    options = {**protocol_options(spec), **task.protocol_options(spec)}
+
+    def collector_for(state):
+        return prepare_collector(
+            state,
+            spec["strategy"],
+            noise,
+            spec_value(spec, "backend"),
+            device=None if device == "none" else device,
+            noise_scale=spec_value(spec, "noise_scale"),
+            options=options,
+        )
+
+    collector = collector_for(task.circuit_family(spec))
     protocol = collector.module
     instances = [
         task.sample_instance(spec, np.random.default_rng(substream(seed, 0, t)))
@@ -164,15 +211,21 @@ def run_point(
         if progress is not None:
             progress(f"calibrated with {cal.copies} copies")
     learners = [task.learner(spec, protocol, instance, cal) for instance in instances]
+    collectors: dict[tuple, Any] = {}  # instances outside the circuit family: one each
     success = np.zeros((trials, len(copies)), dtype=bool)
     done, stage, reached = 0, 0, False
     while done < len(copies):
         stop = min(len(copies) - 1, int(np.searchsorted(copies, copies[done] * 2)))
+        if task.one_segment(spec):
+            stop = len(copies) - 1
         first_shot = int(shots_at[done - 1]) if done else 0
         segment = int(shots_at[stop]) - first_shot
         batches = _trial_batches(trials, segment)
         for number, batch in enumerate(batches):
-            arrays, _ = collector.sample_many(
+            arrays = _sample_batch(
+                collector,
+                collectors,
+                collector_for,
                 [instances[t].state for t in batch],
                 segment,
                 [substream(seed, 1, t, stage) for t in batch],

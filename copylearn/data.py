@@ -491,18 +491,17 @@ class Dataset:
         )
 
     def purity(self) -> Estimates:
-        """Estimate tr(rho^2) from Bell data: the mean of (-1)^{number of singlet outcomes}."""
+        """Estimate tr(rho^2), unbiased, by the protocol's estimator.
+
+        Bell data: the mean of (-1)^{number of singlet outcomes} (docs/theory.md §4.4);
+        random-Pauli shadows: the randomized-measurement U-statistic over pairs of snapshots
+        (§14.4); data of shots sharing random Clifford bases: the collision rate (§14.3).
+        """
         spec = self._require("tr(rho^2)")
         self._require_enough_shots(2, "purity()")
-        values = spec.purity_values(self.arrays)
-        mean = np.array([values.mean()])
+        value, stderr, method = spec.purity_estimate(self.arrays, self.n)
         return Estimates(
-            "tr(rho^2)",
-            ("I" * self.n,),
-            mean,
-            _pm1_stderr(mean, np.array([values.var(ddof=1)]), self.shots),
-            self.shots,
-            "bell swap parity",
+            "tr(rho^2)", ("I" * self.n,), np.array([value]), np.array([stderr]), self.shots, method
         )
 
     # ----- persistence ------------------------------------------------------------------

@@ -59,7 +59,13 @@ API_CASES = [
     ("median of bool means", lambda s, b: s.estimate("XZ", median_of_means=True), "median"),
     ("more batches than shots", lambda s, b: s.estimate("XZ", median_of_means=41), "batches"),
     ("signed estimate from Bell data", lambda s, b: b.estimate("XZ"), "sign"),
-    ("purity from single-copy data", lambda s, b: s.purity(), "two-copy"),
+    (
+        "purity from too few random-Pauli snapshots",
+        lambda s, b: cl.collect(
+            cl.PauliMixedState("XZ"), protocol="pauli-shadow", copies=2, seed=3
+        ).purity(),
+        "snapshots",
+    ),
     ("all squares from single-copy data", lambda s, b: s.estimate_all_squares(), "two-copy"),
     (
         "calibrated without calibration",

@@ -85,9 +85,10 @@ def test_bell_data_refuse_signed_estimates(bell):
         bell.estimate(["XYZI"])
 
 
-def test_shadow_data_refuse_purity(shadow):
+def test_clifford_shadow_data_refuse_purity_without_shared_bases():
+    data = cl.collect(cl.PauliMixedState("XZ"), protocol="clifford-shadow", copies=20, seed=1)
     with pytest.raises(CopylearnError, match="protocol='bell'"):
-        shadow.purity()
+        data.purity()
 
 
 def test_observables_are_validated(bell):

@@ -239,6 +239,19 @@ class Protocol:
         """``(shots,)`` single-shot values whose mean is unbiased for tr(rho^2)."""
         raise NotImplementedError
 
+    def purity_estimate(self, arrays: dict[str, np.ndarray], n: int) -> tuple[float, float, str]:
+        """tr(rho^2), its standard error and the method's name (``Dataset.purity``).
+
+        Default: the mean of :meth:`purity_values` (+-1 values) with the binomial-aware
+        error; protocols whose estimator is not a mean of single-shot values override it.
+        """
+        from copylearn.data import _pm1_stderr
+
+        values = self.purity_values(arrays)
+        mean = np.array([values.mean()])
+        stderr = _pm1_stderr(mean, np.array([values.var(ddof=1)]), len(values))
+        return float(mean[0]), float(stderr[0]), "bell swap parity"
+
     def outcome_codes(self, arrays: dict[str, np.ndarray], n: int) -> np.ndarray:
         """``(shots,)`` outcome codes whose histogram gives all tr(Q rho)^2 (Walsh)."""
         raise NotImplementedError

@@ -202,6 +202,22 @@ class CliffordShadow(Protocol):
         )
 
     # ----- estimators ----------------------------------------------------------------------
+    def supports(self, estimator: str) -> bool:
+        """Declared estimators, and tr(rho^2) when R = ``shots_per_unitary`` >= 2."""
+        return super().supports(estimator) or (
+            estimator == "tr(rho^2)" and self.shots_per_unitary >= 2
+        )
+
+    def purity_estimate(self, arrays, n):
+        """(d + 1) c-hat - 1 from same-Clifford collisions (docs/theory.md §14.3)."""
+        from copylearn.purity import collision_purity
+
+        basis = [arrays[k] for k in ("tableau_x", "tableau_z", "signs_x", "signs_z")]
+        words = sum(b.shape[1] for b in basis)
+        keys = np.concatenate([*basis, arrays["bits"]], axis=1)
+        value, stderr = collision_purity(keys, words, n)
+        return value, stderr, "same-Clifford collisions"
+
     def sums_values(self, paulis, data):
         """``(shots, M)`` single-shot estimates x̂_Q (docs/theory.md §13.1)."""
         n = paulis.n

@@ -43,7 +43,7 @@ class PauliShadow(Protocol):
     description = "single-copy random-Pauli classical shadows (HKP20)"
     copies_per_shot = 1
     arrays = ("bits", "bases_x", "bases_z")
-    estimators = ("tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|")
+    estimators = ("tr(Q rho)", "tr(Q rho)^2", "|tr(Q rho)|", "tr(rho^2)")
     statistic = "tr(Q rho)"
     calibrates = True
     variance_growth: ClassVar[tuple[float, str] | None] = (3.0, "shadows")
@@ -128,6 +128,16 @@ class PauliShadow(Protocol):
     def sums(self, paulis, arrays, ends=None):
         """Sums of the shadow estimates and their squares (see :meth:`Protocol.sums`)."""
         return shadow_sums(paulis, arrays["bases_x"], arrays["bases_z"], arrays["bits"], ends)
+
+    def purity_estimate(self, arrays, n):
+        """The randomized-measurement purity: U-statistic over pairs (docs/theory.md §14.4)."""
+        from copylearn.purity import shadow_purity
+
+        shots = self.unpack(arrays, n)
+        value, stderr = shadow_purity(
+            shots["bases"].astype(np.int64) - 1, shots["bits"].astype(np.int64)
+        )
+        return value, stderr, "randomized-measurement pairs"
 
     def sums_values(self, paulis, data):
         """``(shots, M)`` single-shot shadow estimates."""

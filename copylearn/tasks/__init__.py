@@ -33,7 +33,7 @@ __all__ = [
 
 _REGISTRY: Registry[Task] = Registry(
     "task",
-    ("copylearn.tasks.pauli_prediction",),
+    ("copylearn.tasks.pauli_prediction", "copylearn.tasks.purity_testing"),
     "or name a plug-in module in [sweep] plugins: docs/extending.md",
 )
 
@@ -110,8 +110,30 @@ class Task:
         for p in self.parameters:
             p.validate(spec.get(p.name, p.default))
 
+    def one_segment(self, spec: dict) -> bool:
+        """Whether the runner collects each trial's whole stream (``max_copies``) at once.
+
+        Default False: the stream grows by doubling (docs/theory.md §6.3). True suits a
+        protocol whose randomness must be drawn once per trial (one random measurement
+        basis for all of a trial's copies), since every doubling stage draws afresh.
+        """
+        return False
+
+    def protocol_options(self, spec: dict) -> dict[str, Any]:
+        """Protocol settings the task fixes for a point (``Protocol.with_options``).
+
+        Default none. They are merged over the point's own ``[strategy.NAME]`` options; e.g. a
+        task that measures all of a trial's copies in one random basis sets
+        ``shots_per_unitary``.
+        """
+        return {}
+
     def circuit_family(self, spec: dict):
-        """A state of the family every instance's circuit belongs to (plans the collector)."""
+        """A state of the family every instance's circuit belongs to (plans the collector).
+
+        An instance whose state is outside the family (its own circuit) gets its own
+        collector, planned once per point (:mod:`copylearn.complexity`).
+        """
         raise NotImplementedError
 
     def sample_instance(self, spec: dict, rng: np.random.Generator):
