@@ -75,13 +75,14 @@ def test_collision_purity_within_5_standard_errors(n, noisy):
     noisy: the state's circuit followed by depolarizing noise on every qubit (exact rho by
     Kraus evolution)."""
     rng = np.random.default_rng(20 + n + 10 * noisy)
-    protocol = CliffordShadow(shots_per_unitary=50)
+    options = {"shots_per_unitary": 50}
+    protocol = CliffordShadow(**options)
     for i in range(10):
         state = random_mixed_state(n, 2, seed=int(rng.integers(2**31)))
         if noisy:
             noise = cirq.Moment(cirq.depolarize(0.1).on(q) for q in state.qubits)
             state = CircuitState(state.circuit + noise, name="noisy")
-        collector = prepare_collector(state, protocol)
+        collector = prepare_collector(state, "clifford-shadow", options=options)
         arrays, _ = collector.sample(state, 1500, np.random.SeedSequence(i))
         value, stderr, _ = protocol.purity_estimate(arrays, n)
         rho = state.density_matrix()
