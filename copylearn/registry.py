@@ -69,7 +69,8 @@ class Registry(Generic[T]):
                     f"({exc}): fix the default of {parameter.name!r}."
                 ) from None
         old = self.entries.get(cls.name)
-        if old is not None and type(old).__qualname__ != cls.__qualname__:
+        same = (type(old).__module__, type(old).__qualname__) == (cls.__module__, cls.__qualname__)
+        if old is not None and not same:  # a re-import of the same module is fine
             raise CopylearnError(
                 f"{self.kind} {cls.name!r} is registered twice ({type(old).__module__} and "
                 f"{cls.__module__}): rename one."
@@ -99,7 +100,11 @@ class Registry(Generic[T]):
         """
         self.load_builtins()
         if not isinstance(name, str) or name not in self.entries:
+            from copylearn.plugins import BROKEN_ENTRY_POINTS
+
+            broken = "".join(f"; note: {why}" for why in BROKEN_ENTRY_POINTS)
             raise CopylearnError(
-                f"unknown {self.kind} {name!r}: use one of {', '.join(self.entries)} ({self.hint})."
+                f"unknown {self.kind} {name!r}: use one of {', '.join(self.entries)} "
+                f"({self.hint}){broken}."
             )
         return self.entries[name]
