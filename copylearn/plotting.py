@@ -464,9 +464,8 @@ def _y_label(strategies: Sequence[str]) -> str:
         except CopylearnError:
             continue
         if k > 1:
-            notes.append(
-                f"a {_strategy_style(strategy)['short']} experiment uses {words.get(k, k)}"
-            )
+            short = _strategy_style(strategy)["short"]
+            notes.append(f"a {short} experiment uses {words.get(k, k)}")
     return "copies of ρ needed, $N^*$" + (f"\n({'; '.join(notes)})" if notes else "")
 
 
