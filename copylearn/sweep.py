@@ -354,8 +354,12 @@ def parse_config(
 
     task = sweep["task"]
     if not isinstance(task, str) or task not in task_names():
+        from copylearn.plugins import BROKEN_ENTRY_POINTS
+
+        broken = "".join(f" Note: {why}." for why in BROKEN_ENTRY_POINTS)
         raise fail(
-            "sweep.task", f"{task!r} is not a known task: use one of {', '.join(task_names())}."
+            "sweep.task",
+            f"{task!r} is not a known task: use one of {', '.join(task_names())}.{broken}",
         )
     supported = get_task(task).protocols
     seed = sweep["seed"]
@@ -710,6 +714,10 @@ def _value(
             return params[key].parse(v)
         except ValueError as exc:
             raise fail(where, str(exc)) from None
+        except CopylearnError:
+            raise
+        except Exception as exc:  # a plug-in's validator raising anything else: one line too
+            raise fail(where, f"{v!r} is refused ({type(exc).__name__}: {exc}).") from None
     if key == "n":
         if not _is_int(v) or v < 1:
             raise fail(where, f"{v!r} is not a qubit count: use integers >= 1, e.g. n = [1, 2, 4].")
