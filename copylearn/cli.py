@@ -136,6 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="output file, ending in .npz (checked before any work)"
     )
     c.add_argument("--force", action="store_true", help="replace an existing output file")
+    _add_plugins_option(c)
 
     e = sub.add_parser("estimate", help="estimate Pauli observables from a saved dataset")
     _add_plugins_option(e)
@@ -253,8 +254,9 @@ def _list(args: argparse.Namespace) -> int:
         print(f"    copies per experiment: {p['copies_per_shot']}")
         print(f"    arrays: {', '.join(p['arrays'])}")
         print(f"    estimators: {', '.join(p['estimators'])}")
-        params = p["parameters"] or {}
-        print(f"    parameters: {', '.join(params) if params else '(none)'}")
+        print(f"    calibrates: {'yes' if p['calibrates'] else 'no'}")
+        for key, q in (p["parameters"] or {}).items():
+            print(f"    {key} = {json.dumps(q['default'])}  # {q['doc']}")
     return 0
 
 

@@ -30,6 +30,7 @@ class Parameter:
     parse : callable
         ``parse(value)`` returns the canonical value or raises ``ValueError`` whose text says
         what is wrong and how to fix it (without the key: callers prefix where it was set).
+        Any other exception it raises is refused the same way, with its type and text.
     doc : str
         One line for ``copylearn list``.
     """
@@ -53,3 +54,9 @@ class Parameter:
             return self.parse(value)
         except ValueError as exc:
             raise ParameterError(self.name, f"{self.name}: {exc}") from None
+        except CopylearnError:
+            raise
+        except Exception as exc:  # a plug-in's validator that raises anything else: same line
+            raise ParameterError(
+                self.name, f"{self.name}: {value!r} is refused ({type(exc).__name__}: {exc})."
+            ) from None

@@ -451,7 +451,24 @@ def _style_separation_axes(ax: Any, y_values: list[float], n_range: tuple[int, i
     ax.tick_params(which="both", direction="in", top=True, right=True)
 
 
-_Y_LABEL = "copies of ρ needed, $N^*$\n(a Bell experiment uses two)"
+def _y_label(strategies: Sequence[str]) -> str:
+    """The N* axis label; notes the copies one experiment consumes for each drawn protocol
+    that uses more than one (a protocol this process does not know is left out)."""
+    from copylearn.protocols import get_protocol
+
+    words = {2: "two", 3: "three", 4: "four"}
+    notes = []
+    for strategy in dict.fromkeys(strategies):
+        try:
+            k = int(get_protocol(strategy).copies_per_shot)
+        except CopylearnError:
+            continue
+        if k > 1:
+            short = _strategy_style(strategy)["short"]
+            notes.append(f"a {short} experiment uses {words.get(k, k)}")
+    return "copies of ρ needed, $N^*$" + (f"\n({'; '.join(notes)})" if notes else "")
+
+
 #: Series per strategy up to which each gets its own colour and legend entry (with its
 #: fitted base); beyond it the swept setting is drawn with a colour map and a colour bar.
 _LEGEND_SERIES_MAX = 3
@@ -517,7 +534,7 @@ def _separation_legend_figure(rows: list[dict[str, Any]], fits: list[dict[str, A
     if censored_drawn:
         theory_handles.append(_not_reached_handle())
     _style_separation_axes(ax, y_values, n_range)
-    ax.set_ylabel(_Y_LABEL)
+    ax.set_ylabel(_y_label([str(f["strategy"]) for f in fits]))
 
     legend = fig.legend(
         handles=data_handles + theory_handles,
@@ -655,7 +672,7 @@ def _separation_map_figure(rows: list[dict[str, Any]], fits: list[dict[str, Any]
     for p, ax in enumerate(axes):
         _style_separation_axes(ax, y_values, n_range)
         if p == 0:
-            ax.set_ylabel(_Y_LABEL)
+            ax.set_ylabel(_y_label(strategies))
         else:
             ax.tick_params(labelleft=False)
 

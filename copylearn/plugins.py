@@ -14,6 +14,7 @@ Two ways in (docs/extending.md):
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -25,15 +26,16 @@ from copylearn.errors import CopylearnError
 
 ENTRY_POINT_GROUPS = ("copylearn.tasks", "copylearn.protocols")
 _entry_points_loaded = False
+BROKEN_ENTRY_POINTS: list[str] = []  # one line per entry point that failed to load
 
 
 def load_entry_points() -> None:
     """Load every entry point of :data:`ENTRY_POINT_GROUPS` once per process.
 
-    Raises
-    ------
-    CopylearnError
-        An entry point failed to load (names it and the package's error).
+    A broken entry point (any exception, ``SystemExit`` included) does not stop copylearn: it
+    is skipped with a one-line warning on stderr naming it, and recorded in
+    :data:`BROKEN_ENTRY_POINTS`, so a config naming what it would have registered gets the
+    registry's unknown-name error, which then mentions it.
     """
     global _entry_points_loaded
     if _entry_points_loaded:
@@ -43,11 +45,16 @@ def load_entry_points() -> None:
         for ep in entry_points(group=group):
             try:
                 ep.load()
-            except Exception as exc:  # a broken third-party package: say which
-                raise CopylearnError(
+            except BaseException as exc:  # a broken third-party package: say which, go on
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                why = (
                     f"plug-in entry point {ep.name!r} ({ep.value}, group {group}) failed to "
-                    f"load: {type(exc).__name__}: {exc}; fix or uninstall that package."
-                ) from None
+                    f"load ({type(exc).__name__}: {exc}); skipped it: fix or uninstall that "
+                    "package"
+                )
+                BROKEN_ENTRY_POINTS.append(why)
+                print(f"copylearn: warning: {why}.", file=sys.stderr)
 
 
 class PluginMissingError(CopylearnError):
@@ -101,7 +108,7 @@ def load_plugins(
                 found[name] = _load_module(name, root)
         except CopylearnError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() on import must not end copylearn
             raise CopylearnError(
                 f"plug-in {name!r} failed to import: {type(exc).__name__}: {exc}"
             ) from None
@@ -174,7 +181,9 @@ def _load_file(name: str, root: Path) -> str:
     path = path.resolve()
     if not path.is_file():
         raise CopylearnError(f"plug-in file {str(path)!r} does not exist: check the path.")
-    module_name = f"copylearn_plugin_{path.stem}"
+    # One module per absolute path: two files with the same stem are two plug-ins.
+    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:10]
+    module_name = f"copylearn_plugin_{path.stem}_{digest}"
     if module_name in sys.modules:
         return str(path)
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -188,3 +197,50 @@ def _load_file(name: str, root: Path) -> str:
         del sys.modules[module_name]
         raise
     return str(path)
+
+
+def plugin_file(name: str, place: str) -> Path | None:
+    """The source file of the imported plug-in entry ``name`` found at ``place``.
+
+    ``place`` is :func:`load_plugins`'s value for ``name``: the file itself for a ``.py``
+    entry; for a dotted module, the file the imported module was loaded from (its package's
+    ``__init__.py`` for a package). None when that cannot be told (a namespace package).
+    """
+    if name.endswith(".py"):
+        return Path(place)
+    origin = getattr(sys.modules.get(name), "__file__", None)
+    return Path(origin).resolve() if origin else None
+
+
+def source_hashes(sources: Mapping[str, str]) -> dict[str, str]:
+    """SHA-256 of each plug-in entry's source file (see :func:`plugin_file`), by entry.
+
+    Kept in a store's ``plugins.json`` so that a resume refuses a plug-in edited in place
+    (its rows would mix two codes). Entries whose file cannot be read are left out.
+    """
+    hashes = {}
+    for name, place in sources.items():
+        path = plugin_file(name, place)
+        try:
+            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path else None
+        except OSError:
+            hashes[name] = None
+    return {name: digest for name, digest in hashes.items() if digest is not None}
+
+
+def changed_sources(sources: Mapping[str, str], recorded: Mapping[str, str]) -> list[str]:
+    """One phrase per plug-in whose source file no longer has the recorded SHA-256.
+
+    Parameters
+    ----------
+    sources : mapping
+        Entry to place (:func:`load_plugins`'s return value); the entries are imported.
+    recorded : mapping
+        Entry to the SHA-256 recorded when the store was written (:func:`source_hashes`).
+    """
+    now = source_hashes(sources)
+    return [
+        f"plug-in {name!r} ({plugin_file(name, sources[name])})"
+        for name, digest in recorded.items()
+        if name in sources and now.get(name) != digest
+    ]

@@ -9,12 +9,31 @@ takes from a built-in is caught, whatever imports first.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from copylearn.errors import CopylearnError
 
 T = TypeVar("T")
+
+
+def _same_code(old: type, new: type) -> bool:
+    """Whether ``new`` is ``old`` imported again: the same module and qualified name, or the
+    same qualified name in a source file of identical bytes (one file imported by module name
+    and by path, or a verbatim copy). Anything else taking a name is a different class."""
+    if old.__qualname__ != new.__qualname__:
+        return False
+    if old.__module__ == new.__module__:
+        return True
+    files = [getattr(sys.modules.get(c.__module__), "__file__", None) for c in (old, new)]
+    if not all(files):
+        return False
+    try:
+        return Path(files[0]).read_bytes() == Path(files[1]).read_bytes()
+    except OSError:
+        return False
 
 
 class Registry(Generic[T]):
@@ -53,7 +72,8 @@ class Registry(Generic[T]):
         ------
         CopylearnError
             No name, ``check`` refuses the class, a declared parameter's default fails its own
-            validation, or the name is taken by another class.
+            validation, or the name is taken by another class (any other module or qualified
+            name, unless its source file is byte-identical: see :func:`_same_code`).
         """
         self.load_builtins()  # built-ins first, whatever registers first
         if not getattr(cls, "name", None):
@@ -69,7 +89,7 @@ class Registry(Generic[T]):
                     f"({exc}): fix the default of {parameter.name!r}."
                 ) from None
         old = self.entries.get(cls.name)
-        if old is not None and type(old).__qualname__ != cls.__qualname__:
+        if old is not None and not _same_code(type(old), cls):
             raise CopylearnError(
                 f"{self.kind} {cls.name!r} is registered twice ({type(old).__module__} and "
                 f"{cls.__module__}): rename one."
@@ -99,7 +119,11 @@ class Registry(Generic[T]):
         """
         self.load_builtins()
         if not isinstance(name, str) or name not in self.entries:
+            from copylearn.plugins import BROKEN_ENTRY_POINTS
+
+            broken = "".join(f"; note: {why}" for why in BROKEN_ENTRY_POINTS)
             raise CopylearnError(
-                f"unknown {self.kind} {name!r}: use one of {', '.join(self.entries)} ({self.hint})."
+                f"unknown {self.kind} {name!r}: use one of {', '.join(self.entries)} "
+                f"({self.hint}){broken}."
             )
         return self.entries[name]

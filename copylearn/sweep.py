@@ -370,8 +370,12 @@ def parse_config(
 
     task = sweep["task"]
     if not isinstance(task, str) or task not in task_names():
+        from copylearn.plugins import BROKEN_ENTRY_POINTS
+
+        broken = "".join(f" Note: {why}." for why in BROKEN_ENTRY_POINTS)
         raise fail(
-            "sweep.task", f"{task!r} is not a known task: use one of {', '.join(task_names())}."
+            "sweep.task",
+            f"{task!r} is not a known task: use one of {', '.join(task_names())}.{broken}",
         )
     supported = get_task(task).protocols
     seed = sweep["seed"]
@@ -386,9 +390,15 @@ def parse_config(
         )
     for s in strategies:
         if not isinstance(s, str) or s not in supported:
+            known = isinstance(s, str) and s in protocol_names()
             raise fail(
                 "sweep.strategies",
-                f"{s!r} is not a known strategy of task {task!r}: use {', '.join(supported)}.",
+                f"task {task!r} does not support protocol {s!r}; it supports "
+                f"{', '.join(supported)} (a task sweeps only the protocols it lists; see "
+                "docs/extending.md)."
+                if known
+                else f"{s!r} is not a registered protocol: use one of task {task!r}'s "
+                f"protocols, {', '.join(supported)}.",
             )
     if len(set(strategies)) != len(strategies):
         raise fail("sweep.strategies", "lists a strategy twice: give each once.")
@@ -723,6 +733,10 @@ def _value(
             return params[key].parse(v)
         except ValueError as exc:
             raise fail(where, str(exc)) from None
+        except CopylearnError:
+            raise
+        except Exception as exc:  # a plug-in's validator raising anything else: one line too
+            raise fail(where, f"{v!r} is refused ({type(exc).__name__}: {exc}).") from None
     if key == "n":
         if not _is_int(v) or v < 1:
             raise fail(where, f"{v!r} is not a qubit count: use integers >= 1, e.g. n = [1, 2, 4].")
@@ -774,9 +788,9 @@ def _value(
         if not _is_int(v) or v < 0 or v % 2 or v == 2:
             raise fail(
                 where,
-                f"{v!r} is not 0 or an even integer >= 4 (a Bell experiment consumes two "
-                "copies): use 0 (raw estimates) or e.g. calibration_copies = 20000 (copies per "
-                "calibration state).",
+                f"{v!r} is not 0 or an even integer >= 4 (whole experiments of any protocol, "
+                "one- or two-copy, and at least two of them): use 0 (raw estimates) or e.g. "
+                "calibration_copies = 20000 (copies per calibration state).",
             )
         return int(v)
     if key == "backend":
@@ -1029,8 +1043,26 @@ def load_stored_config(out: Path) -> Config:
 def _write_plugin_sources(out: Path, config: Config) -> None:
     """Record where the config's plug-ins were imported from (``DIR/plugins.json``)."""
     if config.plugin_sources:
-        document = {"plugins": config.plugin_sources}
+        from copylearn.plugins import source_hashes
+
+        document = {
+            "plugins": config.plugin_sources,
+            "sha256": source_hashes(config.plugin_sources),
+        }
         _atomic_write(out / PLUGINS_NAME, (json.dumps(document, indent=1) + "\n").encode())
+
+
+def _changed_plugins(out: Path, config: Config) -> str | None:
+    """Which of a store's plug-ins changed since ``DIR/plugins.json`` recorded their SHA-256
+    (one phrase), or None; ``config`` is the store's own, its plug-ins imported."""
+    try:
+        recorded = json.loads((out / PLUGINS_NAME).read_text("utf-8")).get("sha256") or {}
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None  # no plugins.json, or one without hashes (an older store): nothing to tell
+    from copylearn.plugins import changed_sources
+
+    changed = changed_sources(config.plugin_sources, recorded) if isinstance(recorded, dict) else []
+    return ", ".join(changed) or None
 
 
 def _stored_sweep(out: Path) -> tuple[int | None, set[str] | None]:
@@ -1058,6 +1090,13 @@ def _stored_sweep(out: Path) -> tuple[int | None, set[str] | None]:
                 f"fix or restore {CONFIG_NAME}."
             ) from None
         return (seed if _is_int(seed) else None), None
+    changed = _changed_plugins(out, config)
+    if changed:  # reading is harmless: warn, do not refuse
+        print(
+            f"copylearn: warning: {changed} changed since {str(out)!r} computed its rows "
+            f"(sha256 in {PLUGINS_NAME}); its rows were computed by the earlier code.",
+            file=sys.stderr,
+        )
     return config.seed, set(map(point_id, config.points()))
 
 
@@ -1141,6 +1180,12 @@ def _check_store(config: Config, out: Path) -> bool:
             f"{str(out)!r} holds a sweep whose {CONFIG_NAME} is unreadable ({exc}); "
             "choose another --out."
         ) from None
+    changed = _changed_plugins(out, previous)
+    if changed and _read_rows(out / STORE_NAME)[0]:
+        raise CopylearnError(
+            f"{changed} changed since {str(out)!r} computed its rows (sha256 in {PLUGINS_NAME}): "
+            "resuming would mix results of two codes; restore the file, or choose a new --out."
+        )
     old = set(map(point_id, previous.points()))
     new = set(map(point_id, config.points()))
     if (previous.seed != config.seed or not old <= new) and not _read_rows(out / STORE_NAME)[0]:

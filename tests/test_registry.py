@@ -165,7 +165,10 @@ def test_queries_all_at_n_13_names_queries():
 def test_a_task_refuses_a_protocol_it_does_not_support():
     _example_plugin()
     text = '[sweep]\ntask = "pauli-sign"\nseed = 1\nstrategies = ["bell"]\n[grid]\nn = 1\n'
-    with pytest.raises(CopylearnError, match=r"sweep\.strategies: 'bell' is not a known strategy"):
+    with pytest.raises(
+        CopylearnError,
+        match=r"sweep\.strategies: task 'pauli-sign' does not support protocol 'bell'",
+    ):
         parse_config(text)
 
 
@@ -283,7 +286,7 @@ def test_records_are_frozen_and_refuse_malformed_specs():
             PointSpec.from_json(bad)
 
 
-def test_entry_points_are_loaded_once_and_a_broken_one_is_one_line(monkeypatch):
+def test_entry_points_are_loaded_once_and_a_broken_one_is_one_line(monkeypatch, capsys):
     from copylearn import plugins
 
     loaded = []
@@ -305,10 +308,10 @@ def test_entry_points_are_loaded_once_and_a_broken_one_is_one_line(monkeypatch):
     assert loaded == ["t"]
     groups["copylearn.protocols"] = [FakeEntryPoint("p", fail=True)]
     monkeypatch.setattr(plugins, "_entry_points_loaded", False)
-    with pytest.raises(CopylearnError) as info:
-        plugins.load_entry_points()
-    assert "'p'" in str(info.value) and "copylearn.protocols" in str(info.value)
-    assert "\n" not in str(info.value)
+    monkeypatch.setattr(plugins, "BROKEN_ENTRY_POINTS", [])
+    plugins.load_entry_points()  # a broken one is skipped with a one-line warning
+    err = capsys.readouterr().err
+    assert "'p'" in err and "copylearn.protocols" in err and err.count("\n") == 1
 
 
 def test_a_plugin_path_is_relative_to_the_config(tmp_path):

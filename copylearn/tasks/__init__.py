@@ -104,8 +104,8 @@ class Task:
         if spec["strategy"] not in self.protocols:
             raise ParameterError(
                 "strategy",
-                f"task {self.name!r} supports protocols {', '.join(self.protocols)}, not "
-                f"{spec['strategy']!r}.",
+                f"task {self.name!r} does not support protocol {spec['strategy']!r}; it "
+                f"supports {', '.join(self.protocols)}.",
             )
         for p in self.parameters:
             p.validate(spec.get(p.name, p.default))
