@@ -342,13 +342,16 @@ def _check_reproducible(report, where, data, state, name, copies, backend, seed,
 def check_task(
     name: str,
     *,
-    n: int = 1,
+    n: int | None = None,
     trials: int = 60,
-    max_copies: int = 20_000,
+    max_copies: int | None = None,
     seed: int = 3,
     bad_values: Mapping[str, Any] | None = None,
 ) -> Report:
     """Check the registered task ``name``: small searches and its parameters' refusals.
+
+    ``n`` and ``max_copies`` default to the task's :attr:`copylearn.tasks.Task.small_point`
+    (else n = 1 and 20,000 copies): a point where its learners reach the target cheaply.
 
     For every protocol the task supports, a search at ``n`` qubits with the task's default
     parameters must reach its target and give N* > 0 with one success curve; every declared
@@ -377,6 +380,9 @@ def check_task(
     bad_values = bad_values or {}
     if not task.protocols:
         report.failures.append("supports no protocol")
+    small = {"n": 1, "max_copies": 20_000, **task.small_point}
+    n = small["n"] if n is None else n
+    max_copies = small["max_copies"] if max_copies is None else max_copies
     for strategy in task.protocols:
         spec = {**grid_defaults(name), "task": name, "strategy": strategy, "n": n}
         spec.update(trials=trials, max_copies=max_copies, target=0.8)

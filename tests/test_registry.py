@@ -104,16 +104,10 @@ def _all_tasks() -> list[str]:
     return list(task_names())
 
 
-# Points where a task's learners reach the target cheaply. Purity testing's collision test
-# reaches 0.8 only from n ~ 5 with 60 trials (small-d Haar states often have sum_b p_b^2
-# below its threshold, docs/theory.md §14); one Clifford per trial draws the whole stream.
-_SMALL = {"purity-testing": {"n": 5, "max_copies": 2_000}}
-
-
 def _small_spec(task: str, strategy: str) -> dict:
     spec = {**grid_defaults(task), "task": task, "strategy": strategy, "n": 1}
     spec.update(trials=60, max_copies=20_000, target=0.8)
-    spec.update(_SMALL.get(task, {}))
+    spec.update(get_task(task).small_point)
     for key in ("device", "noise_scale", "calibration_copies"):
         del spec[key]
     return spec

@@ -156,6 +156,11 @@ class Task:
         """
         return {}
 
+    #: Grid values (``n``, ``max_copies``) where every supported protocol's learner reaches a
+    #: target of 0.8 with 60 trials in seconds: the point :func:`copylearn.conformance.check_task`
+    #: searches (default n = 1, 20,000 copies).
+    small_point: ClassVar[dict[str, int]] = {}
+
     #: Extra figures of a store of this task that :mod:`copylearn.plotting` knows how to
     #: draw (``"crossover"``: the storage-noise crossover of docs/theory.md §8.6).
     figures: ClassVar[tuple[str, ...]] = ()
