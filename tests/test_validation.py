@@ -198,20 +198,26 @@ def u_statistic_se(mu, variance, shots: int) -> np.ndarray:
     return np.sqrt((4 * (shots - 2) * zeta1 + 2 * zeta2) / (shots * (shots - 1)))
 
 
-def _check_shadow(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
-    """Every estimator of pauli-shadow data; returns the estimator keys it checked."""
-    shadow_ref = refs[0]
-    exact_signed = exact[0]
-    shadows = cl.collect(
+def _collect_on_path(protocol, state, copies, noise, backend, seed, execution):
+    """Collect with ``protocol`` and check the forced execution path was the one taken."""
+    data = cl.collect(
         state,
-        protocol="pauli-shadow",
+        protocol=protocol,
         copies=copies,
         noise=noise,
         backend=backend,
         seed=seed,
         execution=execution,
     )
-    assert shadows.metadata["execution"]["path"] == execution
+    assert data.metadata["execution"]["path"] == execution
+    return data
+
+
+def _check_shadow(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
+    """Every estimator of pauli-shadow data; returns the estimator keys it checked."""
+    shadow_ref = refs[0]
+    exact_signed = exact[0]
+    shadows = _collect_on_path("pauli-shadow", state, copies, noise, backend, seed, execution)
     shots = shadows.shots
     mean = shadows.estimate(labels)
     check.within("shadow estimate", mean, exact_signed, mean_se(shadow_ref.variance, shots))
@@ -250,16 +256,7 @@ def _check_bell(check, state, labels, refs, exact, backend, copies, seed, execut
     """Every estimator of bell data; returns the estimator keys it checked."""
     _, bell_ref, purity_ref = refs
     _, exact_square, exact_purity = exact
-    bell = cl.collect(
-        state,
-        protocol="bell",
-        copies=copies,
-        noise=noise,
-        backend=backend,
-        seed=seed,
-        execution=execution,
-    )
-    assert bell.metadata["execution"]["path"] == execution
+    bell = _collect_on_path("bell", state, copies, noise, backend, seed, execution)
     shots = bell.shots
     square = bell.estimate_square(labels)
     check.within("bell estimate_square", square, exact_square, mean_se(bell_ref.variance, shots))
@@ -291,16 +288,7 @@ def _check_clifford(check, state, labels, refs, exact, backend, copies, seed, ex
     (``exact_reference.clifford_conditional_moments``: noisy density-matrix outcome laws and
     dense U Q U^dagger), so every noise model has an exact target; ``refs`` is unused.
     """
-    data = cl.collect(
-        state,
-        protocol="clifford-shadow",
-        copies=copies,
-        noise=noise,
-        backend=backend,
-        seed=seed,
-        execution=execution,
-    )
-    assert data.metadata["execution"]["path"] == execution
+    data = _collect_on_path("clifford-shadow", state, copies, noise, backend, seed, execution)
     shots = data.shots
     mean = data.estimate(labels)
     square = data.estimate_square(labels)
