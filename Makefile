@@ -26,11 +26,13 @@ demo: $(STAMP)
 	$(BIN)/copylearn plot runs/quick --out runs/quick/figures
 	$(BIN)/copylearn summary runs/quick
 
+# Tests run in parallel, one pytest-xdist worker per core (-n auto): every test is independent
+# (own seeds, own temporary directories), so the results do not depend on the worker count.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test-all: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q -m ""
+	$(BIN)/python -m pytest -q -n auto -m ""
 
 bench: $(DEV_STAMP)
 	PYTHONUNBUFFERED=1 $(BIN)/python benchmarks/bench_collect.py
