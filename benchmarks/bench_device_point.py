@@ -117,7 +117,7 @@ def main() -> int:
     start = time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    fresh = run_point(spec, seed)
+    fresh = run_point(spec, seed, stream=row.get("stream", 1))  # the row's random stream
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
