@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import platform
 from dataclasses import dataclass, field
@@ -33,6 +34,13 @@ _POOL_STREAM = 7
 
 
 def _versions() -> dict[str, str]:
+    """Versions of Python and the packages that made a dataset (a copy per call)."""
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> dict[str, str]:
+    """Read once per process: package metadata costs milliseconds per read."""
     versions = {"python": platform.python_version()}
     for dist in ("copylearn", "cirq-core", "qsimcirq", "numpy", "stim", "stimcirq"):
         try:

@@ -17,10 +17,11 @@ A dataset's bytes are a function of its seed *and* of the stream version it was 
     bytes 243..255 are skipped. Every accepted byte is uniform on 0..242, so its five
     digits are independent and exactly uniform on {0, 1, 2}; 13/256 = 5.1 % of the bytes
     are skipped (1.69 random bits per basis instead of 8);
-  - block outcomes: a 32-bit unsigned integer ``u`` per shot and block (the two halves of a
-    raw word, low half first) against integer thresholds ``T_j = round(2^32 F_j)`` of the
-    block's cumulative distribution F: outcome ``#{j : T_j <= u}``. The law drawn is
-    ``P(outcome <= j) = T_j / 2^32``, within ``2^-33`` of the simulator's F_j.
+  - block outcomes: a 32-bit unsigned integer ``u`` per shot and block, shot after shot
+    (:func:`uniforms`: ``ceil(blocks / 2)`` raw words a shot, low half first), against
+    integer thresholds ``T_j = round(2^32 F_j)`` of the block's cumulative distribution F:
+    outcome ``#{j : T_j <= u}``. The law drawn is ``P(outcome <= j) = T_j / 2^32``, within
+    ``2^-33`` of the simulator's F_j.
 
   The parameters travel bit-packed (:class:`PackedColumns`) from the protocol's draw to the
   block sampler, which writes its outcomes packed, so no ``(shots, parameters)`` byte array
@@ -323,13 +324,19 @@ def basis_planes(rng: np.random.Generator, shots: int, n: int) -> tuple[np.ndarr
     return out[0], out[1], out[2]
 
 
-def uniforms(rng: np.random.Generator, blocks: int, shots: int) -> np.ndarray:
-    """Stream 2's outcome draws: ``(blocks, shots)`` uint32; block b takes raw words
-    ``b * ceil(shots / 2)`` on, each word giving its low then its high 32 bits."""
-    per_block = -(-shots // 2)
-    raw = raw_words(rng, blocks * per_block).astype("<u8", copy=False)
-    u = raw.view("<u4").reshape(blocks, 2 * per_block).astype(np.uint32, copy=False)
-    return u if shots % 2 == 0 else np.ascontiguousarray(u[:, :shots])
+def uniforms(rng: np.random.Generator, shots: int, blocks: int) -> np.ndarray:
+    """Stream 2's outcome draws for the next ``shots`` shots: ``(shots, 2 * ceil(blocks / 2))``
+    uint32, shot-major. Shot i takes ``ceil(blocks / 2)`` raw words, block b the low (even b)
+    or high (odd b) half of its word ``b // 2``; a last half word is unused. Drawing the shots
+    in chunks therefore draws the same numbers as drawing them at once."""
+    per_shot = -(-blocks // 2)
+    raw = raw_words(rng, shots * per_shot).astype("<u8", copy=False)
+    return raw.view("<u4").reshape(shots, 2 * per_shot).astype(np.uint32, copy=False)
+
+
+#: Shots whose outcome draws the block sampler holds at once (:func:`uniforms`): small
+#: enough to stay in the cache, large enough that the per-chunk Python work is negligible.
+SHOT_CHUNK = 1 << 14
 
 
 #: Denominator of stream 2's outcome thresholds.

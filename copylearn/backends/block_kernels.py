@@ -141,25 +141,13 @@ def _chunk_codes(varying, start, m, columns, places, ncolumns, fixed, b, codes):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def packed_present(varying, shots, columns, places, ncolumns, fixed, offsets, present):
-    """Which codes occur: ``present[offsets[b] + code]`` for every shot and block."""
-    codes = np.empty(CHUNK, dtype=np.uint64)
-    for start in range(0, shots, CHUNK):
-        m = min(shots, start + CHUNK) - start
-        for b in range(columns.shape[0]):
-            _chunk_codes(varying, start, m, columns, places, ncolumns, fixed, b, codes)
-            base = offsets[b]
-            for i in range(m):
-                present[base + np.int64(codes[i])] = True
-
-
-@numba.njit(cache=True, nogil=True, boundscheck=False)
 def sample_packed(
     varying,
     columns,
     places,
     ncolumns,
     fixed,
+    offsets,
     thresholds,
     rows,
     counts,
@@ -169,53 +157,72 @@ def sample_packed(
     out,
     word_of,
     bit_of,
+    needed,
 ):
-    """Stream 2's outcome bits of blocks ``first .. first + len(u) - 1``, OR-ed into ``out``.
+    """Stream 2's outcome bits of shots ``first .. first + len(u) - 1`` into ``out``.
 
     A shot's outcome index in block ``b`` is the number of its setting's integer thresholds
     (``thresholds[rows[b] + code * counts[b] :][: counts[b]]``) that are at most its 32-bit
-    draw ``u[b - first, i]``; bit ``q`` of the index (most significant first) is set in word
-    ``word_of[b, q]``, bit ``bit_of[b, q]`` of ``out[i]``.
+    draw ``u[i - first, b]``; bit ``q`` of the index (most significant first) is set in word
+    ``word_of[b, q]``, bit ``bit_of[b, q]`` of ``out[i]`` (whose words start at 0).
+
+    Thresholds not computed yet are -1: a sub-chunk of shots that meets one marks every such
+    code it holds in ``needed[offsets[b] + code]`` and the call returns their number without
+    writing that sub-chunk; the caller computes them and calls again from the same shot (the
+    returned value is 0 once every shot is written). So only codes that occur are executed,
+    without a separate pass over the shots to find them.
     """
-    shots = out.shape[0]
+    blocks = columns.shape[0]
+    total = u.shape[0]
     held = np.zeros((out.shape[1], CHUNK), dtype=np.uint64)
     codes = np.empty(CHUNK, dtype=np.uint64)
     outcome = np.empty(CHUNK, dtype=np.int64)
-    for start in range(0, shots, CHUNK):
-        m = min(shots, start + CHUNK) - start
-        for i in range(m):
-            for w in range(out.shape[1]):
-                held[w, i] = out[start + i, w]
-        for k in range(u.shape[0]):
-            b = first + k
+    for offset in range(0, total, CHUNK):
+        m = min(total, offset + CHUNK) - offset
+        start = first + offset
+        held[:, :m] = 0
+        missing = 0
+        for b in range(blocks):
             _chunk_codes(varying, start, m, columns, places, ncolumns, fixed, b, codes)
-            draws = u[k, start : start + m]
+            mine = u[offset : offset + m, b]
             count = counts[b]
             base = rows[b]
+            low = np.int64(0)
             if count == 1:  # one measured qubit: one comparison
                 target = held[word_of[b, 0]]
                 shift = np.uint64(bit_of[b, 0])
                 for i in range(m):
-                    hit = thresholds[base + np.int64(codes[i])] <= np.int64(draws[i])
-                    target[i] |= np.uint64(hit) << shift
-                continue
-            for i in range(m):
-                x = np.int64(draws[i])
-                row = base + np.int64(codes[i]) * count
-                o = 0
-                for t in range(count):  # branch-free count of thresholds <= x
-                    o += thresholds[row + t] <= x
-                outcome[i] = o
-            w = widths[b]
-            for q in range(w):
-                target = held[word_of[b, q]]
-                shift = np.uint64(bit_of[b, q])
-                down = w - 1 - q
+                    t = thresholds[base + np.int64(codes[i])]
+                    low = min(low, t)
+                    target[i] |= np.uint64(t <= np.int64(mine[i])) << shift
+            else:
                 for i in range(m):
-                    target[i] |= np.uint64((outcome[i] >> down) & 1) << shift
+                    x = np.int64(mine[i])
+                    row = base + np.int64(codes[i]) * count
+                    low = min(low, thresholds[row])
+                    o = 0
+                    for t in range(count):  # branch-free count of thresholds <= x
+                        o += thresholds[row + t] <= x
+                    outcome[i] = o
+                w = widths[b]
+                for q in range(w):
+                    target = held[word_of[b, q]]
+                    shift = np.uint64(bit_of[b, q])
+                    down = w - 1 - q
+                    for i in range(m):
+                        target[i] |= np.uint64((outcome[i] >> down) & 1) << shift
+            if low < 0:
+                for i in range(m):
+                    code = np.int64(codes[i])
+                    if thresholds[base + code * count] < 0 and not needed[offsets[b] + code]:
+                        needed[offsets[b] + code] = True
+                        missing += 1
+        if missing:
+            return missing
         for i in range(m):
             for w in range(out.shape[1]):
                 out[start + i, w] = held[w, i]
+    return 0
 
 
 def warm_up_packed() -> None:
@@ -223,16 +230,13 @@ def warm_up_packed() -> None:
     one = np.zeros((1, 1), dtype=np.int64)
     ones = np.ones(1, dtype=np.int64)
     zero = np.zeros(1, dtype=np.int64)
-    varying = np.zeros((1, 1), dtype=np.uint64)
-    packed_present(
-        varying, 1, one, one, ones, zero, np.zeros(2, np.int64), np.zeros(2, dtype=np.bool_)
-    )
     sample_packed(
-        varying,
+        np.zeros((1, 1), dtype=np.uint64),
         one,
         one,
         ones,
         zero,
+        np.zeros(2, np.int64),
         np.zeros(2, dtype=np.int64),
         np.zeros(2, np.int64),
         ones,
@@ -242,6 +246,7 @@ def warm_up_packed() -> None:
         np.zeros((1, 1), dtype=np.uint64),
         one,
         one,
+        np.zeros(2, dtype=np.bool_),
     )
     trit_planes(
         np.zeros((1, 1), dtype=np.uint8),

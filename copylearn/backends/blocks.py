@@ -471,36 +471,33 @@ def _run_blocks_stream2(blocks, parameter_names, values, distribution, rng, key_
 _MAX_PACKED_COLUMNS = 16
 
 
-def _batches(blocks: int, shots: int) -> list[range]:
-    """Blocks whose 32-bit draws are held at once (bounds memory; draws do not depend on it)."""
-    batch = max(1, _UNIFORM_BYTES // (4 * max(shots, 1)))
-    return [range(first, min(blocks, first + batch)) for first in range(0, blocks, batch)]
-
-
 def _run_stream2_numpy(blocks, parameter_names, values, distribution, rng, key_sizes, cache):
-    """Stream 2 in NumPy, one block at a time: ``#{j : T_j <= u}`` per shot."""
+    """Stream 2 in NumPy, a chunk of shots and then one block at a time: ``#{j : T_j <= u}``
+    per shot."""
     shots = values.shape[0]
     out = {key: np.zeros((shots, size), dtype=np.uint8) for key, size in key_sizes.items()}
-    for batch in _batches(len(blocks), shots):
-        draws = streams.uniforms(rng, len(batch), shots).astype(np.int64)
-        for u, index in zip(draws, batch, strict=True):
-            block = blocks[index]
-            settings, inverse = setting_index(values[:, list(block.columns)])
+    for first in range(0, shots, streams.SHOT_CHUNK):
+        rows = slice(first, min(shots, first + streams.SHOT_CHUNK))
+        chunk = values[rows]
+        draws = streams.uniforms(rng, len(chunk), len(blocks)).astype(np.int64)
+        for index, block in enumerate(blocks):
+            u = draws[:, index]
+            settings, inverse = setting_index(chunk[:, list(block.columns)])
             cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
             table = streams.thresholds(np.stack(cdfs)[:, :-1])
             width = len(block.measured)
             if width <= 3:
                 outcome = (u[:, None] >= table[inverse]).sum(axis=1)
             else:
-                outcome = np.empty(shots, dtype=np.int64)
+                outcome = np.empty(len(chunk), dtype=np.int64)
                 group_order = np.argsort(inverse, kind="stable")
                 counts = np.bincount(inverse, minlength=len(settings))
                 bounds = np.concatenate([[0], np.cumsum(counts)])
                 for s, row in enumerate(table):
-                    rows = group_order[bounds[s] : bounds[s + 1]]
-                    outcome[rows] = np.searchsorted(row, u[rows], side="right")
+                    members = group_order[bounds[s] : bounds[s + 1]]
+                    outcome[members] = np.searchsorted(row, u[members], side="right")
             for j, (key, position) in enumerate(block.targets):
-                out[key][:, position] = (outcome >> (width - 1 - j)) & 1
+                out[key][rows, position] = (outcome >> (width - 1 - j)) & 1
     return out, _executed(cache)
 
 
@@ -529,19 +526,25 @@ def _run_stream2_compiled(
         fixed[b] = int((constant[own].astype(np.int64) << np.arange(len(own))).sum())
     sizes = np.array([1 << len(b.columns) for b in blocks], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    present = np.zeros(int(offsets[-1]), dtype=np.bool_)
-    kernels.packed_present(varying, shots, columns, places, ncolumns, fixed, offsets, present)
     widths = np.array([len(b.measured) for b in blocks], dtype=np.int64)
     counts = (1 << widths) - 1
     rows = np.concatenate([[0], np.cumsum(sizes * counts)]).astype(np.int64)
-    table = np.zeros(int(rows[-1]), dtype=np.int64)
-    for index, block in enumerate(blocks):
-        found = np.flatnonzero(present[offsets[index] : offsets[index + 1]])
-        k = len(block.columns)
-        settings = ((found[:, None] >> np.arange(k)) & 1).astype(np.uint8)
-        cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
-        view = table[rows[index] : rows[index + 1]].reshape(-1, counts[index])
-        view[found] = streams.thresholds(np.stack(cdfs)[:, :-1])
+    table = np.full(int(rows[-1]), -1, dtype=np.int64)  # -1: not computed yet
+    needed = np.zeros(int(offsets[-1]), dtype=np.bool_)
+
+    def compute_needed() -> None:
+        """Execute (or fetch) the block circuits of the codes the kernel asked for."""
+        for index, block in enumerate(blocks):
+            found = np.flatnonzero(needed[offsets[index] : offsets[index + 1]])
+            if not len(found):
+                continue
+            k = len(block.columns)
+            settings = ((found[:, None] >> np.arange(k)) & 1).astype(np.uint8)
+            cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
+            view = table[rows[index] : rows[index + 1]].reshape(-1, counts[index])
+            view[found] = streams.thresholds(np.stack(cdfs)[:, :-1])
+        needed[:] = False
+
     keys = list(key_sizes)
     key_words = [n_words(key_sizes[k]) for k in keys]
     starts = dict(zip(keys, np.cumsum([0, *key_words])[:-1].tolist(), strict=True))
@@ -552,24 +555,11 @@ def _run_stream2_compiled(
             word_of[b, q] = starts[key] + position // 64
             bit_of[b, q] = position % 64
     out = np.zeros((shots, sum(key_words)), dtype=np.uint64)
-    for batch in _batches(len(blocks), shots):
-        u = streams.uniforms(rng, len(batch), shots)
-        kernels.sample_packed(
-            varying,
-            columns,
-            places,
-            ncolumns,
-            fixed,
-            table,
-            rows,
-            counts,
-            u,
-            batch.start,
-            widths,
-            out,
-            word_of,
-            bit_of,
-        )
+    for first in range(0, shots, streams.SHOT_CHUNK):
+        u = streams.uniforms(rng, min(streams.SHOT_CHUNK, shots - first), len(blocks))
+        arguments = (varying, columns, places, ncolumns, fixed, offsets, table, rows, counts)
+        while kernels.sample_packed(*arguments, u, first, widths, out, word_of, bit_of, needed):
+            compute_needed()
     if len(keys) == 1:
         return {keys[0]: PackedColumns(out, key_sizes[keys[0]])}, _executed(cache)
     split = {
