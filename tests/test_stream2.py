@@ -272,3 +272,60 @@ def test_an_unknown_stream_is_refused_in_one_line(bad):
     with pytest.raises(CopylearnError, match=r"stream=.* is not a random-stream version") as err:
         cl.collect(_state("pauli:XZ:1:1"), protocol="bell", copies=10, seed=1, stream=bad)
     assert "\n" not in str(err.value)
+
+
+# ----- sweeps: a store keeps one stream ---------------------------------------------------------
+SWEEP = """
+[sweep]
+task = "pauli-prediction"
+seed = 5
+strategies = ["bell"]
+{stream}
+[grid]
+n = 1
+queries = 1
+trials = 40
+max_copies = 200
+"""
+
+
+def _sweep(tmp_path, stream_line: str, name: str = "s"):
+    from copylearn.sweep import parse_config, run_sweep
+
+    config = parse_config(SWEEP.format(stream=stream_line))
+    return run_sweep(config, tmp_path / name, workers=0, progress=False)
+
+
+def test_a_new_store_draws_and_records_stream_2_and_keeps_it(tmp_path):
+    (row,) = _sweep(tmp_path, "")
+    assert row["stream"] == 2
+    (again,) = _sweep(tmp_path, "stream = 2")  # resumed: nothing to run, the same row
+    assert again == row
+    with pytest.raises(CopylearnError, match=r"drew with stream 2: resuming would mix"):
+        _sweep(tmp_path, "stream = 1")
+
+
+def test_stream_1_rows_record_no_stream_and_differ_from_stream_2(tmp_path):
+    (one,) = _sweep(tmp_path, "stream = 1", "one")
+    (two,) = _sweep(tmp_path, "", "two")
+    assert "stream" not in one and one["id"] == two["id"]
+    assert one["curve"] != two["curve"] or one["n_star"] != two["n_star"]
+
+
+def test_store_stream_rules():
+    from pathlib import Path
+
+    from copylearn.sweep import _store_stream, parse_config
+
+    def config(line):
+        return parse_config(SWEEP.format(stream=line))
+
+    out = Path("store")
+    assert _store_stream(config(""), [], out) == 2
+    assert _store_stream(config("stream = 1"), [], out) == 1
+    assert _store_stream(config(""), [{"id": "a"}], out) == 1  # rows before stream versions
+    assert _store_stream(config(""), [{"stream": 2}], out) == 2
+    with pytest.raises(CopylearnError, match="rows of random streams"):
+        _store_stream(config(""), [{"id": "a"}, {"stream": 2}], out)
+    with pytest.raises(CopylearnError, match=r"sweep\.stream"):
+        parse_config(SWEEP.format(stream="stream = 3"))
