@@ -2082,9 +2082,10 @@ def _run_sweep(
         check_runnable(config, specs=[spec for pid, spec in specs.items() if pid not in done])
         from copylearn.complexity import run_point
 
-        point_runner = functools.partial(
-            run_point, stream=_store_stream(config, _read_rows(out / STORE_NAME)[0], out)
-        )
+        point_runner = run_point
+        stream = _store_stream(config, _read_rows(out / STORE_NAME)[0], out)
+        if "stream" in inspect.signature(run_point).parameters:  # not in a stand-in runner
+            point_runner = functools.partial(run_point, stream=stream)
     if not extended and (out / CONFIG_NAME).is_file():
         # Nothing to run: return without taking the store's lock, so a complete store on
         # read-only media (or one being summarised elsewhere) can be re-summarised.
