@@ -168,6 +168,8 @@ class Collector:
             measurements, info = self._run_pool(
                 np.concatenate([as_array(v) for v in values]), members, backend_seed
             )
+        if not getattr(type(module).outcome_arrays, "takes_packed", False):
+            measurements = {k: as_array(m) for k, m in measurements.items()}
         arrays = [
             module.outcome_arrays(
                 record, {k: m[i * shots : (i + 1) * shots] for k, m in measurements.items()}

@@ -224,6 +224,14 @@ def _is_constant(part: np.ndarray) -> bool:
     return part.ndim == 2 and part.strides[0] == 0
 
 
+def takes_packed(method):
+    """Mark a protocol's ``outcome_arrays`` as taking :class:`PackedColumns` measurements
+    (it packs them with :func:`copylearn.pauli.pack_bits`, which passes packed bits through).
+    An override without the mark (a plug-in subclass) gets ``(shots, bits)`` uint8 arrays."""
+    method.takes_packed = True
+    return method
+
+
 def as_array(values) -> np.ndarray:
     """``values`` as a ``(shots, columns)`` array (unpacking a :class:`PackedColumns`)."""
     return values.unpack() if isinstance(values, PackedColumns) else values

@@ -17,7 +17,7 @@ import sympy
 
 from copylearn.pauli import pack_bits, shadow_sums, shadow_values, unpack_bits
 from copylearn.protocols import Protocol, register_protocol, state_columns
-from copylearn.streams import PackedColumns, basis_planes, stream_of
+from copylearn.streams import PackedColumns, basis_planes, stream_of, takes_packed
 
 BASES = "XYZ"
 # Median of means: each batch must hold, on average, at least this many snapshots that match
@@ -106,6 +106,7 @@ class PauliShadow(Protocol):
             return bits, record
         return PackedColumns.join([own, PackedColumns(s, n), PackedColumns(x, n)]), record
 
+    @takes_packed
     def outcome_arrays(
         self, record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
     ) -> dict[str, np.ndarray]:

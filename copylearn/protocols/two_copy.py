@@ -17,7 +17,7 @@ import numpy as np
 
 from copylearn.pauli import bell_sums, bell_values, pack_bits, popcount, unpack_bits
 from copylearn.protocols import Protocol, register_protocol, state_columns
-from copylearn.streams import PackedColumns, as_array, stream_of
+from copylearn.streams import PackedColumns, as_array, stream_of, takes_packed
 
 
 def registers(n: int) -> tuple[list[cirq.LineQubit], list[cirq.LineQubit]]:
@@ -86,6 +86,7 @@ class BellSampling(Protocol):
             return PackedColumns.join([a, b]), {}
         return np.concatenate([as_array(a), as_array(b)], axis=1), {}
 
+    @takes_packed
     def outcome_arrays(
         self, record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
