@@ -2083,7 +2083,11 @@ def _run_sweep(
         from copylearn.complexity import run_point
 
         point_runner = run_point
-        stream = _store_stream(config, _read_rows(out / STORE_NAME)[0], out)
+        try:
+            rows = _read_rows(out / STORE_NAME)[0]
+        except OSError:  # an unusable --out: the store's own checks below say so in one line
+            rows = []
+        stream = _store_stream(config, rows, out)
         if "stream" in inspect.signature(run_point).parameters:  # not in a stand-in runner
             point_runner = functools.partial(run_point, stream=stream)
     if not extended and (out / CONFIG_NAME).is_file():
