@@ -12,7 +12,7 @@ if any field differs.
 
 Usage: python benchmarks/bench_device_point.py figures/weber_separation pauli-shadow 10
            [--config experiments/weber_separation.toml] [--trials T] [--profile FILE]
-           [--floor]
+           [--floor] [--stream V]
 
 ``--config`` defaults to ``experiments/<store name>.toml`` (the sweep seed lives there: the
 format-1 rows of the committed stores do not carry it). ``--trials T`` runs the point with
@@ -21,7 +21,9 @@ writes cProfile statistics of the run to FILE. ``--floor`` also times the bare r
 pauli-shadow point makes per shot (bases, the state's flip bits and sign coin, one uniform
 per single-qubit block) on 10^7 shots and scales them to the shots the row simulated
 (trials x the last copy count): the cost of the committed random stream alone, a lower bound
-for any path that reproduces the row.
+for any path that reproduces the row. ``--stream V`` runs the point on random stream V
+(docs/theory.md §15; default: the row's stream, 1 for rows that record none); on another
+stream than the row's the result is not compared.
 """
 
 from __future__ import annotations
@@ -94,6 +96,9 @@ def main() -> int:
     parser.add_argument("--trials", type=int)
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--floor", action="store_true")
+    parser.add_argument(
+        "--stream", type=int, help="random stream (default: the row's; 1 if it records none)"
+    )
     args = parser.parse_args()
     config_path = args.config or ROOT / "experiments" / f"{args.store.name}.toml"
     config = load_config(config_path)
@@ -117,7 +122,8 @@ def main() -> int:
     start = time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    fresh = run_point(spec, seed)
+    stream = args.stream or row.get("stream", 1)  # the row's random stream by default
+    fresh = run_point(spec, seed, stream=stream)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -134,6 +140,9 @@ def main() -> int:
         )
     if args.trials and args.trials != row["spec"]["trials"]:
         print("fewer trials than the row: not compared")
+        return 0
+    if stream != row.get("stream", 1):
+        print(f"stream {stream}, the row's is {row.get('stream', 1)}: not compared")
         return 0
     differ = differences(fresh, row)
     if differ:

@@ -125,6 +125,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "per letter X, Y, Z, for calibrated estimates (default 0: none)",
     )
     c.add_argument(
+        "--stream",
+        type=_int,
+        default=2,
+        metavar="V",
+        help="random-stream version: 2 (default) or 1 (as data made before stream versions; "
+        "docs/theory.md section 15)",
+    )
+    c.add_argument(
         "--option",
         action="append",
         default=[],
@@ -311,6 +319,7 @@ def _collect(args: argparse.Namespace) -> int:
         noise_scale=args.noise_scale,
         progress=True,
         options=parse_options(args.option),
+        stream=args.stream,
     )
     path = data.save(out, overwrite=args.force)
     print(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
+import inspect
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -11,7 +14,7 @@ from typing import Any
 import cirq
 import numpy as np
 
-from copylearn import calibration
+from copylearn import calibration, streams
 from copylearn.backends import Plan, check_backend, plan
 from copylearn.backends.limits import check_collection
 from copylearn.data import Dataset
@@ -21,6 +24,7 @@ from copylearn.noise import resolve_noise, with_state_noise
 from copylearn.protocols import Protocol, get_protocol
 from copylearn.seeding import substream
 from copylearn.states import CircuitState, PauliEigenstate, PauliMixedState
+from copylearn.streams import DEFAULT_STREAM, LEGACY_STREAM, Generators, as_array, check_stream
 
 # Streams spawned from the run's seed, by identity (not by order of use).
 _STREAMS = {"state_a": 0, "state_b": 1, "protocol": 2, "backend": 3}
@@ -30,6 +34,13 @@ _POOL_STREAM = 7
 
 
 def _versions() -> dict[str, str]:
+    """Versions of Python and the packages that made a dataset (a copy per call)."""
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> dict[str, str]:
+    """Read once per process: package metadata costs milliseconds per read."""
     versions = {"python": platform.python_version()}
     for dist in ("copylearn", "cirq-core", "qsimcirq", "numpy", "stim", "stimcirq"):
         try:
@@ -96,6 +107,8 @@ class Collector:
     device: Any = None  # the placed-on copylearn.devices.Device (noise scaled), if any
     #: The protocol's declared parameters set away from their defaults (``Protocol.with_options``).
     options: dict[str, Any] = field(default_factory=dict)
+    #: The random-stream version drawn with (:mod:`copylearn.streams`).
+    stream: int = DEFAULT_STREAM
 
     @property
     def module(self):
@@ -136,17 +149,27 @@ class Collector:
         for state, root in zip(states, roots, strict=True):
             if circuit_key(state) != self.key:
                 raise CopylearnError("this collector was prepared for a different circuit family.")
-            rngs = {
-                name: np.random.default_rng(substream(root, key)) for name, key in _STREAMS.items()
-            }
+            rngs = Generators(
+                {
+                    name: np.random.default_rng(substream(root, key))
+                    for name, key in _STREAMS.items()
+                },
+                self.stream,
+            )
             v, record = module.draw(state, shots, rngs)
             values.append(v)
             records.append(record)
         if len(self.plans) == 1:
-            measurements, info = self.plan.run(np.concatenate(values), backend_seed)
+            measurements, info = _run_plan(
+                self.plan, streams.concatenate(values), backend_seed, self.stream
+            )
         else:
             members = np.concatenate([_pool_members(r, shots, len(self.plans)) for r in records])
-            measurements, info = self._run_pool(np.concatenate(values), members, backend_seed)
+            measurements, info = self._run_pool(
+                np.concatenate([as_array(v) for v in values]), members, backend_seed
+            )
+        if not getattr(type(module).outcome_arrays, "takes_packed", False):
+            measurements = {k: as_array(m) for k, m in measurements.items()}
         arrays = [
             module.outcome_arrays(
                 record, {k: m[i * shots : (i + 1) * shots] for k, m in measurements.items()}
@@ -155,7 +178,7 @@ class Collector:
         ]
         if with_values:
             for out, v in zip(arrays, values, strict=True):
-                out["values"] = v
+                out["values"] = as_array(v)
         return arrays, info
 
     def _run_pool(
@@ -171,7 +194,9 @@ class Collector:
         executed = 0
         for k in np.unique(members):
             rows = np.flatnonzero(members == k)
-            measured, info = self.plans[k].run(values[rows], substream(seed, _POOL_STREAM, int(k)))
+            measured, info = _run_plan(
+                self.plans[k], values[rows], substream(seed, _POOL_STREAM, int(k)), self.stream
+            )
             for key, bits in measured.items():
                 if key not in out:
                     out[key] = np.empty((len(members), bits.shape[1]), dtype=np.uint8)
@@ -184,6 +209,16 @@ class Collector:
             "pool_circuits_executed": executed,
         }
         return out, info
+
+
+def _run_plan(plan: Plan, values, seed: np.random.SeedSequence, stream: int):
+    """``plan.run`` on ``stream``; a plan whose ``run`` takes no stream (stim's) gets the
+    values unpacked and draws as it always does."""
+    if stream == LEGACY_STREAM:
+        return plan.run(as_array(values), seed)
+    if "stream" not in inspect.signature(plan.run).parameters:
+        return plan.run(as_array(values), seed)
+    return plan.run(values, seed, stream=stream)
 
 
 def _pool_members(record: dict[str, np.ndarray], shots: int, size: int) -> np.ndarray:
@@ -232,6 +267,7 @@ def prepare_collector(
     *,
     prep_noise: bool = True,
     options: dict[str, Any] | None = None,
+    stream: int = DEFAULT_STREAM,
 ) -> Collector:
     """Build and plan the (noisy) circuit(s) of ``protocol`` for ``state``'s circuit family.
 
@@ -249,7 +285,8 @@ def prepare_collector(
     noise and applies the noise model from the storage moment on (storage noise, the
     measurement stage, readout): the calibration of a :class:`CircuitState` prepares its
     known states this way (:mod:`copylearn.calibration`). ``options`` sets the protocol's
-    declared parameters (:meth:`copylearn.protocols.Protocol.with_options`).
+    declared parameters (:meth:`copylearn.protocols.Protocol.with_options`). ``stream`` is
+    the random-stream version its samples draw with (:mod:`copylearn.streams`).
 
     Raises
     ------
@@ -260,6 +297,113 @@ def prepare_collector(
     """
     module = get_protocol(protocol).with_options(options)
     check_backend(backend, execution)
+    stream = check_stream(stream)
+    memo = _memo_key(
+        state,
+        protocol,
+        options,
+        noise,
+        backend,
+        execution,
+        device,
+        ladder,
+        noise_scale,
+        prep_noise,
+        stream,
+    )
+    if memo is not None and memo in _PREPARED:
+        return _fresh(_PREPARED[memo])
+    collector = _prepare(
+        state,
+        module,
+        protocol,
+        noise,
+        backend,
+        execution,
+        device,
+        ladder,
+        noise_scale,
+        prep_noise,
+        options,
+        stream,
+    )
+    if memo is not None:
+        if len(_PREPARED) >= _PREPARED_MAX:
+            del _PREPARED[next(iter(_PREPARED))]
+        _PREPARED[memo] = collector
+        return _fresh(collector)
+    return collector
+
+
+def _fresh(collector: Collector) -> Collector:
+    """A copy of a memoised collector whose plans start with empty caches, as a newly
+    planned one does (their block distributions still come from the process-wide store)."""
+    plans = tuple(dataclasses.replace(p, cache={}) for p in collector.plans)
+    return dataclasses.replace(collector, plans=plans)
+
+
+# Collectors of the Pauli circuit family (their circuits depend on n only) prepared in this
+# process, by every argument of prepare_collector: planning a 20-qubit family costs tens of
+# milliseconds of Cirq work, as much as sampling 10^5 copies. Each call gets the plans with
+# empty caches (:func:`_fresh`), so data and metadata are those of a newly planned collector.
+_PREPARED: dict = {}
+_PREPARED_MAX = 16
+
+
+def _memo_key(
+    state,
+    protocol,
+    options,
+    noise,
+    backend,
+    execution,
+    device,
+    ladder,
+    noise_scale,
+    prep_noise,
+    stream,
+):
+    """The key of :data:`_PREPARED`, or None for what is not memoised (a circuit state, a
+    noise model object, a protocol object, options that are not plain values)."""
+    if not isinstance(state, PauliMixedState | PauliEigenstate):
+        return None
+    if not isinstance(protocol, str) or not (noise is None or isinstance(noise, str)):
+        return None
+    try:
+        frozen = tuple(sorted((options or {}).items()))
+        hash(frozen)
+    except TypeError:
+        return None
+    return (
+        protocol,
+        frozen,
+        circuit_key(state),
+        noise,
+        backend,
+        execution,
+        device,
+        ladder,
+        float(noise_scale),
+        prep_noise,
+        stream,
+    )
+
+
+def _prepare(
+    state,
+    module,
+    protocol,
+    noise,
+    backend,
+    execution,
+    device,
+    ladder,
+    noise_scale,
+    prep_noise,
+    options,
+    stream,
+) -> Collector:
+    """:func:`prepare_collector` without the memo."""
     pool = module.circuits(state)
     if not pool:
         raise CopylearnError(f"protocol {protocol!r} builds no measurement circuit for this state.")
@@ -313,6 +457,7 @@ def prepare_collector(
         names,
         placed_on,
         {k: v for k, v in (options or {}).items() if k in module.options()},
+        stream,
     )
 
 
@@ -357,6 +502,7 @@ def collect(
     *,
     progress: bool = False,
     options: dict[str, Any] | None = None,
+    stream: int = DEFAULT_STREAM,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -414,12 +560,18 @@ def collect(
         ``{"shots_per_unitary": 4}`` for ``clifford-shadow``; each is validated by its
         Parameter (one-line error naming the key). A protocol that declares parameters
         records all their values in ``metadata["protocol_options"]``.
+    stream : {1, 2}
+        The random-stream version (:mod:`copylearn.streams`, docs/theory.md §15), recorded in
+        ``metadata["stream"]``: 2 (default) draws flips and bases from packed raw words and
+        block outcomes from 32-bit integers; 1 reproduces data collected before stream
+        versions existed (which record no stream).
 
     Returns
     -------
     Dataset
     """
     state = _check_state(state)
+    stream = check_stream(stream)
     module = get_protocol(protocol).with_options(options)
     shots = _check_copies(copies, module.copies_per_shot, protocol)
     root = _check_seed(seed)
@@ -446,6 +598,7 @@ def collect(
         device,
         noise_scale=noise_scale,
         options=options,
+        stream=stream,
     )
     label = f"{module.copies_per_shot * shots} copies ({protocol}, {state.spec()})"
     with _heartbeat(progress, f"collect {label}"):
@@ -465,6 +618,7 @@ def collect(
         "backend": backend,
         "seed": root.entropy,
         "seed_spawn_key": list(root.spawn_key),
+        "stream": stream,
         "execution": path,
         "versions": _versions(),
     }
@@ -488,6 +642,7 @@ def collect(
                 "auto" if execution == "state" else execution,  # the family's prep varies
                 prep_noise=False,
                 options=options,
+                stream=stream,
             )
         with _heartbeat(progress, f"calibrate {calibration_copies} copies per letter for {label}"):
             cal = calibration.measure(

@@ -38,6 +38,7 @@ from copylearn.errors import CopylearnError
 from copylearn.protocols import get_protocol
 from copylearn.records import PointResult
 from copylearn.seeding import substream
+from copylearn.streams import DEFAULT_STREAM
 from copylearn.sweep import protocol_options, spec_value
 from copylearn.tasks import get_task
 
@@ -150,6 +151,8 @@ def run_point(
     spec: dict[str, Any],
     seed: np.random.SeedSequence,
     progress: Callable[[str], None] | None = None,
+    *,
+    stream: int = DEFAULT_STREAM,
 ) -> dict[str, Any]:
     """Estimate the copies needed at one grid point.
 
@@ -163,6 +166,9 @@ def run_point(
     progress : callable, optional
         Called with a short message after the calibration, after each batch of trials (when
         a doubling stage needs several) and after each doubling stage.
+    stream : {1, 2}
+        The random-stream version of every collection (:mod:`copylearn.streams`); the sweep
+        passes its store's (:func:`copylearn.sweep.run_sweep`).
 
     Returns
     -------
@@ -197,6 +203,7 @@ def run_point(
             device=None if device == "none" else device,
             noise_scale=spec_value(spec, "noise_scale"),
             options=options,
+            stream=stream,
         )
 
     collector = collector_for(task.circuit_family(spec))

@@ -42,8 +42,9 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    bits : np.ndarray
-        Array of shape ``(..., n)`` holding 0 and 1.
+    bits : np.ndarray or copylearn.streams.PackedColumns
+        Array of shape ``(..., n)`` holding 0 and 1, or bits already packed so (the block
+        sampler's stream-2 outcomes), whose words are returned as they are.
 
     Returns
     -------
@@ -51,6 +52,10 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
         ``uint64`` array of shape ``(..., n_words(n))``;
         bit i is bit ``i % 64`` of word ``i // 64``.
     """
+    from copylearn.streams import PackedColumns
+
+    if isinstance(bits, PackedColumns):
+        return bits.words
     bits = np.asarray(bits)
     if bits.dtype != np.bool_:
         bits = bits.astype(np.uint8, copy=False)

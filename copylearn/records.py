@@ -163,14 +163,20 @@ class PointRecord:
     config_hash: str
     copylearn: str | None
     format: int = STORE_FORMAT
+    #: The random-stream version the point drew with (:mod:`copylearn.streams`); None for
+    #: stream 1, which rows written before stream versions existed drew with and record
+    #: nothing for (so such stores extend with rows like their own).
+    stream: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The row dict."""
+        stream = {} if self.stream in (None, 1) else {"stream": self.stream}
         return {
             "id": self.spec.id,
             "spec": self.spec.to_json(),
             **dict(self.result),
             "format": self.format,
+            **stream,
             "sweep_seed": self.sweep_seed,
             "config_hash": self.config_hash,
             "copylearn": self.copylearn,
@@ -200,6 +206,7 @@ class PointRecord:
             row.get("config_hash"),
             row.get("copylearn", (row.get("versions") or {}).get("copylearn")),
             row.get("format", 1),
+            row.get("stream"),
         )
 
 
@@ -214,6 +221,7 @@ ROW_KEYS = (
     "seconds",
     "versions",
     "kind",
+    "stream",
 )
 
 

@@ -22,7 +22,9 @@ import cirq
 import numpy as np
 import sympy
 
+from copylearn import streams
 from copylearn.errors import CopylearnError
+from copylearn.streams import PackedColumns
 
 MAX_DENSITY_MATRIX_QUBITS = 10
 _PAULI_MATRICES = {
@@ -151,6 +153,29 @@ class PauliMixedState:
         turns = np.broadcast_to(self.turn_values(), (shots, 2 * self.n))
         return np.concatenate([bits, turns], axis=1)
 
+    def sample_packed(self, rng: np.random.Generator, shots: int) -> PackedColumns:
+        """The columns of :meth:`sample_parameters`, drawn with stream 2, bit-packed.
+
+        The flips are :func:`copylearn.streams.random_bits` (one raw word per 64 qubits and
+        shot), then one float64 uniform per shot for the sign coin (as in stream 1); the
+        last support site is set so that the P-eigenvalue is the target (docs/theory.md
+        §2.2, §15).
+        """
+        n = self.n
+        flips = streams.random_bits(rng, shots, n)
+        keep_sign = rng.random(shots) < (1.0 + self.alpha) / 2.0
+        target_odd = keep_sign == (self.sign < 0)
+        support = [i for i, p in enumerate(self.pauli) if p != "I"]
+        last = support[-1]
+        others = np.zeros(n, dtype=np.uint8)
+        others[support[:-1]] = 1
+        others_mask = streams.constant_row(others)
+        odd = (np.bitwise_count(flips & others_mask).sum(axis=1) & 1).astype(bool) ^ target_odd
+        word, bit = divmod(last, 64)
+        flips[:, word] &= ~np.uint64(1 << bit)
+        flips[:, word] |= odd.astype(np.uint64) << np.uint64(bit)
+        return _with_turns(flips, n, self.turn_values())
+
     def density_matrix(self) -> np.ndarray:
         """(I + alpha * sign * P) / 2^n in closed form (n <= 10)."""
         _check_density_matrix_size(self.n)
@@ -160,6 +185,13 @@ class PauliMixedState:
     def spec(self) -> str:
         """The state's spec string, as the CLI takes it: ``pauli:LABEL:ALPHA:SIGN``."""
         return f"pauli:{self.pauli}:{self.alpha:g}:{self.sign:+d}"
+
+
+def _with_turns(flips: np.ndarray, n: int, turns: np.ndarray) -> PackedColumns:
+    """Packed flips (columns 0..n-1), then the constant turns (columns n..3n-1) from the
+    next word on."""
+    constant = PackedColumns.constant(turns, flips.shape[0])
+    return PackedColumns.join([PackedColumns(flips, n), constant])
 
 
 def _pauli_parameter_names(n: int) -> tuple[str, ...]:
@@ -244,6 +276,18 @@ class PauliEigenstate:
             flips = np.full((shots, self.n), 1 if self.sign < 0 else 0, dtype=np.uint8)
         turns = np.broadcast_to(_turn_values(self.pauli), (shots, 2 * self.n))
         return np.concatenate([flips, turns], axis=1)
+
+    def sample_packed(self, rng: np.random.Generator, shots: int) -> PackedColumns:
+        """The columns of :meth:`sample_parameters` drawn with stream 2, bit-packed (sign 0:
+        :func:`copylearn.streams.random_bits`; otherwise nothing is drawn)."""
+        n = self.n
+        if self.sign == 0:
+            flips = streams.random_bits(rng, shots, n)
+        else:
+            flips = np.zeros((shots, streams.n_words(n)), dtype=np.uint64)
+            if self.sign < 0:
+                flips |= streams.constant_row(np.ones(n, dtype=np.uint8))
+        return _with_turns(flips, n, _turn_values(self.pauli))
 
     def density_matrix(self) -> np.ndarray:
         """The product of (I + sign * L_i)/2 (n <= 10)."""

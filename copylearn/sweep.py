@@ -65,6 +65,7 @@ from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
 from copylearn.protocols import get_protocol, protocol_names
 from copylearn.records import STORE_FORMAT, PointRecord, PointSpec, spec_id
+from copylearn.streams import DEFAULT_STREAM, LEGACY_STREAM, check_stream
 from copylearn.tasks import get_task, task_names
 
 #: Grid keys every task shares, in canonical order, with their defaults (``n`` has none: the
@@ -96,7 +97,7 @@ PointRunner = Callable[..., dict]
 _SECTIONS = ("sweep", "grid", "strategy")
 _SWEEP_KEYS = ("task", "seed", "strategies")
 #: Optional [sweep] keys.
-_SWEEP_OPTIONAL = ("plugins",)
+_SWEEP_OPTIONAL = ("plugins", "stream")
 _RESERVED_ROW_KEYS = (
     "id",
     "spec",
@@ -107,6 +108,7 @@ _RESERVED_ROW_KEYS = (
     "config_hash",
     "copylearn",
     "kind",
+    "stream",
 )
 #: Row keys that record how and when a row was made, not what it found.
 _PROVENANCE_ROW_KEYS = ("seconds", "versions", "format", "config_hash", "copylearn")
@@ -157,6 +159,10 @@ class Config:
         :func:`copylearn.plugins.load_plugins`), kept beside the store's config as
         ``DIR/plugins.json`` so that resuming, ``summary`` and ``plot`` import the same
         modules from any directory.
+    stream : int or None
+        ``[sweep] stream``: the random-stream version of the points (:mod:`copylearn.streams`).
+        None (not given): a new store draws with stream 2, a store with rows keeps its rows'
+        stream (1 for rows that record none).
     """
 
     task: str
@@ -167,6 +173,7 @@ class Config:
     text: str = ""
     source: str = "<config>"
     plugin_sources: dict[str, str] = field(default_factory=dict)
+    stream: int | None = None
 
     def axes(self, strategy: str) -> dict[str, tuple]:
         """The grid axes of one strategy: the grid with that strategy's overrides applied."""
@@ -378,6 +385,12 @@ def parse_config(
             f"{task!r} is not a known task: use one of {', '.join(task_names())}.{broken}",
         )
     supported = get_task(task).protocols
+    stream = sweep.get("stream")
+    if stream is not None:
+        try:
+            stream = check_stream(stream)
+        except CopylearnError as exc:
+            raise fail("sweep.stream", str(exc)) from None
     seed = sweep["seed"]
     if not _is_int(seed) or seed < 0:
         raise fail("sweep.seed", f"{seed!r} is not an integer >= 0: write e.g. seed = 2024.")
@@ -463,6 +476,7 @@ def parse_config(
         text=text,
         source=source,
         plugin_sources=found,
+        stream=stream,
     )
     _check_task(config, fail)
     return config
@@ -907,6 +921,34 @@ def config_hash(config: Config) -> str:
     """
     text = json.dumps({"seed": config.seed, "points": sorted(map(point_id, config.points()))})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _store_stream(config: Config, rows: Sequence[Mapping[str, Any]], out: Path) -> int:
+    """The random-stream version a sweep's points draw with (:mod:`copylearn.streams`).
+
+    A store's rows all share one stream (rows that record none drew with stream 1, as every
+    store made before stream versions); a new store takes ``[sweep] stream`` or 2.
+
+    Raises
+    ------
+    CopylearnError
+        The store's rows drew with several streams, or with another than ``[sweep] stream``.
+    """
+    found = sorted({int(row.get("stream", LEGACY_STREAM)) for row in rows})
+    if len(found) > 1:
+        raise CopylearnError(
+            f"{str(out)!r} holds rows of random streams {found}: one sweep draws with one "
+            "stream; move the rows of one stream to their own store."
+        )
+    if not found:
+        return DEFAULT_STREAM if config.stream is None else config.stream
+    if config.stream is not None and config.stream != found[0]:
+        raise CopylearnError(
+            f"sweep.stream = {config.stream}, but the rows in {str(out)!r} drew with stream "
+            f"{found[0]}: resuming would mix two random streams; remove sweep.stream (the store "
+            "keeps its own) or choose another --out."
+        )
+    return found[0]
 
 
 def row_stamp(config: Config) -> dict[str, Any]:
@@ -1389,6 +1431,7 @@ def _make_row(
         stamp.get("config_hash"),
         stamp.get("copylearn"),
         stamp.get("format", STORE_FORMAT),
+        stamp.get("stream"),
     )
     row = record.to_json()
     if row["id"] != pid:  # pragma: no cover - ids are computed by point_id from the same spec
@@ -2040,6 +2083,13 @@ def _run_sweep(
         from copylearn.complexity import run_point
 
         point_runner = run_point
+        try:
+            rows = _read_rows(out / STORE_NAME)[0]
+        except OSError:  # an unusable --out: the store's own checks below say so in one line
+            rows = []
+        stream = _store_stream(config, rows, out)
+        if "stream" in inspect.signature(run_point).parameters:  # not in a stand-in runner
+            point_runner = functools.partial(run_point, stream=stream)
     if not extended and (out / CONFIG_NAME).is_file():
         # Nothing to run: return without taking the store's lock, so a complete store on
         # read-only media (or one being summarised elsewhere) can be re-summarised.
@@ -2074,6 +2124,9 @@ def _run_sweep(
         if jobs:
             versions = package_versions()
             stamp = row_stamp(config)
+            stream = getattr(point_runner, "keywords", {}).get("stream")
+            if stream not in (None, LEGACY_STREAM):
+                stamp["stream"] = stream
             if dask is not None:
                 results = _with_dask(point_runner, jobs, config.seed, dask, workers, bar.refresh)
             elif workers == 0:

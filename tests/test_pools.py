@@ -217,7 +217,9 @@ def test_same_seed_bit_identical_and_member_streams_independent_of_the_pool():
     rows = np.flatnonzero(members == 2)
     alone, _ = collector._run_pool(values[rows], members[rows], seed)
     np.testing.assert_array_equal(full["m"][rows], alone["m"])
-    direct, _ = collector.plans[2].run(values[rows], substream(seed, _POOL_STREAM, 2))
+    direct, _ = collector.plans[2].run(
+        values[rows], substream(seed, _POOL_STREAM, 2), stream=collector.stream
+    )
     np.testing.assert_array_equal(full["m"][rows], direct["m"])
 
 

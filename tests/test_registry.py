@@ -224,7 +224,8 @@ def test_committed_store_points_are_reproduced(tmp_path, store):
         )
         text = (
             f'[sweep]\ntask = "{spec["task"]}"\nseed = {config.seed}\n'
-            f'strategies = ["{spec["strategy"]}"]\n[grid]\n{grid}'
+            f'strategies = ["{spec["strategy"]}"]\nstream = {row.get("stream", 1)}\n'
+            f"[grid]\n{grid}"
         )
         point_config = parse_config(text)
         (computed,) = run_sweep(point_config, tmp_path / f"p{k}", workers=0, progress=False)

@@ -486,10 +486,10 @@ def test_run_point_reports_trial_batches(monkeypatch):
         "[grid]\nn = 1\ntrials = 8\ntarget = 0.6\nmax_copies = 200\n"
     ).points()[0]
     seed = point_seed(1, point_id(spec))
-    plain = run_point(spec, seed)
+    plain = run_point(spec, seed, stream=1)  # a stream whose run needs a second stage
     monkeypatch.setattr(complexity, "_BATCH_ROWS", 64)  # a few trials per batch
     messages: list[str] = []
-    batched = run_point(spec, seed, progress=messages.append)
+    batched = run_point(spec, seed, progress=messages.append, stream=1)
     assert any("trial batch 2/" in m for m in messages)
     assert any(", success " in m for m in messages) and not any("n=" in m for m in messages)
     assert batched["curve"]["copies"] == plain["curve"]["copies"]

@@ -90,7 +90,13 @@ def _entangled_pair_state() -> cl.CircuitState:
 def test_collect_is_bit_identical_to_the_pinned_stream(case, expected):
     spec, protocol, copies, noise, backend, seed = case
     data = cl.collect(
-        _state(spec), protocol=protocol, copies=copies, noise=noise, backend=backend, seed=seed
+        _state(spec),
+        protocol=protocol,
+        copies=copies,
+        noise=noise,
+        backend=backend,
+        seed=seed,
+        stream=1,
     )
     assert data.metadata["execution"]["path"] == "blocks"
     assert digest(data.arrays) == expected
@@ -112,7 +118,7 @@ def test_sample_many_is_bit_identical_to_the_pinned_stream(case, expected):
         cl.PauliMixedState(p, alpha=0.8, sign=s)
         for p, s in (("XXYZZ", 1), ("IZYXZ", -1), ("YYYYY", 1))
     ]
-    collector = prepare_collector(states[0], protocol, noise)
+    collector = prepare_collector(states[0], protocol, noise, stream=1)
     root = np.random.SeedSequence(21)
     arrays, _ = collector.sample_many(
         states, 500, [substream(root, 1, t, 0) for t in range(3)], substream(root, 3, 0, 0)
@@ -125,7 +131,9 @@ def test_sample_many_is_bit_identical_to_the_pinned_stream(case, expected):
 )
 def test_entangled_block_is_bit_identical_to_the_pinned_stream(protocol, expected):
     """A 4-qubit block takes the per-setting search branch of the sampler."""
-    data = cl.collect(_entangled_pair_state(), protocol=protocol, copies=2000, noise=NOISE, seed=4)
+    data = cl.collect(
+        _entangled_pair_state(), protocol=protocol, copies=2000, noise=NOISE, seed=4, stream=1
+    )
     assert data.metadata["execution"]["largest_block_qubits"] == 4 or protocol != "bell"
     assert digest(data.arrays) == expected
 
@@ -148,6 +156,7 @@ def test_calibrated_collect_is_bit_identical_to_the_pinned_stream(
         noise=NOISE,
         seed=9,
         calibration_copies=200,
+        stream=1,
     )
     calibration = json.dumps(data.metadata["calibration"], sort_keys=True).encode()
     assert digest(data.arrays) == expected
@@ -164,8 +173,9 @@ def _ghz_state(n: int) -> cl.CircuitState:
     )
 
 
+@pytest.mark.parametrize("stream", [1, 2])
 @pytest.mark.parametrize("noise", [None, NOISE])
-def test_compiled_sampler_searches_wide_blocks_like_numpy(noise, monkeypatch):
+def test_compiled_sampler_searches_wide_blocks_like_numpy(noise, stream, monkeypatch):
     """A 6-qubit Bell block (63 CDF thresholds) takes the kernel's binary search: the outcomes
     equal the NumPy sampler's for the same seed, shot for shot."""
     from copylearn import compiled
@@ -177,7 +187,13 @@ def test_compiled_sampler_searches_wide_blocks_like_numpy(noise, monkeypatch):
     for min_work in (1 << 62, 0):
         monkeypatch.setattr(blocks, "COMPILED_MIN_WORK", min_work)
         data = cl.collect(
-            _ghz_state(3), protocol="bell", copies=4000, noise=noise, seed=2, execution="blocks"
+            _ghz_state(3),
+            protocol="bell",
+            copies=4000,
+            noise=noise,
+            seed=2,
+            execution="blocks",
+            stream=stream,
         )
         assert data.metadata["execution"]["largest_block_qubits"] == 6
         runs.append(data.arrays)

@@ -52,6 +52,7 @@ from copylearn.backends.limits import check_register, check_state
 from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS, Stage, plan_state, run_state
 from copylearn.errors import CopylearnError
 from copylearn.seeding import substream
+from copylearn.streams import as_array
 
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 EXECUTION_MODES = ("auto", "blocks", "state", "circuit")
@@ -106,10 +107,17 @@ class Plan:
     cache: dict = field(default_factory=dict)
 
     def run(
-        self, values: np.ndarray, seed: np.random.SeedSequence
+        self, values: np.ndarray, seed: np.random.SeedSequence, *, stream: int = 1
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Execute the circuit for every row of ``values``; see :func:`execute`."""
+        """Execute the circuit for every row of ``values``; see :func:`execute`.
+
+        ``stream`` (:mod:`copylearn.streams`) selects the block sampler's draws; ``values``
+        may then be a :class:`copylearn.streams.PackedColumns`, whose outcomes come back
+        packed. Other paths unpack it and draw as on stream 1.
+        """
         module = _MODULES[self.backend]
+        if self.blocks is None:
+            values = as_array(values)
         if self.blocks is not None:
             outcomes, executed = run_blocks(
                 self.blocks,
@@ -119,6 +127,7 @@ class Plan:
                 np.random.default_rng(substream(seed, 2)),
                 _key_sizes(self.circuit),
                 self.cache,
+                stream=stream,
             )
             info = {
                 "path": "blocks",

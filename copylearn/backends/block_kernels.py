@@ -112,3 +112,171 @@ def warm_up() -> None:
         np.zeros((1, 1), dtype=np.uint8),
         one,
     )
+    warm_up_packed()
+
+
+# ----- stream 2 (copylearn.streams): packed parameter columns in, packed outcome bits out ------
+#: Shots per chunk of the stream-2 kernels: a chunk's codes and outcome words stay in the
+#: L1/L2 cache while every block passes over them, and the loops over a chunk's shots read
+#: contiguous memory, so the compiler vectorises them.
+CHUNK = 2048
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _chunk_codes(varying, start, m, columns, places, ncolumns, fixed, b, codes):
+    """``codes[i]`` (i < m) of chunk shot ``start + i`` in block b: ``fixed[b]`` (its
+    constant columns) plus, for each varying column j, the shot's bit ``columns[b, j]`` of
+    ``varying`` (word * 64 + bit) placed at bit ``places[b, j]``."""
+    one = np.uint64(1)
+    base = np.uint64(fixed[b])
+    for i in range(m):
+        codes[i] = base
+    for j in range(ncolumns[b]):
+        c = columns[b, j]
+        row = varying[c >> 6, start : start + m]
+        shift = np.uint64(c & 63)
+        place = np.uint64(places[b, j])
+        for i in range(m):
+            codes[i] |= ((row[i] >> shift) & one) << place
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def sample_packed(
+    varying,
+    columns,
+    places,
+    ncolumns,
+    fixed,
+    offsets,
+    thresholds,
+    rows,
+    counts,
+    u,
+    first,
+    widths,
+    out,
+    word_of,
+    bit_of,
+    needed,
+):
+    """Stream 2's outcome bits of shots ``first .. first + len(u) - 1`` into ``out``.
+
+    A shot's outcome index in block ``b`` is the number of its setting's integer thresholds
+    (``thresholds[rows[b] + code * counts[b] :][: counts[b]]``) that are at most its 32-bit
+    draw ``u[i - first, b]``; bit ``q`` of the index (most significant first) is set in word
+    ``word_of[b, q]``, bit ``bit_of[b, q]`` of ``out[i]`` (whose words start at 0).
+
+    Thresholds not computed yet are -1: a sub-chunk of shots that meets one marks every such
+    code it holds in ``needed[offsets[b] + code]`` and the call returns their number without
+    writing that sub-chunk; the caller computes them and calls again from the same shot (the
+    returned value is 0 once every shot is written). So only codes that occur are executed,
+    without a separate pass over the shots to find them.
+    """
+    blocks = columns.shape[0]
+    total = u.shape[0]
+    held = np.zeros((out.shape[1], CHUNK), dtype=np.uint64)
+    codes = np.empty(CHUNK, dtype=np.uint64)
+    outcome = np.empty(CHUNK, dtype=np.int64)
+    for offset in range(0, total, CHUNK):
+        m = min(total, offset + CHUNK) - offset
+        start = first + offset
+        held[:, :m] = 0
+        missing = 0
+        for b in range(blocks):
+            _chunk_codes(varying, start, m, columns, places, ncolumns, fixed, b, codes)
+            mine = u[offset : offset + m, b]
+            count = counts[b]
+            base = rows[b]
+            low = np.int64(0)
+            if count == 1:  # one measured qubit: one comparison
+                target = held[word_of[b, 0]]
+                shift = np.uint64(bit_of[b, 0])
+                for i in range(m):
+                    t = thresholds[base + np.int64(codes[i])]
+                    low = min(low, t)
+                    target[i] |= np.uint64(t <= np.int64(mine[i])) << shift
+            else:
+                for i in range(m):
+                    x = np.int64(mine[i])
+                    row = base + np.int64(codes[i]) * count
+                    low = min(low, thresholds[row])
+                    o = 0
+                    for t in range(count):  # branch-free count of thresholds <= x
+                        o += thresholds[row + t] <= x
+                    outcome[i] = o
+                w = widths[b]
+                for q in range(w):
+                    target = held[word_of[b, q]]
+                    shift = np.uint64(bit_of[b, q])
+                    down = w - 1 - q
+                    for i in range(m):
+                        target[i] |= np.uint64((outcome[i] >> down) & 1) << shift
+            if low < 0:
+                for i in range(m):
+                    code = np.int64(codes[i])
+                    if thresholds[base + code * count] < 0 and not needed[offsets[b] + code]:
+                        needed[offsets[b] + code] = True
+                        missing += 1
+        if missing:
+            return missing
+        for i in range(m):
+            for w in range(out.shape[1]):
+                out[start + i, w] = held[w, i]
+    return 0
+
+
+def warm_up_packed() -> None:
+    """Compile the stream-2 kernels on tiny inputs of the sampler's types."""
+    one = np.zeros((1, 1), dtype=np.int64)
+    ones = np.ones(1, dtype=np.int64)
+    zero = np.zeros(1, dtype=np.int64)
+    sample_packed(
+        np.zeros((1, 1), dtype=np.uint64),
+        one,
+        one,
+        ones,
+        zero,
+        np.zeros(2, np.int64),
+        np.zeros(2, dtype=np.int64),
+        np.zeros(2, np.int64),
+        ones,
+        np.zeros((1, 1), dtype=np.uint32),
+        0,
+        ones,
+        np.zeros((1, 1), dtype=np.uint64),
+        one,
+        one,
+        np.zeros(2, dtype=np.bool_),
+    )
+    trit_planes(
+        np.zeros((1, 1), dtype=np.uint8),
+        np.zeros(243, dtype=np.uint64),
+        1,
+        np.zeros((3, 1, 1), dtype=np.uint64),
+    )
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def trit_planes(accepted, planes, n, out):
+    """Stream 2's basis planes from accepted bytes (:func:`copylearn.streams.basis_planes`).
+
+    ``planes[byte]`` holds the byte's five trits' s, x and z bits (``s | x << 5 | z << 10``);
+    group g's bits go to qubits 5g .. 5g + 4 (fewer in a last group) of ``out[k, i]``.
+    """
+    shots, groups = accepted.shape
+    for g in range(groups):
+        width = min(5, n - 5 * g)
+        mask = np.uint64((1 << width) - 1)
+        start = 5 * g
+        word = start >> 6
+        shift = np.uint64(start & 63)
+        spill = (start & 63) + width > 64
+        back = np.uint64(64 - (start & 63))
+        for k in range(3):
+            down = np.uint64(5 * k)
+            plane = out[k]
+            for i in range(shots):
+                field = (planes[accepted[i, g]] >> down) & mask
+                plane[i, word] |= field << shift
+                if spill:
+                    plane[i, word + 1] |= field >> back

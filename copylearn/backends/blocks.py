@@ -21,14 +21,16 @@ that correlates qubits, mid-circuit measurements) are left to the whole-circuit 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import cirq
 import numpy as np
 
-from copylearn import compiled
+from copylearn import compiled, streams
 from copylearn.backends.setting_codes import digits, setting_index
+from copylearn.pauli import n_words, pack_bits
+from copylearn.streams import PackedColumns, as_array
 
 # Blocks above this size are not worth an exact density matrix: use the whole-circuit path.
 MAX_BLOCK_QUBITS = 10
@@ -58,6 +60,9 @@ class Block:
     circuit: cirq.Circuit
     columns: tuple[int, ...]
     targets: tuple[tuple[str, int], ...]
+    #: Per simulator, the block's key in the process-wide store (built once: hashing a Cirq
+    #: circuit costs milliseconds).
+    signatures: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 def plan_blocks(
@@ -162,6 +167,8 @@ def run_blocks(
     rng: np.random.Generator,
     key_sizes: dict[str, int],
     cache: dict | None = None,
+    *,
+    stream: int = 1,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Sample every shot's outcomes block by block.
 
@@ -184,12 +191,19 @@ def run_blocks(
         Number of bits of each measurement key.
     cache : dict, optional
         Block distributions by canonical block circuit, reused across calls.
+    stream : {1, 2}
+        The random-stream version (:mod:`copylearn.streams`, docs/theory.md §15). Stream 1:
+        a float64 uniform per shot and block (below). Stream 2: a 32-bit integer per shot and
+        block (:func:`copylearn.streams.uniforms`) against integer thresholds
+        ``round(2^32 F)`` of the block's CDF F, and ``values`` may be a
+        :class:`copylearn.streams.PackedColumns` of 0/1 columns.
 
     Returns
     -------
     (dict, int)
-        Measurement key to ``(shots, bits)`` uint8 arrays, and the number of distinct block
-        circuits executed so far (in ``cache``).
+        Measurement key to ``(shots, bits)`` uint8 arrays (a
+        :class:`copylearn.streams.PackedColumns` of the bits when ``values`` is packed), and
+        the number of distinct block circuits executed so far (in ``cache``).
 
     Notes
     -----
@@ -200,6 +214,11 @@ def run_blocks(
     from the same uniforms and so gives bit-identical outcomes.
     """
     cache = {} if cache is None else cache
+    if stream == 2:
+        return _run_blocks_stream2(
+            blocks, parameter_names, values, distribution, rng, key_sizes, cache
+        )
+    values = as_array(values)
     fast = _compiled_plan(blocks, values, key_sizes)
     if fast is None:
         return _run_blocks_numpy(
@@ -248,24 +267,30 @@ def _block_cdfs(
         if key not in cache:
             if signature is None:
                 names = tuple(parameter_names[c] for c in columns)
-                signature = (distribution, cirq.FrozenCircuit(block.circuit), order, names)
+                signature = block.signatures.get((distribution, names))
+                if signature is None:
+                    signature = (distribution, cirq.FrozenCircuit(block.circuit), order, names)
+                    block.signatures[distribution, names] = signature
             shared_key = (signature, setting.dtype.str, setting.tobytes())
             known = _SHARED.get(shared_key)
             if known is None:
                 resolver = dict(zip(signature[3], map(float, setting), strict=True))
                 canonical = _canonical(cirq.resolve_parameters(block.circuit, resolver), order)
-                cdf = cache.get(canonical)
-                if cdf is None:
-                    cdf = _SHARED.get((distribution, canonical))
-                if cdf is None:
-                    probabilities = np.asarray(
-                        distribution(canonical.unfreeze(), len(block.measured))
-                    )
-                    probabilities = np.clip(probabilities.astype(np.float64), 0.0, None)
-                    cdf = np.cumsum(probabilities / probabilities.sum())
-                    cdf.setflags(write=False)
-                    _remember((distribution, canonical), cdf)
-                known = (canonical, cdf)
+                # One object per distinct canonical circuit (interned with its CDF), so later
+                # dict lookups by it compare identities, not Cirq circuits.
+                interned = _SHARED.get((distribution, canonical))
+                if interned is None:
+                    cdf = cache.get(canonical)
+                    if cdf is None:
+                        probabilities = np.asarray(
+                            distribution(canonical.unfreeze(), len(block.measured))
+                        )
+                        probabilities = np.clip(probabilities.astype(np.float64), 0.0, None)
+                        cdf = np.cumsum(probabilities / probabilities.sum())
+                        cdf.setflags(write=False)
+                    interned = (canonical, cdf)
+                    _remember((distribution, canonical), interned)
+                known = interned
                 _remember(shared_key, known)
             canonical, cdf = known
             cache.setdefault(canonical, cdf)
@@ -412,4 +437,136 @@ def _run_blocks_compiled(
     if len(keys) == 1:
         return {keys[0]: out}, _executed(cache)
     split = {k: np.ascontiguousarray(out[:, starts[k] : starts[k] + key_sizes[k]]) for k in keys}
+    return split, _executed(cache)
+
+
+# ----- stream 2 --------------------------------------------------------------------------------
+def _run_blocks_stream2(blocks, parameter_names, values, distribution, rng, key_sizes, cache):
+    """:func:`run_blocks` on stream 2: compiled for packed values where numba is present,
+    else NumPy; both give the same outcomes (the same draws against the same thresholds)."""
+    packed = isinstance(values, PackedColumns)
+    shots = len(values)
+    kernels = None
+    if (
+        packed
+        and blocks
+        and shots * len(blocks) >= COMPILED_MIN_WORK
+        and max(len(b.measured) for b in blocks) <= _MAX_COMPILED_WIDTH
+        and max(len(b.columns) for b in blocks) <= _MAX_PACKED_COLUMNS
+    ):
+        kernels = compiled.load(compiled.BLOCKS)
+    if kernels is None:
+        out, executed = _run_stream2_numpy(
+            blocks, parameter_names, as_array(values), distribution, rng, key_sizes, cache
+        )
+        if packed:
+            out = {k: PackedColumns(pack_bits(bits), key_sizes[k]) for k, bits in out.items()}
+        return out, executed
+    return _run_stream2_compiled(
+        kernels, blocks, parameter_names, values, distribution, rng, key_sizes, cache
+    )
+
+
+#: Columns one block may depend on in the compiled stream-2 sampler (2^this codes).
+_MAX_PACKED_COLUMNS = 16
+
+
+def _run_stream2_numpy(blocks, parameter_names, values, distribution, rng, key_sizes, cache):
+    """Stream 2 in NumPy, a chunk of shots and then one block at a time: ``#{j : T_j <= u}``
+    per shot."""
+    shots = values.shape[0]
+    out = {key: np.zeros((shots, size), dtype=np.uint8) for key, size in key_sizes.items()}
+    for first in range(0, shots, streams.SHOT_CHUNK):
+        rows = slice(first, min(shots, first + streams.SHOT_CHUNK))
+        chunk = values[rows]
+        draws = streams.uniforms(rng, len(chunk), len(blocks)).astype(np.int64)
+        for index, block in enumerate(blocks):
+            u = draws[:, index]
+            settings, inverse = setting_index(chunk[:, list(block.columns)])
+            cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
+            table = streams.thresholds(np.stack(cdfs)[:, :-1])
+            width = len(block.measured)
+            if width <= 3:
+                outcome = (u[:, None] >= table[inverse]).sum(axis=1)
+            else:
+                outcome = np.empty(len(chunk), dtype=np.int64)
+                group_order = np.argsort(inverse, kind="stable")
+                counts = np.bincount(inverse, minlength=len(settings))
+                bounds = np.concatenate([[0], np.cumsum(counts)])
+                for s, row in enumerate(table):
+                    members = group_order[bounds[s] : bounds[s + 1]]
+                    outcome[members] = np.searchsorted(row, u[members], side="right")
+            for j, (key, position) in enumerate(block.targets):
+                out[key][rows, position] = (outcome >> (width - 1 - j)) & 1
+    return out, _executed(cache)
+
+
+def _run_stream2_compiled(
+    kernels, blocks, parameter_names, values, distribution, rng, key_sizes, cache
+):
+    """Stream 2 with the compiled kernels on packed columns, outcomes written packed.
+
+    A block's code has bit j = the block's j-th column (:attr:`Block.columns`), so no
+    per-column ranges are computed and no ``(shots, parameters)`` array exists; columns of a
+    part that is the same in every shot (a Pauli state's turns) enter the code as a constant.
+    """
+    shots = len(values)
+    varying, where, constant = values.layout()
+    k_max = max(1, max(len(b.columns) for b in blocks))
+    columns = np.zeros((len(blocks), k_max), dtype=np.int64)
+    places = np.zeros((len(blocks), k_max), dtype=np.int64)
+    ncolumns = np.zeros(len(blocks), dtype=np.int64)
+    fixed = np.zeros(len(blocks), dtype=np.int64)
+    for b, block in enumerate(blocks):
+        own = np.array(block.columns, dtype=np.int64)
+        moving = where[own] >= 0
+        ncolumns[b] = int(moving.sum())
+        columns[b, : ncolumns[b]] = where[own][moving]
+        places[b, : ncolumns[b]] = np.flatnonzero(moving)
+        fixed[b] = int((constant[own].astype(np.int64) << np.arange(len(own))).sum())
+    sizes = np.array([1 << len(b.columns) for b in blocks], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    widths = np.array([len(b.measured) for b in blocks], dtype=np.int64)
+    counts = (1 << widths) - 1
+    rows = np.concatenate([[0], np.cumsum(sizes * counts)]).astype(np.int64)
+    table = np.full(int(rows[-1]), -1, dtype=np.int64)  # -1: not computed yet
+    needed = np.zeros(int(offsets[-1]), dtype=np.bool_)
+
+    def compute_needed() -> None:
+        """Execute (or fetch) the block circuits of the codes the kernel asked for."""
+        for index, block in enumerate(blocks):
+            found = np.flatnonzero(needed[offsets[index] : offsets[index + 1]])
+            if not len(found):
+                continue
+            k = len(block.columns)
+            settings = ((found[:, None] >> np.arange(k)) & 1).astype(np.uint8)
+            cdfs = _block_cdfs(index, block, settings, parameter_names, distribution, cache)
+            view = table[rows[index] : rows[index + 1]].reshape(-1, counts[index])
+            view[found] = streams.thresholds(np.stack(cdfs)[:, :-1])
+        needed[:] = False
+
+    keys = list(key_sizes)
+    key_words = [n_words(key_sizes[k]) for k in keys]
+    starts = dict(zip(keys, np.cumsum([0, *key_words])[:-1].tolist(), strict=True))
+    word_of = np.zeros((len(blocks), max(1, int(widths.max()))), dtype=np.int64)
+    bit_of = np.zeros_like(word_of)
+    for b, block in enumerate(blocks):
+        for q, (key, position) in enumerate(block.targets):
+            word_of[b, q] = starts[key] + position // 64
+            bit_of[b, q] = position % 64
+    out = np.zeros((shots, sum(key_words)), dtype=np.uint64)
+    for first in range(0, shots, streams.SHOT_CHUNK):
+        u = streams.uniforms(rng, min(streams.SHOT_CHUNK, shots - first), len(blocks))
+        arguments = (varying, columns, places, ncolumns, fixed, offsets, table, rows, counts)
+        while kernels.sample_packed(*arguments, u, first, widths, out, word_of, bit_of, needed):
+            compute_needed()
+    if len(keys) == 1:
+        return {keys[0]: PackedColumns(out, key_sizes[keys[0]])}, _executed(cache)
+    split = {
+        k: PackedColumns(
+            np.ascontiguousarray(out[:, starts[k] : starts[k] + n_words(key_sizes[k])]),
+            key_sizes[k],
+        )
+        for k in keys
+    }
     return split, _executed(cache)

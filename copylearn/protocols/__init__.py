@@ -397,6 +397,23 @@ def get_protocol(name: str) -> Protocol:
     return _REGISTRY.get(name)
 
 
+def state_columns(state, rng: np.random.Generator, shots: int, stream: int):
+    """The state's per-shot parameter columns for a ``draw`` on ``stream``.
+
+    Stream 2 and a state with ``sample_packed`` (the Pauli states), or a state without
+    parameters: a :class:`copylearn.streams.PackedColumns`; otherwise
+    ``state.sample_parameters`` (a ``(shots, k)`` array, stream 1's draw).
+    """
+    from copylearn.streams import PackedColumns
+
+    if stream == 2 and hasattr(state, "sample_packed"):
+        return state.sample_packed(rng, shots)
+    values = state.sample_parameters(rng, shots)
+    if stream == 2 and values.shape[1] == 0:
+        return PackedColumns(np.zeros((shots, 0), dtype=np.uint64), 0)
+    return values
+
+
 def prepare(protocol: str, state, shots: int, rngs: dict[str, np.random.Generator]) -> Experiment:
     """The protocol's circuit for ``state`` and ``shots`` rows of per-shot parameters.
 

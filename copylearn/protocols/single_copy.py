@@ -16,7 +16,8 @@ import numpy as np
 import sympy
 
 from copylearn.pauli import pack_bits, shadow_sums, shadow_values, unpack_bits
-from copylearn.protocols import Protocol, register_protocol
+from copylearn.protocols import Protocol, register_protocol, state_columns
+from copylearn.streams import PackedColumns, basis_planes, stream_of, takes_packed
 
 BASES = "XYZ"
 # Median of means: each batch must hold, on average, at least this many snapshots that match
@@ -76,7 +77,12 @@ class PauliShadow(Protocol):
         """Per-shot parameter values (state randomness, then bases) and the bases to record.
 
         ``rngs["state_a"]`` drives the state's randomness, ``rngs["protocol"]`` the bases.
+        With stream 2 (``rngs.stream``) the bases are :func:`copylearn.streams.basis_planes`
+        and, for a state that draws packed columns, the values are bit-packed
+        (:class:`copylearn.streams.PackedColumns`).
         """
+        if stream_of(rngs) == 2:
+            return self._draw_packed(state, shots, rngs)
         codes = rngs["protocol"].integers(0, 3, size=(shots, state.n), dtype=np.uint8)
         own = state.sample_parameters(rngs["state_a"], shots)
         k, n = own.shape[1], state.n
@@ -88,6 +94,19 @@ class PauliShadow(Protocol):
         record = {"bases_x": pack_bits(h), "bases_z": pack_bits(codes != 0)}
         return values, record
 
+    def _draw_packed(self, state, shots, rngs):
+        """Stream 2's :meth:`draw`: the state's columns, then s and h, as packed planes."""
+        n = state.n
+        own = state_columns(state, rngs["state_a"], shots, 2)
+        s, x, z = basis_planes(rngs["protocol"], shots, n)
+        record = {"bases_x": x, "bases_z": z}
+        if not isinstance(own, PackedColumns):  # a state with non-binary parameters
+            h = unpack_bits(x, n)
+            bits = np.concatenate([own, unpack_bits(s, n), h], axis=1)
+            return bits, record
+        return PackedColumns.join([own, PackedColumns(s, n), PackedColumns(x, n)]), record
+
+    @takes_packed
     def outcome_arrays(
         self, record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
     ) -> dict[str, np.ndarray]:

@@ -16,7 +16,8 @@ import cirq
 import numpy as np
 
 from copylearn.pauli import bell_sums, bell_values, pack_bits, popcount, unpack_bits
-from copylearn.protocols import Protocol, register_protocol
+from copylearn.protocols import Protocol, register_protocol, state_columns
+from copylearn.streams import PackedColumns, as_array, stream_of, takes_packed
 
 
 def registers(n: int) -> tuple[list[cirq.LineQubit], list[cirq.LineQubit]]:
@@ -75,16 +76,17 @@ class BellSampling(Protocol):
         """Per-shot parameter values: independent draws for copy A and copy B.
 
         ``rngs["state_a"]`` and ``rngs["state_b"]`` drive the two copies; nothing is recorded.
+        With stream 2 (``rngs.stream``) each copy's columns are drawn packed where the state
+        can (:func:`copylearn.protocols.state_columns`).
         """
-        values = np.concatenate(
-            [
-                state.sample_parameters(rngs["state_a"], shots),
-                state.sample_parameters(rngs["state_b"], shots),
-            ],
-            axis=1,
-        )
-        return values, {}
+        stream = stream_of(rngs)
+        a = state_columns(state, rngs["state_a"], shots, stream)
+        b = state_columns(state, rngs["state_b"], shots, stream)
+        if isinstance(a, PackedColumns) and isinstance(b, PackedColumns):
+            return PackedColumns.join([a, b]), {}
+        return np.concatenate([as_array(a), as_array(b)], axis=1), {}
 
+    @takes_packed
     def outcome_arrays(
         self, record: dict[str, np.ndarray], measurements: dict[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
