@@ -585,6 +585,8 @@ def _summary(args: argparse.Namespace) -> int:
             label = " ".join(f"{k}={group[k]}" for k in keys if k in group)
             ns = fit.get("ns") or []
             span = f"n = {min(ns)}..{max(ns)} ({len(ns)} points)" if ns else "no points"
+            if fit.get("fit_n_min") is not None:
+                span += f", the task's fit range n >= {fit['fit_n_min']}"
             name = " ".join([str(fit.get("strategy", group.get("strategy", "?"))), label]).strip()
             print(
                 f"  {name}: "

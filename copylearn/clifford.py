@@ -342,6 +342,17 @@ def template(n: int) -> Template:
     return Template(n, tuple(gates))
 
 
+@lru_cache(maxsize=16)
+def line_template_circuit(n: int) -> cirq.FrozenCircuit:
+    """:func:`template` ``(n).circuit`` on ``cirq.LineQubit.range(n)``, built once per n.
+
+    The circuit holds 3.5 n^2 + 3.5 n parameterised gates; building it (sympy symbols, Cirq
+    moments) costs more than simulating it at n ~ 14, so a protocol that builds one circuit
+    per state (a fresh Haar-random state per trial) reuses this frozen copy.
+    """
+    return template(n).circuit(cirq.LineQubit.range(n)).freeze()
+
+
 def template_exponents(xs: np.ndarray, zs: np.ndarray, rs: np.ndarray) -> np.ndarray:
     """Exponents of :func:`template` that implement each tableau, ``(B, gates)`` uint8.
 

@@ -217,8 +217,19 @@ def run_point(
         cal = calibration.measure(collector, spec["calibration_copies"], substream(seed, 4))
         if progress is not None:
             progress(f"calibrated with {cal.copies} copies")
-    learners = [task.learner(spec, protocol, instance, cal) for instance in instances]
     collectors: dict[tuple, Any] = {}  # instances outside the circuit family: one each
+
+    def sample(states, shots, roots, backend_seed):
+        return _sample_batch(
+            collector, collectors, collector_for, states, shots, roots, backend_seed
+        )
+
+    # The task's own rule, fixed on held-out instances (stream 5, disjoint from the trials').
+    rule = task.calibrate_rule(spec, protocol, sample, substream(seed, 5))
+    if rule is not None and progress is not None:
+        progress("decision rule calibrated")
+    given = cal if rule is None else rule
+    learners = [task.learner(spec, protocol, instance, given) for instance in instances]
     success = np.zeros((trials, len(copies)), dtype=bool)
     done, stage, reached = 0, 0, False
     while done < len(copies):
@@ -268,6 +279,8 @@ def run_point(
     result["experiments_star"] = None if result["n_star"] is None else result["n_star"] / per_shot
     if cal is not None:
         result["calibration"] = cal.to_dict()
+    if rule is not None:
+        result["decision_rule"] = rule
     result["curve"] = {
         "copies": evaluated.tolist(),
         "successes": curve.sum(axis=0).tolist(),

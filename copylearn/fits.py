@@ -239,6 +239,20 @@ def fit_exponential(
     }
 
 
+def _declared_n_min(group: dict[str, Any]) -> int | None:
+    """The smallest n the series' task fits from (``Task.fit_n_min``); None if it declares
+    none, or if the task or protocol is not registered in this process."""
+    from copylearn.protocols import get_protocol
+    from copylearn.tasks import get_task
+
+    try:
+        task = get_task(str(group.get("task", "")))
+        protocol = get_protocol(str(group.get("strategy", "")))
+    except CopylearnError:
+        return None
+    return task.fit_n_min(protocol, group)
+
+
 def _group_key(spec: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in spec.items() if k != "n"}, sort_keys=True)
 
@@ -292,6 +306,10 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
     fits = []
     for key, members in groups.items():
         members.sort(key=lambda r: r["spec"]["n"])
+        group = json.loads(key)
+        n_min = _declared_n_min(group)
+        below = [r for r in members if n_min is not None and r["spec"]["n"] < n_min]
+        members = [r for r in members if r not in below]
         fit = fit_exponential(
             [r["spec"]["n"] for r in members],
             [None if r.get("reached") is False else r.get("n_star") for r in members],
@@ -299,7 +317,12 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
             [_ci_end(r.get("n_star_ci"), 1) for r in members],
             floor=floor,
         )
-        group = json.loads(key)
+        if below:
+            declared = (
+                f"fit over n >= {n_min} as the task declares ({len(below)} smaller n left out)"
+            )
+            fit["note"] = declared + ("; " + fit["note"] if fit["note"] else ".")
+            fit["fit_n_min"] = n_min
         fits.append({"group": group, "strategy": group["strategy"], **fit})
     fits.sort(key=lambda f: (str(f["strategy"]), _group_key(f["group"])))
     return fits

@@ -100,6 +100,10 @@ class PointResult:
         ``copies``, ``successes`` (per grid point) and ``trials``.
     calibration : dict or None
         The measured damping table, when the point was calibrated.
+    decision_rule : dict or None
+        The rule a task fixed on held-out calibration instances before any evaluation
+        trial (``Task.calibrate_rule``), e.g. a calibrated threshold; None when the task's
+        rule needs no data.
     """
 
     copies_per_experiment: int
@@ -111,6 +115,7 @@ class PointResult:
     experiments_star: float | None
     curve: dict = field(default_factory=dict)
     calibration: dict | None = None
+    decision_rule: dict | None = None
 
     _ORDER = (
         "copies_per_experiment",
@@ -121,14 +126,17 @@ class PointResult:
         "n_star_2_3_ci",
         "experiments_star",
         "calibration",
+        "decision_rule",
         "curve",
     )
 
     def to_json(self) -> dict[str, Any]:
-        """The result dict in the store's key order (no ``calibration`` when uncalibrated)."""
+        """The result dict in the store's key order (no ``calibration`` when uncalibrated,
+        no ``decision_rule`` when the task calibrated none)."""
         data = {k: getattr(self, k) for k in self._ORDER}
-        if data["calibration"] is None:
-            del data["calibration"]
+        for optional in ("calibration", "decision_rule"):
+            if data[optional] is None:
+                del data[optional]
         return data
 
     @classmethod
@@ -140,7 +148,8 @@ class PointResult:
         CopylearnError
             A required field is missing.
         """
-        missing = [k for k in cls._ORDER if k not in ("calibration", "curve") and k not in data]
+        optional = ("calibration", "decision_rule", "curve")
+        missing = [k for k in cls._ORDER if k not in optional and k not in data]
         if missing:
             raise CopylearnError(f"a point result lacks {', '.join(missing)}.")
         return cls(**{k: data[k] for k in cls._ORDER if k in data})

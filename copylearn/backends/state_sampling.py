@@ -10,7 +10,8 @@ everything the other qubits do later, so the circuit equals "preparation, then t
 The planner (:func:`plan_state`) reads that split from the circuit's structure. The runner
 (:func:`run_state`)
 
-1. executes the preparation once: qsim's final state vector (noiseless), or Cirq's
+1. executes the preparation once: qsim's final state vector (noiseless; independent parts
+   such as two copies of a state simulated apart and joined, §12.5), or Cirq's
    density-matrix simulator at small n (noisy preparation), whose exact rho is written as the
    ensemble of its eigenvectors (a shot draws eigenvector i with probability lambda_i);
 2. turns each measured qubit's stage, resolved at each distinct per-shot setting, into the
@@ -250,7 +251,9 @@ def _settings(values: np.ndarray, stage: Stage, parameter_names: Sequence[str]):
 def prepared_ensemble(stage: Stage, backend: str) -> tuple[np.ndarray, np.ndarray]:
     """Execute the preparation once: ``(K, 2^q)`` pure states and their ``(K,)`` weights.
 
-    Noiseless on qsim: qsim's final state vector (threads from 18 qubits), K = 1. A noisy
+    Noiseless on qsim: qsim's final state vector (threads from 18 qubits), K = 1; a
+    preparation that starts with independent parts (two copies of a state) is simulated part
+    by part and joined (:func:`factored_front`, docs/theory.md §12.5). A noisy
     preparation, or the exact backend: Cirq's density-matrix simulator (complex128), whose
     rho is returned as its eigenvectors with positive eigenvalues (the weights): an exact
     ensemble for rho.
@@ -261,7 +264,11 @@ def prepared_ensemble(stage: Stage, backend: str) -> tuple[np.ndarray, np.ndarra
     if backend == "qsim" and not stage.noisy:
         threads = (os.cpu_count() or 1) if stage.qubits >= _THREADS_FROM_QUBITS else 1
         simulator = qsimcirq.QSimSimulator(qsimcirq.QSimOptions(cpu_threads=threads))
-        state = simulator.simulate(circuit, qubit_order=list(stage.order)).final_state_vector
+        split = factored_front(stage.preparation, stage.order)
+        if split is not None:
+            state = _simulate_factored(split, stage.order, simulator)
+        else:
+            state = simulator.simulate(circuit, qubit_order=list(stage.order)).final_state_vector
         # No normalising copy: every collapse divides by the branch's own norm (§12.2).
         return np.asarray(state, dtype=np.complex64).reshape(1, -1), np.ones(1)
     simulator = cirq.DensityMatrixSimulator(dtype=np.complex128)
@@ -270,6 +277,86 @@ def prepared_ensemble(stage: Stage, backend: str) -> tuple[np.ndarray, np.ndarra
     keep = weights > 1e-12
     weights = weights[keep] / weights[keep].sum()
     return np.ascontiguousarray(vectors[:, keep].T).astype(np.complex64), weights
+
+
+def factored_front(
+    preparation: cirq.Circuit, order: Sequence[cirq.Qid]
+) -> tuple[list[list[cirq.Operation]], list[tuple[cirq.Qid, ...]], cirq.Circuit] | None:
+    """Split a preparation into independent qubit groups followed by the joining rest.
+
+    The front is the longest prefix of the preparation's operations (in circuit order) in
+    which no group of qubits joined by multi-qubit operations exceeds half of ``order``; the
+    rest is every later operation. Two copies of an entangled state followed by a Bell
+    measurement split into one group per copy, the rest being the measurement's CNOTs.
+
+    Returns
+    -------
+    (list of list of cirq.Operation, list of tuple of cirq.Qid, cirq.Circuit) or None
+        The front's operations and qubits per group (qubits in the order of ``order``) and
+        the rest; ``None`` unless two groups or more hold two qubits or more and the front
+        holds at least half of the operations (only then does simulating the groups apart
+        pay; any other preparation keeps the one-call path and its exact bits).
+    """
+    ops = list(preparation.all_operations())
+    parent = {q: q for q in order}
+    size = dict.fromkeys(order, 1)
+
+    def find(q):
+        while parent[q] is not q:
+            parent[q] = parent[parent[q]]
+            q = parent[q]
+        return q
+
+    limit = len(order) // 2
+    stop = len(ops)
+    for position, op in enumerate(ops):
+        roots = {find(q) for q in op.qubits}
+        if sum(size[r] for r in roots) > limit:
+            stop = position
+            break
+        first, *others = roots
+        for r in others:
+            parent[r] = first
+            size[first] += size[r]
+    groups: dict[cirq.Qid, list[cirq.Qid]] = {}
+    for q in order:
+        groups.setdefault(find(q), []).append(q)
+    if sum(len(g) >= 2 for g in groups.values()) < 2 or 2 * stop < len(ops):
+        return None
+    members = {root: [] for root in groups}
+    for op in ops[:stop]:
+        members[find(op.qubits[0])].append(op)
+    return (
+        [members[root] for root in groups],
+        [tuple(g) for g in groups.values()],
+        cirq.Circuit(ops[stop:]),
+    )
+
+
+def _simulate_factored(split, order: Sequence[cirq.Qid], simulator) -> np.ndarray:
+    """qsim's state of each front group, their tensor product, then the rest on qsim.
+
+    The preparation is the front (the groups act on disjoint qubits, so its state is the
+    product of the groups' states) followed by the rest, executed by qsim from that product
+    as its initial state: the same state as one qsim call on the whole preparation, up to
+    float32 rounding, at the cost of the groups plus the rest instead of the whole circuit.
+    """
+    front, groups, rest = split
+    state = np.ones(1, dtype=np.complex64)
+    for ops, qubits in zip(front, groups, strict=True):
+        part = cirq.Circuit(ops) + cirq.Circuit(cirq.I.on_each(*qubits))
+        vector = simulator.simulate(part, qubit_order=list(qubits)).final_state_vector
+        state = np.multiply.outer(state, np.asarray(vector, dtype=np.complex64)).reshape(-1)
+    concatenated = [q for qubits in groups for q in qubits]
+    position = {q: i for i, q in enumerate(concatenated)}
+    tensor = state.reshape((2,) * len(order)).transpose([position[q] for q in order])
+    state = np.ascontiguousarray(tensor).reshape(-1)
+    if not len(rest):
+        return state
+    circuit = rest + cirq.Circuit(cirq.I.on_each(*order))
+    return simulator.simulate(
+        circuit, qubit_order=list(order), initial_state=state
+    ).final_state_vector
 
 
 def _reduced(view: np.ndarray) -> np.ndarray:
@@ -485,7 +572,8 @@ def run_state(
     backend : {"qsim", "exact"}
         Simulator of the preparation (see :func:`prepared_ensemble`).
     cache : dict, optional
-        Keeps the prepared ensemble across calls (key ``"state"``).
+        Keeps the prepared ensemble across calls (key ``"state"``; ``"groups"``: the number
+        of independent groups it was prepared in, docs/theory.md §12.5, or None).
 
     Returns
     -------
@@ -514,6 +602,11 @@ def run_state(
         _descend(roots, branch, np.arange(shots), 0, tables, u, bits, counter)
         for j, (key, position, invert) in enumerate(stage.targets):
             out[key][:, position] = bits[:, j] ^ np.uint8(invert)
+    if "groups" not in cache:
+        split = None
+        if backend == "qsim" and not stage.noisy:
+            split = factored_front(stage.preparation, stage.order)
+        cache["groups"] = None if split is None else len(split[1])
     info = {
         "path": "state",
         "state_qubits": stage.qubits,
@@ -525,4 +618,6 @@ def run_state(
         "ensemble_members": len(weights),
         "branches_expanded": int(counter[0]),
     }
+    if cache["groups"] is not None:  # prepared as independent groups (docs/theory.md §12.5)
+        info["state_groups"] = cache["groups"]
     return out, info

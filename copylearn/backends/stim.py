@@ -250,7 +250,8 @@ def compile_program(circuit: cirq.Circuit, parameter_names: Sequence[str]) -> Pr
     CopylearnError
         A symbol with no column in ``parameter_names``, or a measurement key used twice.
     """
-    flat = cirq.unroll_circuit_op(circuit, deep=True, tags_to_check=None)
+    nested = any(isinstance(op.untagged, cirq.CircuitOperation) for op in circuit.all_operations())
+    flat = cirq.unroll_circuit_op(circuit, deep=True, tags_to_check=None) if nested else circuit
     order = sorted(flat.all_qubits())
     index = {q: i for i, q in enumerate(order)}
     column = {name: i for i, name in enumerate(parameter_names)}

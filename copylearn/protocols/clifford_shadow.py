@@ -21,7 +21,13 @@ from typing import Any, ClassVar
 import cirq
 import numpy as np
 
-from copylearn.clifford import clifford_shadow_values, random_tableaux, template, template_exponents
+from copylearn.clifford import (
+    clifford_shadow_values,
+    line_template_circuit,
+    random_tableaux,
+    template,
+    template_exponents,
+)
 from copylearn.errors import CopylearnError
 from copylearn.parameters import Parameter
 from copylearn.pauli import n_words, pack_bits, unpack_bits
@@ -114,7 +120,7 @@ class CliffordShadow(Protocol):
         tpl = template(n)
         circuit = (
             state.prep_circuit(qubits)
-            + tpl.circuit(qubits)
+            + line_template_circuit(n).unfreeze(copy=False)
             + cirq.Circuit(cirq.Moment(cirq.measure(*qubits, key="m")))
         )
         return circuit, state.parameter_names + tpl.parameter_names

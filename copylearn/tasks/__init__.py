@@ -141,8 +141,39 @@ class Task:
         raise NotImplementedError
 
     def learner(self, spec: dict, protocol, instance, calibration) -> Learner:
-        """A fresh :class:`Learner` for one trial (``calibration`` may be None)."""
+        """A fresh :class:`Learner` for one trial.
+
+        ``calibration`` is the task's own rule from :meth:`calibrate_rule` when it returned
+        one, else the protocol's measured damping (``calibration_copies > 0``), else None.
+        """
         raise NotImplementedError
+
+    def calibrate_rule(self, spec: dict, protocol, sample, seed) -> dict | None:
+        """Fix a decision rule on held-out calibration instances, before any trial runs.
+
+        Default None (the rule needs no data). A task whose threshold depends on the noise
+        draws its own calibration instances and data here; the runner gives it streams
+        disjoint from every evaluation trial's, records the returned dict in the point's
+        row (``decision_rule``) and passes it to :meth:`learner` as ``calibration``.
+
+        Parameters
+        ----------
+        spec : dict
+            The grid point.
+        protocol : Protocol
+            The point's protocol (options set).
+        sample : callable
+            ``sample(states, shots, roots, backend_seed)``: one dict of dataset arrays per
+            state, each from ``shots`` experiments drawn from its root SeedSequence.
+        seed : numpy.random.SeedSequence
+            The calibration's own stream (spawn instances and shots from it).
+
+        Returns
+        -------
+        dict or None
+            JSON-ready description of the rule (e.g. its threshold and what set it).
+        """
+        return None
 
     def expected_copies(self, spec: dict, protocol) -> float:
         """A rough number of copies the search simulates (ETA and scheduling only)."""
@@ -187,6 +218,22 @@ class Task:
             ``"single-copy-lower-bound"`` (N_LB of §7.3 for the group's alpha and target).
         """
         return ()
+
+    def fit_n_min(self, protocol, group: dict) -> int | None:
+        """Smallest n the fit of N* versus n uses for one series (None: every n).
+
+        A task whose N* approaches its exponential law only at larger n (small-n finite-size
+        effects) declares where the asymptotic regime starts, so the fitted base measures
+        that law; :func:`copylearn.fits.fit_groups` leaves the smaller n out and says so.
+
+        Parameters
+        ----------
+        protocol : Protocol
+            The series' protocol.
+        group : dict
+            The series' grid values (every spec key but ``n``).
+        """
+        return None
 
     def describe(self) -> dict[str, Any]:
         """What ``copylearn list`` prints."""

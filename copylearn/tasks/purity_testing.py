@@ -24,19 +24,26 @@ Success: the decision names the trial's hypothesis.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import cirq
 import numpy as np
 
+from copylearn.protocols import get_protocol
 from copylearn.purity import pair_sums
+from copylearn.seeding import substream
 from copylearn.states import CircuitState, PauliEigenstate
 from copylearn.tasks import Learner, Parameter, ParameterError, Task, register_task
 
 PREPARATIONS = ("haar", "brickwork")
 #: Largest n for the dense Haar preparation (a 2^n x 2^n MatrixGate).
 MAX_HAAR_QUBITS = 10
+#: Pure and mixed held-out instances each that set the Bell threshold under noise (§14.5).
+CALIBRATION_INSTANCES = 20
+#: Smallest n of the collision test's fit of N* versus n (docs/theory.md §14.3).
+COLLISION_FIT_N_MIN = 8
 
 
 @dataclass(frozen=True)
@@ -103,11 +110,16 @@ def haar_circuit(n: int, rng: np.random.Generator) -> cirq.Circuit:
 def brickwork_circuit(n: int, depth: int, rng: np.random.Generator) -> cirq.Circuit:
     """Haar one-qubit gates, then ``depth`` brick layers of Haar two-qubit MatrixGates."""
     qubits = cirq.LineQubit.range(n)
-    circuit = cirq.Circuit(cirq.MatrixGate(haar_unitary(2, rng)).on(q) for q in qubits)
+    # Haar unitaries are unitary to rounding by construction: skip MatrixGate's check.
+    circuit = cirq.Circuit(
+        cirq.MatrixGate(haar_unitary(2, rng), unitary_check=False).on(q) for q in qubits
+    )
     for layer in range(depth):
         circuit.append(
             cirq.Moment(
-                cirq.MatrixGate(haar_unitary(4, rng)).on(qubits[i], qubits[i + 1])
+                cirq.MatrixGate(haar_unitary(4, rng), unitary_check=False).on(
+                    qubits[i], qubits[i + 1]
+                )
                 for i in range(layer % 2, n - 1, 2)
             )
         )
@@ -118,6 +130,28 @@ def collision_threshold(n: int) -> float:
     """tau = (1/d + 2/(d+1))/2: midpoint of the mixed and Haar collision rates (§14.3)."""
     d = 2.0**n
     return 0.5 * (1.0 / d + 2.0 / (d + 1.0))
+
+
+def bell_experiments(d: float, target: float) -> int:
+    """K*(d): noiseless Bell experiments for success ``target`` (docs/theory.md §14.2).
+
+    The mixed half errs with probability ((1 + 1/d)/2)^K, the pure half never, so success
+    >= target needs ((1 + 1/d)/2)^K <= 2 (1 - target); d = inf gives the large-n value.
+    """
+    q = 0.5 if math.isinf(d) else 0.5 * (1.0 + 1.0 / d)
+    return max(0, math.ceil(math.log(2.0 * (1.0 - target)) / math.log(q) - 1e-12))
+
+
+def bell_flat_from(target: float) -> int | None:
+    """Smallest n with K*(2^n) = K*(inf) (n = 3 for target 0.9), or None when that is n = 1
+    or the target needs no experiment (target <= 1/2)."""
+    if not 0.5 < target < 1.0:
+        return None
+    limit = bell_experiments(math.inf, target)
+    n = 1
+    while bell_experiments(2.0**n, target) > limit:
+        n += 1
+    return n if n > 1 else None
 
 
 def purity_threshold(n: int) -> float:
@@ -138,6 +172,27 @@ class BellPurityLearner(Learner):
         pure = self.clean & (seen == 0)
         self.clean = bool(pure[-1]) if len(pure) else self.clean
         return pure == self.instance.pure
+
+
+class CalibratedBellLearner(Learner):
+    """Under noise: "pure" iff the mean sigma so far exceeds the calibrated threshold (§14.5).
+
+    The threshold comes from :meth:`PurityTesting.calibrate_rule`, fixed on held-out
+    instances before this trial's data exist.
+    """
+
+    def __init__(self, protocol, instance: Instance, threshold: float) -> None:
+        self.protocol, self.instance, self.threshold = protocol, instance, float(threshold)
+        self.total, self.count = 0.0, 0
+
+    def judge(self, data, ends, totals):
+        """Fold in a segment; success of each prefix (see :meth:`Learner.judge`)."""
+        sums = self.total + np.concatenate([[0.0], np.cumsum(self.protocol.purity_values(data))])
+        counts = self.count + np.arange(len(sums))
+        self.total, self.count = float(sums[-1]), int(counts[-1])
+        sums, counts = sums[ends], counts[ends]
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
+        return (mean > self.threshold) == self.instance.pure
 
 
 class CollisionLearner(Learner):
@@ -232,17 +287,29 @@ class PurityTesting(Task):
             raise ParameterError(
                 "depth", f"depth = {depth} is below 2n = {2 * n}: use depth >= 2n or '2n'."
             )
-        if spec.get("noise", "none") != "none" or spec.get("device", "none") != "none":
+        if spec.get("device", "none") != "none":
+            raise ParameterError(
+                "device",
+                "purity testing runs on a noise model, not a device (its pure states are "
+                "all-to-all Haar circuits): use noise = 'depolarizing:p' or similar.",
+            )
+        if spec.get("calibration_copies", 0):
+            raise ParameterError(
+                "calibration_copies",
+                "purity testing calibrates its own Bell threshold on held-out instances under "
+                "noise (the Pauli-eigenstate damping does not apply): use calibration_copies = 0.",
+            )
+        noisy = spec.get("noise", "none") != "none"
+        if noisy and get_protocol(spec["strategy"]).copies_per_shot != 2:
             raise ParameterError(
                 "noise",
-                "purity testing runs noiseless only (the noise-robust Bell rule needs held-out "
-                "calibration instances, not implemented yet): use noise = 'none'.",
+                f"under noise purity testing runs the Bell learner only (its threshold is "
+                f"calibrated on held-out instances); the {spec['strategy']!r} rule assumes "
+                "noiseless states: use strategy 'bell' or noise = 'none'.",
             )
 
     def protocol_options(self, spec: dict) -> dict:
         """Clifford shadows measure all of a trial's copies under one random Clifford."""
-        from copylearn.protocols import get_protocol
-
         protocol = get_protocol(spec["strategy"])
         if "shots_per_unitary" in {p.name for p in protocol.parameters}:
             return {"shots_per_unitary": int(spec["max_copies"])}
@@ -261,17 +328,58 @@ class PurityTesting(Task):
         n = spec["n"]
         if rng.random() < 0.5:
             return Instance(PauliEigenstate("Z" * n, sign=0), False)
+        return Instance(self._pure_state(spec, rng), True)
+
+    def _pure_state(self, spec: dict, rng: np.random.Generator) -> CircuitState:
+        """A fresh Haar-random pure state's circuit, by the point's ``preparation``."""
+        n = spec["n"]
         if spec.get("preparation", "haar") == "haar":
             circuit = haar_circuit(n, rng)
         else:
             depth = spec.get("depth", "2n")
             circuit = brickwork_circuit(n, 2 * n if depth == "2n" else int(depth), rng)
-        return Instance(CircuitState(circuit, name="haar-psi"), True)
+        return CircuitState(circuit, name="haar-psi")
+
+    def calibrate_rule(self, spec: dict, protocol, sample, seed) -> dict | None:
+        """Under noise, the Bell threshold: midpoint of the calibrated mean sigma (§14.5).
+
+        :data:`CALIBRATION_INSTANCES` fresh pure instances and as many maximally mixed ones,
+        each measured with the point's whole budget (``max_copies // 2`` experiments), all
+        from ``seed`` (disjoint from the trials' streams); the threshold is the midpoint of
+        the mean sigma over the pure and over the mixed instances. None when noiseless (the
+        rule "every sigma = +1" needs no data) or for a single-copy protocol.
+        """
+        if spec.get("noise", "none") == "none" or protocol.copies_per_shot != 2:
+            return None
+        n, experiments = int(spec["n"]), int(spec["max_copies"]) // 2
+        pure = [
+            self._pure_state(spec, np.random.default_rng(substream(seed, 0, k)))
+            for k in range(CALIBRATION_INSTANCES)
+        ]
+        mixed = [PauliEigenstate("Z" * n, sign=0)] * CALIBRATION_INSTANCES
+        states = pure + mixed
+        roots = [substream(seed, 1, k) for k in range(len(states))]
+        arrays = sample(states, experiments, roots, substream(seed, 2))
+        means = np.array([protocol.purity_values(a).mean() for a in arrays])
+        mean_pure = float(means[:CALIBRATION_INSTANCES].mean())
+        mean_mixed = float(means[CALIBRATION_INSTANCES:].mean())
+        return {
+            "rule": "pure iff the mean of sigma = (-1)^#singlets exceeds threshold",
+            "threshold": 0.5 * (mean_pure + mean_mixed),
+            "mean_sigma_pure": mean_pure,
+            "mean_sigma_mixed": mean_mixed,
+            "instances_each": CALIBRATION_INSTANCES,
+            "experiments_each": experiments,
+            "copies": 2 * experiments * len(states),
+        }
 
     def learner(self, spec: dict, protocol, instance: Instance, calibration) -> Learner:
         """The protocol's rule (:class:`BellPurityLearner`, :class:`CollisionLearner`,
-        :class:`ShadowPurityLearner`), chosen by what its data hold."""
+        :class:`ShadowPurityLearner`), chosen by what its data hold; under noise the Bell
+        rule is :class:`CalibratedBellLearner` with the threshold of :meth:`calibrate_rule`."""
         if protocol.supports("tr(rho^2)") and protocol.copies_per_shot == 2:
+            if isinstance(calibration, dict) and "threshold" in calibration:
+                return CalibratedBellLearner(protocol, instance, calibration["threshold"])
             return BellPurityLearner(protocol, instance)
         if "tableau_x" in protocol.arrays:
             return CollisionLearner(spec["n"], instance)
@@ -284,6 +392,21 @@ class PurityTesting(Task):
         if "tableau_x" in protocol.arrays:
             return ({"kind": "exponential", "base": float(np.sqrt(2.0)), "label": "collisions"},)
         return ()
+
+    def fit_n_min(self, protocol, group: dict) -> int | None:
+        """Where each learner's N* follows its law: Bell from :func:`bell_flat_from`, the
+        collision test from n = 8 (:data:`COLLISION_FIT_N_MIN`), random-Pauli over every n.
+
+        Bell: the experiments needed, K*(d), fall with d until they reach their d -> infinity
+        value (docs/theory.md §14.2), so "flat" is a statement about n >= that point. The
+        collision test: below n ~ 8 a Haar state's sum_b p_b^2 scatters widely around
+        2/(d+1) against the threshold gap, so N* does not follow C 2^{n/2} yet (§14.3).
+        """
+        if protocol.copies_per_shot == 2:
+            return bell_flat_from(float(group.get("target", 0.9)))
+        if "tableau_x" in protocol.arrays:
+            return COLLISION_FIT_N_MIN
+        return None
 
     def expected_copies(self, spec: dict, protocol) -> float:
         """Bell 6, collisions 5 * 2^{n/2}, random-Pauli pairs 10 * 7^{n/2} (§14)."""
