@@ -343,6 +343,15 @@ def _heartbeat(enabled: bool, label: str) -> contextlib.AbstractContextManager:
     return still_running(label) if enabled else contextlib.nullcontext()
 
 
+def _known_observables(observables, state) -> str:
+    """``observables`` as comma-separated unsigned labels on the state's qubits."""
+    from copylearn.pauli import parse_paulis
+
+    qubits = list(getattr(state, "qubits", cirq.LineQubit.range(state.n)))
+    paulis = parse_paulis(observables, state.n, qubits=qubits)
+    return ",".join(label.lstrip("+-") for label in paulis.labels)
+
+
 def collect(
     state: PauliMixedState | CircuitState | cirq.Circuit,
     protocol: str = "bell",
@@ -357,6 +366,7 @@ def collect(
     *,
     progress: bool = False,
     options: dict[str, Any] | None = None,
+    observables=None,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -414,12 +424,18 @@ def collect(
         ``{"shots_per_unitary": 4}`` for ``clifford-shadow``; each is validated by its
         Parameter (one-line error naming the key). A protocol that declares parameters
         records all their values in ``metadata["protocol_options"]``.
+    observables : str, cirq.PauliString or iterable of them, optional
+        Observables known before any copy is measured, for a protocol that chooses its
+        measurements from them (``derandomized-shadow``, docs/theory.md §17); the same as
+        ``options={"observables": "XXI,ZZI"}``. Refused by a protocol without that option.
 
     Returns
     -------
     Dataset
     """
     state = _check_state(state)
+    if observables is not None:
+        options = {**(options or {}), "observables": _known_observables(observables, state)}
     module = get_protocol(protocol).with_options(options)
     shots = _check_copies(copies, module.copies_per_shot, protocol)
     root = _check_seed(seed)

@@ -81,7 +81,7 @@ def predictions_figure(rows: list[dict[str, Any]]) -> Figure:
             fit["a"] + fit["b"] * np.log(grid),
             color=colour,
             lw=0.8,
-            label=f"fit: b = {fit['b']:.3g} [{lo:.3g}, {hi:.3g}] copies per e-fold",
+            label=f"fit n = {group['n']}: b = {fit['b']:.3g} [{lo:.3g}, {hi:.3g}] per e-fold",
         )
         for overlay in _declared_overlays(strategy, group):
             if overlay["kind"] != "log-queries":
@@ -96,7 +96,7 @@ def predictions_figure(rows: list[dict[str, Any]]) -> Figure:
                 ls="--",
                 lw=1.0,
                 color=colour,
-                label=f"theory: {overlay['label']}, b = {slope:.3g}",
+                label=f"theory: {overlay['label']}, n = {group['n']}: b = {slope:.3g}",
             )
     for strategy, ax in axes.items():
         ax.set_xscale("log")
