@@ -24,7 +24,7 @@ from copylearn.errors import CopylearnError
 DEMO_PAULI = "XYZIZX"
 # The names of copylearn.protocols.PROTOCOL_NAMES and copylearn.backends.BACKEND_NAMES, kept
 # here so that building the parser imports no simulator (a test checks they agree).
-PROTOCOL_NAMES = ("pauli-shadow", "bell", "clifford-shadow")
+PROTOCOL_NAMES = ("pauli-shadow", "bell", "clifford-shadow", "derandomized-shadow")
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 # Options whose value may start with '-' (a Pauli label with a sign, e.g. -XYZI).
 _SIGNED_VALUE_OPTIONS = ("--observables",)

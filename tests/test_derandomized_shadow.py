@@ -180,5 +180,6 @@ def test_cli_collect_and_estimate(tmp_path, capsys):
     assert re.search(r"XYZ\s+-0\.[89]", text) and "queries known in advance" in text
 
 
-def test_listed():
+def test_listed(capsys):
     assert main(["list"]) == 0
+    assert "derandomized-shadow" in capsys.readouterr().out

@@ -25,8 +25,7 @@ from copylearn.derandomize import derandomized_bases, letter_codes
 from copylearn.errors import CopylearnError
 from copylearn.parameters import Parameter
 from copylearn.pauli import pack_bits, popcount
-from copylearn.protocols import register_protocol
-from copylearn.protocols.single_copy import PauliShadow
+from copylearn.protocols import Protocol, get_protocol, register_protocol
 
 #: The accuracy in the derandomization's cost function (docs/theory.md §17.1).
 EPSILON = 0.9
@@ -56,10 +55,11 @@ def _epsilon(value: Any) -> float:
 
 
 @register_protocol
-class DerandomizedShadow(PauliShadow):
+class DerandomizedShadow(Protocol):
     """Single-copy Pauli measurements with bases derandomized for known observables.
 
-    Same circuit and dataset arrays as ``pauli-shadow``; the bases come from the greedy
+    Same circuit and dataset arrays as ``pauli-shadow`` (its ``build``, ``outcome_arrays``,
+    ``unpack`` and device placement are used as they are); the bases come from the greedy
     derandomization of the declared observables instead of a random draw.
     """
 
@@ -68,6 +68,8 @@ class DerandomizedShadow(PauliShadow):
         "single-copy Pauli bases derandomized for observables known in advance (HKP21); "
         "queries known in advance"
     )
+    copies_per_shot = 1
+    arrays = ("bits", "bases_x", "bases_z")
     estimators = ("tr(Q rho)", "|tr(Q rho)|")
     statistic = "tr(Q rho)"
     calibrates = False
@@ -97,6 +99,31 @@ class DerandomizedShadow(PauliShadow):
     def __init__(self, observables: str = "", epsilon: float = EPSILON) -> None:
         self.observables = observables
         self.epsilon = epsilon
+
+    @staticmethod
+    def _shadow() -> Protocol:
+        """pauli-shadow, whose circuit and arrays this protocol shares."""
+        return get_protocol("pauli-shadow")
+
+    def build(self, state):
+        """pauli-shadow's circuit: preparation, basis rotations (0/1 exponents), measurement."""
+        return self._shadow().build(state)
+
+    def outcome_arrays(self, record, measurements):
+        """Packed bases and eigenvalue bits, as pauli-shadow's."""
+        return self._shadow().outcome_arrays(record, measurements)
+
+    def unpack(self, arrays, n):
+        """``"bases"`` (X = 1, Y = 2, Z = 3) and ``"bits"``, as pauli-shadow's."""
+        return self._shadow().unpack(arrays, n)
+
+    def place(self, device, n, ladder):
+        """Qubit i on the i-th qubit of a chain of the device, as pauli-shadow."""
+        return self._shadow().place(device, n, ladder)
+
+    def device_capacity(self, device):
+        """The longest chain the device holds."""
+        return self._shadow().device_capacity(device)
 
     def codes(self, n: int) -> np.ndarray:
         """``(L, n)`` letter codes of the declared observables.
