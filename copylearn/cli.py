@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
 import os
 import sys
 import time
@@ -23,7 +24,7 @@ from copylearn.errors import CopylearnError
 DEMO_PAULI = "XYZIZX"
 # The names of copylearn.protocols.PROTOCOL_NAMES and copylearn.backends.BACKEND_NAMES, kept
 # here so that building the parser imports no simulator (a test checks they agree).
-PROTOCOL_NAMES = ("pauli-shadow", "bell", "clifford-shadow")
+PROTOCOL_NAMES = ("pauli-shadow", "bell", "clifford-shadow", "derandomized-shadow")
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 # Options whose value may start with '-' (a Pauli label with a sign, e.g. -XYZI).
 _SIGNED_VALUE_OPTIONS = ("--observables",)
@@ -143,6 +144,13 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--out", required=True, help="output file, ending in .npz (checked before any work)"
     )
+    c.add_argument(
+        "--observables",
+        default=None,
+        metavar="LABELS",
+        help="observables known in advance, e.g. XXI,ZZI (derandomized-shadow; the same as "
+        "--option observables=XXI,ZZI)",
+    )
     c.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_plugins_option(c)
 
@@ -199,7 +207,15 @@ def _build_parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="one JSON object per line: each grid point ('kind': 'point'), then each fit "
-        "('kind': 'fit')",
+        "('kind': 'fit'; 'log-queries-fit' for N* = a + b ln M)",
+    )
+    m.add_argument(
+        "--at-copies",
+        type=float,
+        default=None,
+        metavar="N",
+        help="with a query-count sweep (query_grid = 'log'): the number of predictions "
+        "exp((N - a)/b) the fitted N* = a + b ln M allows at N copies",
     )
 
     f = sub.add_parser("plot", help="draw the figures of a sweep store (PNG and PDF)")
@@ -320,6 +336,7 @@ def _collect(args: argparse.Namespace) -> int:
         progress=True,
         options=parse_options(args.option),
         stream=args.stream,
+        observables=args.observables,
     )
     path = data.save(out, overwrite=args.force)
     print(
@@ -530,8 +547,11 @@ def _fmt_interval(ci: object, digits: int = 3) -> str:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    from copylearn.query_fits import fit_log_queries, implied_predictions, summary_lines
     from copylearn.sweep import spec_value, summary_rows, varying_keys
 
+    if args.at_copies is not None and not (math.isfinite(args.at_copies) and args.at_copies > 0):
+        raise CopylearnError(f"--at-copies {args.at_copies:g}: give a positive number of copies.")
     rows = summary_rows(args.dir)
     fits, why = _load_fits(rows) if rows else ([], None)
     if args.json:
@@ -540,6 +560,11 @@ def _summary(args: argparse.Namespace) -> int:
             print(json.dumps({"kind": "point", **{k: v for k, v in row.items() if k != "kind"}}))
         for fit in fits:
             print(json.dumps({"kind": "fit", **{k: v for k, v in fit.items() if k != "kind"}}))
+        for fit in fit_log_queries(rows):
+            if args.at_copies is not None:
+                fit["at_copies"] = args.at_copies
+                fit["predictions_at_copies"] = implied_predictions(fit, args.at_copies)
+            print(json.dumps({"kind": "log-queries-fit", **fit}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
         return 0
@@ -594,6 +619,8 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
+    for line in summary_lines(rows, args.at_copies):
+        print(line)
     if why:
         print(f"\n({why})")
     return 0

@@ -488,6 +488,15 @@ def _heartbeat(enabled: bool, label: str) -> contextlib.AbstractContextManager:
     return still_running(label) if enabled else contextlib.nullcontext()
 
 
+def _known_observables(observables, state) -> str:
+    """``observables`` as comma-separated unsigned labels on the state's qubits."""
+    from copylearn.pauli import parse_paulis
+
+    qubits = list(getattr(state, "qubits", cirq.LineQubit.range(state.n)))
+    paulis = parse_paulis(observables, state.n, qubits=qubits)
+    return ",".join(label.lstrip("+-") for label in paulis.labels)
+
+
 def collect(
     state: PauliMixedState | CircuitState | cirq.Circuit,
     protocol: str = "bell",
@@ -503,6 +512,7 @@ def collect(
     progress: bool = False,
     options: dict[str, Any] | None = None,
     stream: int = DEFAULT_STREAM,
+    observables=None,
 ) -> Dataset:
     """Measure copies of ``state`` with ``protocol`` on a simulated (noisy) device.
 
@@ -565,6 +575,10 @@ def collect(
         ``metadata["stream"]``: 2 (default) draws flips and bases from packed raw words and
         block outcomes from 32-bit integers; 1 reproduces data collected before stream
         versions existed (which record no stream).
+    observables : str, cirq.PauliString or iterable of them, optional
+        Observables known before any copy is measured, for a protocol that chooses its
+        measurements from them (``derandomized-shadow``, docs/theory.md §17); the same as
+        ``options={"observables": "XXI,ZZI"}``. Refused by a protocol without that option.
 
     Returns
     -------
@@ -572,6 +586,8 @@ def collect(
     """
     state = _check_state(state)
     stream = check_stream(stream)
+    if observables is not None:
+        options = {**(options or {}), "observables": _known_observables(observables, state)}
     module = get_protocol(protocol).with_options(options)
     shots = _check_copies(copies, module.copies_per_shot, protocol)
     root = _check_seed(seed)

@@ -230,7 +230,9 @@ def run_point(
         progress("decision rule calibrated")
     given = cal if rule is None else rule
     learners = [task.learner(spec, protocol, instance, given) for instance in instances]
-    success = np.zeros((trials, len(copies)), dtype=bool)
+    axis = task.judged_axis(spec)
+    width = 1 if axis is None else len(axis[1])
+    success = np.zeros((trials, len(copies), width), dtype=bool)
     done, stage, reached = 0, 0, False
     while done < len(copies):
         stop = min(len(copies) - 1, int(np.searchsorted(copies, copies[done] * 2)))
@@ -251,20 +253,56 @@ def run_point(
             )
             ends = shots_at[done : stop + 1]
             for t, data in zip(batch, arrays, strict=True):
-                success[t, done : stop + 1] = learners[t].judge(data, ends - first_shot, ends)
+                judged = learners[t].judge(data, ends - first_shot, ends)
+                success[t, done : stop + 1] = np.reshape(judged, (stop + 1 - done, width))
             if progress is not None and len(batches) > 1:
                 progress(f"{copies[stop]} copies, trial batch {number + 1}/{len(batches)}")
         done = stop + 1
         stage += 1
-        rate = success[:, stop].mean()
+        rate = success[:, stop, -1].mean()
         if progress is not None:
             progress(f"{copies[stop]} copies, success {rate:.3f}")
-        if wilson_interval(success[:, stop].sum(), trials)[0] >= target:
+        if wilson_interval(success[:, stop, -1].sum(), trials)[0] >= target:
             reached = True
             break
-    evaluated, curve = copies[:done], success[:, :done]
-    rates = curve.mean(axis=0)
+    evaluated = copies[:done]
     rng = np.random.default_rng(substream(seed, 2))
+    results = [
+        _curve_result(success[:, :done, k], evaluated, target, reached, rng, per_shot)
+        for k in range(width)
+    ]
+    out = results[-1]
+    if cal is not None:
+        out["calibration"] = cal.to_dict()
+    if rule is not None:
+        out["decision_rule"] = rule
+    out = PointResult(**out).to_json()
+    if axis is not None:
+        # Every value of the judged axis from the same streams (docs/theory.md §16.1).
+        key, values = axis
+        out["nested"] = {
+            "key": key,
+            "points": [
+                {key: value, **PointResult(**r).to_json()}
+                for value, r in zip(values, results, strict=True)
+            ],
+        }
+    return out
+
+
+def _curve_result(
+    curve: np.ndarray,
+    evaluated: np.ndarray,
+    target: float,
+    reached: bool,
+    rng: np.random.Generator,
+    per_shot: int,
+) -> dict[str, Any]:
+    """N*, N*(2/3), their bootstrap CIs and the curve of one ``(trials, G)`` success array."""
+    trials = curve.shape[0]
+    rates = curve.mean(axis=0)
+    if reached:  # a judged axis: every column must reach the target on its own
+        reached = bool(wilson_interval(curve[:, -1].sum(), trials)[0] >= target)
     result: dict[str, Any] = {"copies_per_experiment": per_shot, "reached": reached}
     for key, level in (("n_star", target), ("n_star_2_3", 2 / 3)):
         value = crossing(rates, evaluated, level)
@@ -277,13 +315,9 @@ def run_point(
         result[key] = value
         result[f"{key}_ci"] = ci
     result["experiments_star"] = None if result["n_star"] is None else result["n_star"] / per_shot
-    if cal is not None:
-        result["calibration"] = cal.to_dict()
-    if rule is not None:
-        result["decision_rule"] = rule
     result["curve"] = {
         "copies": evaluated.tolist(),
         "successes": curve.sum(axis=0).tolist(),
         "trials": trials,
     }
-    return PointResult(**result).to_json()
+    return result

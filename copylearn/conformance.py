@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,6 +192,7 @@ def check_protocol(
     backend: str = "exact",
     seed: int = 0,
     bad_values: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | Callable[[list[str]], Mapping[str, Any]] | None = None,
 ) -> Report:
     """Check the registered protocol ``name`` against exact density matrices.
 
@@ -218,6 +219,12 @@ def check_protocol(
         Seed of the states and of every collection (fixed: the check is reproducible).
     bad_values : mapping, optional
         A value each named protocol parameter must refuse (default :data:`BAD_VALUE`).
+    options : mapping or callable, optional
+        The protocol's options for every collection (``collect(..., options=...)``), or a
+        callable that receives the labels of the observables the check estimates at one n
+        and returns them: for a protocol that must know its observables in advance, e.g.
+        ``options=lambda labels: {"observables": ",".join(labels)}``, which is the default
+        for a protocol that declares a parameter named ``observables``.
 
     Returns
     -------
@@ -237,18 +244,23 @@ def check_protocol(
 
     protocol = get_protocol(name)
     report = Report(name)
+    if options is None and any(p.name == "observables" for p in protocol.parameters):
+        # A protocol told its observables in advance (collect(..., observables=...)) is told
+        # the ones this check estimates.
+        options = lambda labels: {"observables": ",".join(labels)}  # noqa: E731
     _check_interface(report, protocol, ESTIMATORS, bad_values or {})
     rng = np.random.default_rng(seed)
     declared = [e for e in protocol.estimators if e in ESTIMATORS]
     for n in n_values:
         labels = _labels(n)
+        opts = dict(options(list(labels)) if callable(options) else options or {})
         matrices = [_pauli_matrix(q) for q in labels]
         for i, state in enumerate(_random_states(n, states, rng)):
             rho = state.density_matrix()
             signed = np.array([np.trace(m @ rho).real for m in matrices])
             purity = float(np.trace(rho @ rho).real)
             run_seed = int(rng.integers(2**31))
-            data = collect(state, name, copies=copies, backend=backend, seed=run_seed)
+            data = collect(state, name, copies=copies, backend=backend, seed=run_seed, options=opts)
             where = f"n={n} state {i} ({state.spec()}), noiseless"
             for estimator in declared:
                 values, stderr = _estimates(data, estimator, labels)
@@ -264,7 +276,9 @@ def check_protocol(
                     squared=estimator == "|tr(Q rho)|",
                 )
             if i == 0:
-                _check_reproducible(report, where, data, state, name, copies, backend, run_seed)
+                _check_reproducible(
+                    report, where, data, state, name, copies, backend, run_seed, options=opts
+                )
             if noise is None or not protocol.calibrates or not isinstance(state, PauliMixedState):
                 continue
             where = f"n={n} state {i} ({state.spec()}), noise {noise}, calibrated"
@@ -278,10 +292,11 @@ def check_protocol(
                     backend=backend,
                     seed=run_seed,
                     calibration_copies=calibration_copies,
+                    options=opts,
                 )
                 if i == 0:
                     _check_reproducible(
-                        report, where, noisy, state, name, copies, backend, run_seed, noise
+                        report, where, noisy, state, name, copies, backend, run_seed, noise, opts
                     )
                 for estimator in ("tr(Q rho)", "tr(Q rho)^2"):
                     if estimator in declared:
@@ -329,10 +344,14 @@ def _check_parameters(report: Report, parameters, bad_values) -> None:
         )
 
 
-def _check_reproducible(report, where, data, state, name, copies, backend, seed, noise=None):
+def _check_reproducible(
+    report, where, data, state, name, copies, backend, seed, noise=None, options=None
+):
     from copylearn.collect import collect
 
-    again = collect(state, name, copies=copies, noise=noise, backend=backend, seed=seed)
+    again = collect(
+        state, name, copies=copies, noise=noise, backend=backend, seed=seed, options=options
+    )
     for key, array in data.arrays.items():
         if not np.array_equal(array, again.arrays[key]):
             report.failures.append(f"{where}: the same seed gave different {key!r} arrays")

@@ -326,6 +326,15 @@ class Dataset:
         self._require("tr(Q rho)")
         paulis = self._paulis(observables)
         self._require_enough_shots(2, "estimate()")
+        direct = self.spec.direct_estimate(paulis, self.arrays)
+        if direct is not None:  # e.g. derandomized shadows: the mean over the rounds hitting Q
+            if median_of_means is not None or calibrated:
+                raise CopylearnError(
+                    f"protocol {self.protocol!r} estimates by its own mean: leave out "
+                    "median_of_means and calibrated."
+                )
+            values, stderr, shots, method = direct
+            return Estimates("tr(Q rho)", paulis.labels, values, stderr, shots, method)
         n = self.shots
         ends = self._group_ends()
         if ends is not None:

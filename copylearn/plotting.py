@@ -1226,6 +1226,10 @@ def plot_store(
             figures.append(("success_curves", _success_figure(rows)))
         if _has_crossover(rows):
             figures.append(("crossover", _crossover_figure(rows)))
+        from copylearn.query_plot import has_query_sweep, predictions_figure
+
+        if has_query_sweep(rows):  # N* versus the number of predictions (docs/theory.md §16)
+            figures.append(("predictions_vs_copies", predictions_figure(rows)))
         for stem, fig in figures:
             paths += _save(fig, out, stem)
     return paths

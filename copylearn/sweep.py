@@ -1153,6 +1153,27 @@ def normalise_row(row: dict) -> dict:
     return row
 
 
+def expand_nested(row: dict) -> list[dict]:
+    """A row as one row per value of its judged axis (``"nested"``, e.g. every query count M
+    of a ``query_grid = "log"`` point, docs/theory.md §16.1); other rows as they are.
+
+    Each expanded row has the point's spec with ``key = value``, the id ``ID:key=value`` and
+    that value's result; provenance (seconds, versions, ...) is the point's.
+    """
+    nested = row.get("nested")
+    if not isinstance(nested, dict) or not isinstance(nested.get("points"), list):
+        return [row]
+    key, base = nested["key"], {k: v for k, v in row.items() if k != "nested"}
+    out = []
+    for point in nested["points"]:
+        value = point[key]
+        result = {k: v for k, v in point.items() if k != key}
+        expanded = {**base, **result, "id": f"{row['id']}:{key}={value}"}
+        expanded["spec"] = {**row["spec"], key: value}
+        out.append(normalise_row(expanded))
+    return out
+
+
 def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     """Load the finished points of a sweep store, in :func:`sort_key` order.
 
@@ -1164,7 +1185,8 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     Returns
     -------
     list of dict
-        One row per finished point (id, spec, the point runner's output, seconds, versions
+        One row per finished point (a point with a judged axis: one per value of it,
+        :func:`expand_nested`) (id, spec, the point runner's output, seconds, versions
         and, from store format 2 on, format, sweep_seed and config_hash). A row whose search
         did not reach the target (``reached`` False) has ``n_star``, ``n_star_ci`` and
         ``experiments_star`` None.
@@ -1194,7 +1216,8 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     problems = _foreign_rows(scanned, seed=seed, points=points, where=f"{out / CONFIG_NAME}")
     _refuse_foreign(out / STORE_NAME, problems, "summarise again")
     rows, _ = _read_rows(out / STORE_NAME)
-    return sorted((normalise_row(row) for row in rows), key=lambda row: sort_key(row["spec"]))
+    rows = [e for row in rows for e in expand_nested(normalise_row(row))]
+    return sorted(rows, key=lambda row: sort_key(row["spec"]))
 
 
 def _check_store(config: Config, out: Path) -> bool:

@@ -28,9 +28,9 @@ from copylearn.cli import main
 from copylearn.errors import CopylearnError
 from copylearn.sweep import (
     CONFIG_NAME,
-    OPTIONAL_KEYS,
     STORE_NAME,
     load_config,
+    optional_keys,
     parse_config,
     point_id,
     point_seed,
@@ -137,7 +137,9 @@ def test_config_defaults_and_points(tmp_path):
     assert len(points) == POINTS
     # Optional keys at their default are left out of the spec (and so of the id).
     assert all(
-        list(p) == sorted(set(spec_keys("pauli-prediction")) - set(OPTIONAL_KEYS)) for p in points
+        list(p)
+        == sorted(set(spec_keys("pauli-prediction")) - set(optional_keys("pauli-prediction")))
+        for p in points
     )
     shadow = [p for p in points if p["strategy"] == "pauli-shadow"]
     assert sorted({p["n"] for p in shadow}) == [1, 2, 3]

@@ -198,7 +198,7 @@ def u_statistic_se(mu, variance, shots: int) -> np.ndarray:
     return np.sqrt((4 * (shots - 2) * zeta1 + 2 * zeta2) / (shots * (shots - 1)))
 
 
-def _collect_on_path(protocol, state, copies, noise, backend, seed, execution):
+def _collect_on_path(protocol, state, copies, noise, backend, seed, execution, **kwargs):
     """Collect with ``protocol`` and check the forced execution path was the one taken."""
     data = cl.collect(
         state,
@@ -208,6 +208,7 @@ def _collect_on_path(protocol, state, copies, noise, backend, seed, execution):
         backend=backend,
         seed=seed,
         execution=execution,
+        **kwargs,
     )
     assert data.metadata["execution"]["path"] == execution
     return data
@@ -322,15 +323,38 @@ def _check_clifford(check, state, labels, refs, exact, backend, copies, seed, ex
 
 #: Per registered protocol, the check of every estimator it declares against the exact
 #: reference (tests/exact_reference.py): a new protocol adds its entry here (its tests).
+def _check_derandomized(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
+    """derandomized-shadow, every observable declared in advance: the mean eigenvalue over the
+    rounds that measured Q targets what a shadow snapshot matching Q measures (the exact
+    shadow mean, noisy or not: the measurement stage's noise is local), error sqrt(1-t^2)/h."""
+    from copylearn.derandomize import hit_counts, letter_codes
+
+    data = _collect_on_path(
+        "derandomized-shadow", state, copies, noise, backend, seed, execution, observables=labels
+    )
+    mean = data.estimate(labels)
+    hits = hit_counts(letter_codes(labels, state.n), data.outcomes()["bases"])
+    truth = np.asarray(exact[0], dtype=float)
+    check.within("derandomized estimate", mean, truth, np.sqrt((1 - truth**2) / hits))
+    check.equal(
+        "derandomized estimate_abs == min(|estimate|, 1)",
+        data.estimate_abs(labels).values,
+        np.minimum(np.abs(mean.values), 1.0),
+    )
+    return {"tr(Q rho)", "|tr(Q rho)|"}
+
+
 PROTOCOL_CHECKS = {
     "pauli-shadow": _check_shadow,
     "bell": _check_bell,
     "clifford-shadow": _check_clifford,
+    "derandomized-shadow": _check_derandomized,
 }
 #: Protocols whose conformance runs on its own case list instead of the 424-case grid:
 #: clifford-shadow makes one simulator call per distinct random Clifford (about one per shot),
 #: so it runs below (test_clifford_shadow_within_five_standard_errors).
-OWN_CASES = ("clifford-shadow",)
+#: derandomized-shadow runs a greedy search per collection: its own short list by default.
+OWN_CASES = ("clifford-shadow", "derandomized-shadow")
 
 
 def run_statistical_checks(
@@ -550,6 +574,51 @@ def test_estimators_within_five_standard_errors(n, name, execution, noise_key, b
     seed = case_seed(0, STATES, n, name, noise_key, backend, execution)
     run_statistical_checks(
         n, name, noise_key, backend, COPIES, seed, execution=execution, protocols=(protocol,)
+    )
+
+
+DERANDOMIZED_CASES = [
+    (n, name, "circuit")
+    for n in (1, 2, 3)
+    for name in STATES[n]
+    if name.startswith(("pauli", "mixed")) and name.endswith("0")
+]
+
+
+@pytest.mark.parametrize("noise_key", list(NOISES))
+@pytest.mark.parametrize(
+    ("n", "name", "execution"),
+    DERANDOMIZED_CASES,
+    ids=[f"n{n}-{name}-{e}" for n, name, e in DERANDOMIZED_CASES],
+)
+def test_derandomized_shadow_within_five_standard_errors(n, name, execution, noise_key):
+    """derandomized-shadow's conformance on a short case list (every declared estimator)."""
+    seed = case_seed(70_000, STATES, n, name, noise_key, "exact", execution)
+    run_statistical_checks(
+        n, name, noise_key, "exact", COPIES, seed, protocols=("derandomized-shadow",)
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("noise_key", list(NOISES))
+@pytest.mark.parametrize(
+    ("n", "name", "execution"), CASES, ids=[f"n{n}-{name}-{e}" for n, name, e in CASES]
+)
+def test_derandomized_shadow_within_five_standard_errors_rest(
+    n, name, execution, noise_key, backend
+):
+    """derandomized-shadow on the whole case grid."""
+    seed = case_seed(70_000, STATES, n, name, noise_key, backend, execution)
+    run_statistical_checks(
+        n,
+        name,
+        noise_key,
+        backend,
+        COPIES,
+        seed,
+        execution=execution,
+        protocols=("derandomized-shadow",),
     )
 
 

@@ -42,6 +42,7 @@ _REGISTRY: Registry[Protocol] = Registry(
         "copylearn.protocols.single_copy",
         "copylearn.protocols.two_copy",
         "copylearn.protocols.clifford_shadow",
+        "copylearn.protocols.derandomized_shadow",
     ),
     "or register a plug-in: docs/extending.md",
 )
@@ -234,6 +235,15 @@ class Protocol:
         learners fold in (docs/theory.md §6). The mean estimates :attr:`statistic`.
         """
         raise NotImplementedError
+
+    def direct_estimate(self, paulis, arrays: dict[str, np.ndarray]):
+        """tr(Q rho) by the protocol's own estimator, when it is not a mean over all shots.
+
+        Default None: ``Dataset.estimate`` averages :meth:`sums`. A protocol whose estimate
+        averages over a subset of shots (``derandomized-shadow``: the rounds that measured Q)
+        returns ``(values, stderr, shots, method)``, arrays of shape ``(M,)``.
+        """
+        return None
 
     def purity_values(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """``(shots,)`` single-shot values whose mean is unbiased for tr(rho^2)."""

@@ -119,6 +119,16 @@ class Task:
         """
         return False
 
+    def judged_axis(self, spec: dict) -> tuple[str, tuple] | None:
+        """A grid key whose values the learner judges all at once from the same data.
+
+        Default None. A task returns ``(key, values)`` when its learner's ``judge`` returns
+        ``(G, len(values))`` successes, column k for ``spec[key] = values[k]`` (e.g. nested
+        query sets); the runner then reports N* per value under ``"nested"`` in the row and
+        stops when the last value reaches the target, so the last value must be the hardest.
+        """
+        return None
+
     def protocol_options(self, spec: dict) -> dict[str, Any]:
         """Protocol settings the task fixes for a point (``Protocol.with_options``).
 

@@ -13,6 +13,11 @@ Per trial (docs/theory.md §5, §6):
   (the midpoint of 0 and alpha^2 on the squared scale that Bell sampling estimates);
 * success: the hot queries are exactly {P} (for ``"all"``: the largest estimate is P's).
 
+With ``query_grid = "log"`` the query list is drawn once per trial with P first, and the learner
+judges every query count M of :func:`query_counts` (1, 2, 3, 5, 9, 17, ... up to ``queries``)
+on the first M queries of that list: nested query sets, one data stream per trial for the whole
+N*(M) curve (docs/theory.md §16).
+
 The rule is fixed before any data is seen; nothing is tuned on the trials.
 """
 
@@ -29,6 +34,7 @@ from copylearn.states import PauliMixedState
 from copylearn.tasks import Learner, Parameter, ParameterError, Task, register_task
 
 WEIGHTS = ("full", "uniform")
+QUERY_GRIDS = ("none", "log")
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,31 @@ def _queries(v):
     raise ValueError(f"{v!r} is not an integer >= 1 or 'all': use e.g. queries = 100.")
 
 
+def _query_grid(v):
+    if not isinstance(v, str) or v not in QUERY_GRIDS:
+        raise ValueError(
+            f"{v!r} is not a query grid: use 'log' (every M = 1, 2, 3, 5, 9, ... up to "
+            "queries, from one stream) or 'none'."
+        )
+    return v
+
+
+def query_counts(queries: int, n: int) -> tuple[int, ...]:
+    """The query counts a ``query_grid = "log"`` point judges: 1, 2 and 2^k + 1 up to M_max.
+
+    ``M_max = min(queries, 4^n - 1)`` is always the last entry (docs/theory.md §16.1).
+    """
+    top = min(int(queries), 4**n - 1)
+    counts = [m for m in (1, 2) if m <= top]
+    k = 1
+    while 2**k + 1 < top:
+        counts.append(2**k + 1)
+        k += 1
+    if counts[-1] != top:
+        counts.append(top)
+    return tuple(counts)
+
+
 def _random_non_identity(rng: np.random.Generator, n: int, full: bool) -> str:
     while True:
         letters = "".join(rng.choice(list("XYZ" if full else "IXYZ"), size=n))
@@ -109,6 +140,33 @@ def judge(statistic: str, alpha: float, instance: Instance, means: np.ndarray) -
     return np.all(hot == expected[None], axis=1)
 
 
+def judge_nested(statistic: str, alpha: float, means: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Success of each prefix for every nested query set (P first, docs/theory.md §16.1).
+
+    Parameters
+    ----------
+    statistic, alpha
+        As for :func:`judge`.
+    means : np.ndarray
+        ``(prefixes, M_max)`` mean single-shot values; query 0 is the hidden P.
+    counts : np.ndarray
+        ``(K,)`` increasing query counts M; set k holds the first ``counts[k]`` queries.
+
+    Returns
+    -------
+    np.ndarray
+        ``(prefixes, K)`` bool: P hot and none of queries 1..M-1 hot.
+    """
+    if statistic == "tr(Q rho)^2":
+        hot = means > alpha**2 / 2
+    else:
+        hot = np.abs(means) > alpha / 2
+    # Index of the first hot null query (M_max when none), per prefix.
+    nulls = hot[:, 1:]
+    first = np.where(nulls.any(axis=1), nulls.argmax(axis=1) + 1, hot.shape[1])
+    return hot[:, :1] & (counts[None, :] <= first[:, None])
+
+
 def identified(instance: Instance, squares: np.ndarray) -> bool:
     """``queries="all"``: whether the largest estimated tr(Q rho)^2 over Q != I is P's.
 
@@ -136,6 +194,9 @@ class PauliLearner(Learner):
 
     def __init__(self, spec: dict, protocol, instance: Instance, calibration) -> None:
         self.spec, self.protocol, self.instance = spec, protocol, instance
+        self.counts = None
+        if spec.get("query_grid", "none") == "log":
+            self.counts = np.array(query_counts(spec["queries"], spec["n"]))
         n = spec["n"]
         self.damping = None
         if calibration is not None:
@@ -166,6 +227,8 @@ class PauliLearner(Learner):
         s1, _ = self.protocol.sums(self.instance.queries, data, ends)
         means = (running[None] + s1) / totals[:, None] / scale
         running += s1[-1]
+        if self.counts is not None:
+            return judge_nested(self.protocol.statistic, spec["alpha"], means, self.counts)
         return judge(self.protocol.statistic, spec["alpha"], self.instance, means)
 
 
@@ -183,12 +246,26 @@ class PauliPrediction(Task):
         Parameter(
             "queries", 100, _queries, "query-set size M (capped at 4^n - 1), or 'all' (bell)"
         ),
+        Parameter(
+            "query_grid",
+            "none",
+            _query_grid,
+            "'log': judge every M = 1, 2, 3, 5, 9, ... up to queries on nested query sets "
+            "from one stream per trial (one summary row per M)",
+        ),
     )
+    optional = ("query_grid",)
     protocols = ("bell", "pauli-shadow", "clifford-shadow")
 
     def check_spec(self, spec: dict) -> None:
         """Reject task parameters this task cannot run, naming the key, with the fix."""
         super().check_spec(spec)
+        if spec.get("query_grid", "none") == "log" and spec["queries"] == "all":
+            raise ParameterError(
+                "query_grid",
+                "query_grid='log' needs an integer number of queries (its largest M): give "
+                "e.g. queries = 81.",
+            )
         if spec["queries"] == "all":
             from copylearn.protocols import get_protocol
 
@@ -226,9 +303,18 @@ class PauliPrediction(Task):
                 others.add(q)
         labels = sorted(others)
         rng.shuffle(labels)
+        if spec.get("query_grid", "none") == "log":
+            # Nested sets: P first, then the others in their drawn order (§16.1).
+            return Instance(state, parse_paulis([pauli, *labels], n), 0)
         hidden = int(rng.integers(0, m))
         labels.insert(hidden, pauli)
         return Instance(state, parse_paulis(labels, n), hidden)
+
+    def judged_axis(self, spec: dict) -> tuple[str, tuple] | None:
+        """``("queries", query_counts(...))`` for ``query_grid = "log"``, else None."""
+        if spec.get("query_grid", "none") != "log":
+            return None
+        return "queries", query_counts(spec["queries"], spec["n"])
 
     def learner(self, spec: dict, protocol, instance: Instance, calibration) -> PauliLearner:
         """The midpoint-threshold learner (:class:`PauliLearner`)."""
@@ -270,7 +356,24 @@ class PauliPrediction(Task):
             out.append({"kind": "flat", "label": "Bell"})
         if protocol.copies_per_shot == 1:
             out.append({"kind": "single-copy-lower-bound"})
+        if clean and group.get("query_grid") == "log" and "n" in group:
+            slope = self._log_queries_slope(protocol, group)
+            if slope is not None:
+                out.append({"kind": "log-queries", "slope": slope, "label": "Chernoff rate"})
         return tuple(out)
+
+    @staticmethod
+    def _log_queries_slope(protocol, group: dict) -> float | None:
+        """Copies per e-fold of M, 1/I of one null query (docs/theory.md §16.2): Bell
+        sampling's f_Q, or random-Pauli shadows with a full-weight P (the nulls that bind)."""
+        from copylearn.query_fits import chernoff_slope
+
+        alpha = float(group.get("alpha", 0.9))
+        if protocol.statistic == "tr(Q rho)^2":
+            return chernoff_slope(protocol.statistic, group["n"], alpha, protocol.copies_per_shot)
+        if protocol.variance_growth is not None and protocol.variance_growth[0] == 3.0:
+            return chernoff_slope(protocol.statistic, group["n"], alpha, protocol.copies_per_shot)
+        return None
 
     def expected_copies(self, spec: dict, protocol) -> float:
         """100 x the coin-picture copies: base^n / alpha^2 (single copy; the protocol's
