@@ -220,7 +220,8 @@ def test_committed_purity_rows_are_reproduced(tmp_path, n):
     )
     text = (
         f'[sweep]\ntask = "{spec["task"]}"\nseed = {config.seed}\n'
-        f'strategies = ["{spec["strategy"]}"]\n[grid]\n{grid}'
+        f'strategies = ["{spec["strategy"]}"]\nstream = {row.get("stream", 1)}\n'
+        f"[grid]\n{grid}"
     )
     (computed,) = run_sweep(parse_config(text), tmp_path / "p", workers=0, progress=False)
     assert computed["id"] == row["id"]
