@@ -530,6 +530,17 @@ def _load_fits(rows: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"fits unavailable: {exc}"
 
 
+def _query_fits():
+    """copylearn.query_fits (the N* = a + b ln M fits), or None without copylearn.fits."""
+    try:
+        from copylearn import query_fits
+    except ImportError as exc:  # copylearn.fits missing, or a stand-in without the helpers
+        if exc.name != "copylearn.fits":
+            raise
+        return None
+    return query_fits
+
+
 def _fmt_number(value: object, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -547,23 +558,23 @@ def _fmt_interval(ci: object, digits: int = 3) -> str:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from copylearn.query_fits import fit_log_queries, implied_predictions, summary_lines
     from copylearn.sweep import spec_value, summary_rows, varying_keys
 
     if args.at_copies is not None and not (math.isfinite(args.at_copies) and args.at_copies > 0):
         raise CopylearnError(f"--at-copies {args.at_copies:g}: give a positive number of copies.")
     rows = summary_rows(args.dir)
     fits, why = _load_fits(rows) if rows else ([], None)
+    query_fits = _query_fits()
     if args.json:
         # "kind" tells the two sorts of line apart; it is never a row's or a fit's own key.
         for row in rows:
             print(json.dumps({"kind": "point", **{k: v for k, v in row.items() if k != "kind"}}))
         for fit in fits:
             print(json.dumps({"kind": "fit", **{k: v for k, v in fit.items() if k != "kind"}}))
-        for fit in fit_log_queries(rows):
+        for fit in query_fits.fit_log_queries(rows) if query_fits else []:
             if args.at_copies is not None:
                 fit["at_copies"] = args.at_copies
-                fit["predictions_at_copies"] = implied_predictions(fit, args.at_copies)
+                fit["predictions_at_copies"] = query_fits.implied_predictions(fit, args.at_copies)
             print(json.dumps({"kind": "log-queries-fit", **fit}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
@@ -619,7 +630,7 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
-    for line in summary_lines(rows, args.at_copies):
+    for line in query_fits.summary_lines(rows, args.at_copies) if query_fits else []:
         print(line)
     if why:
         print(f"\n({why})")
