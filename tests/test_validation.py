@@ -208,6 +208,7 @@ def _collect_on_path(protocol, state, copies, noise, backend, seed, execution):
         backend=backend,
         seed=seed,
         execution=execution,
+        stream=1,  # the stream this grid's fixed seeds were validated on (stream 2: test_stream2)
     )
     assert data.metadata["execution"]["path"] == execution
     return data
