@@ -217,7 +217,11 @@ def _run_plan(plan: Plan, values, seed: np.random.SeedSequence, stream: int):
     if stream == LEGACY_STREAM:
         return plan.run(as_array(values), seed)
     if "stream" not in inspect.signature(plan.run).parameters:
-        return plan.run(as_array(values), seed)
+        token = streams.CURRENT.set(stream)  # reaches the plan's own fallback plans
+        try:
+            return plan.run(as_array(values), seed)
+        finally:
+            streams.CURRENT.reset(token)
     return plan.run(values, seed, stream=stream)
 
 

@@ -31,6 +31,7 @@ A dataset's bytes are a function of its seed *and* of the stream version it was 
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,6 +48,11 @@ LEGACY_STREAM = 1
 _WORD = 64
 _TRITS_PER_BYTE = 5
 _ACCEPT = 3**_TRITS_PER_BYTE  # bytes 0..242 carry five trits; 243..255 are skipped
+
+
+#: The stream a plan runs on when its caller passes none (a plan that wraps another, such as
+#: the stabilizer backend's qsim fallback, passes the values on without the stream).
+CURRENT: contextvars.ContextVar[int] = contextvars.ContextVar("stream", default=LEGACY_STREAM)
 
 
 def check_stream(stream) -> int:

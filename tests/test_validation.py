@@ -208,7 +208,8 @@ def _collect_on_path(protocol, state, copies, noise, backend, seed, execution, *
         backend=backend,
         seed=seed,
         execution=execution,
-        **kwargs,
+        # stream 1: the stream this grid's fixed seeds were validated on (stream 2: test_stream2)
+        **{"stream": 1, **kwargs},
     )
     assert data.metadata["execution"]["path"] == execution
     return data

@@ -52,7 +52,7 @@ from copylearn.backends.limits import check_register, check_state
 from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS, Stage, plan_state, run_state
 from copylearn.errors import CopylearnError
 from copylearn.seeding import substream
-from copylearn.streams import as_array
+from copylearn.streams import CURRENT, as_array
 
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 EXECUTION_MODES = ("auto", "blocks", "state", "circuit")
@@ -107,15 +107,17 @@ class Plan:
     cache: dict = field(default_factory=dict)
 
     def run(
-        self, values: np.ndarray, seed: np.random.SeedSequence, *, stream: int = 1
+        self, values: np.ndarray, seed: np.random.SeedSequence, *, stream: int | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Execute the circuit for every row of ``values``; see :func:`execute`.
 
         ``stream`` (:mod:`copylearn.streams`) selects the block sampler's draws; ``values``
         may then be a :class:`copylearn.streams.PackedColumns`, whose outcomes come back
-        packed. Other paths unpack it and draw as on stream 1.
+        packed. Other paths unpack it and draw as on stream 1. ``None``: the stream of the
+        enclosing run (:data:`copylearn.streams.CURRENT`; 1 outside any).
         """
         module = _MODULES[self.backend]
+        stream = CURRENT.get() if stream is None else stream
         if self.blocks is None:
             values = as_array(values)
         if self.blocks is not None:
