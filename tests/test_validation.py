@@ -322,15 +322,24 @@ def _check_clifford(check, state, labels, refs, exact, backend, copies, seed, ex
 
 #: Per registered protocol, the check of every estimator it declares against the exact
 #: reference (tests/exact_reference.py): a new protocol adds its entry here (its tests).
+def _check_process_protocol(check, state, *args):
+    """Protocols that query a unitary declare no estimator: tests/test_dynamics_protocols.py
+    checks their outcome laws against exact linear algebra instead."""
+    return set()
+
+
 PROTOCOL_CHECKS = {
     "pauli-shadow": _check_shadow,
     "bell": _check_bell,
     "clifford-shadow": _check_clifford,
+    "two-query-bell": _check_process_protocol,
+    "conventional-y": _check_process_protocol,
 }
 #: Protocols whose conformance runs on its own case list instead of the 424-case grid:
 #: clifford-shadow makes one simulator call per distinct random Clifford (about one per shot),
-#: so it runs below (test_clifford_shadow_within_five_standard_errors).
-OWN_CASES = ("clifford-shadow",)
+#: so it runs below (test_clifford_shadow_within_five_standard_errors); the unitary-query
+#: protocols in tests/test_dynamics_protocols.py.
+OWN_CASES = ("clifford-shadow", "two-query-bell", "conventional-y")
 
 
 def run_statistical_checks(
