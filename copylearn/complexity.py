@@ -46,6 +46,8 @@ BOOTSTRAP_RESAMPLES = 1000
 WILSON_Z = 1.959963984540054
 # Rows of per-shot parameters simulated at once (bounds memory whatever N and trials are).
 _BATCH_ROWS = 1 << 19
+#: Bytes of prepared states the per-instance collectors of one point keep at most.
+_INSTANCE_CACHE_BYTES = 1 << 30
 
 
 def copy_grid(copies_per_shot: int, max_copies: int, ratio: float = GRID_RATIO) -> np.ndarray:
@@ -104,6 +106,16 @@ def _trial_batches(trials: int, shots: int) -> list[range]:
     return [range(start, min(trials, start + per_batch)) for start in range(0, trials, per_batch)]
 
 
+def _bound_cache(collectors: dict[tuple, Any]) -> None:
+    """Forget the oldest per-instance collectors once their prepared states (up to 8 bytes
+    per amplitude of each register) would exceed :data:`_INSTANCE_CACHE_BYTES`; a forgotten
+    one is planned and simulated again if its trial needs more shots (same outcomes)."""
+    sizes = [8 * 2 ** len(c.plan.circuit.all_qubits()) for c in collectors.values()]
+    while len(collectors) > 1 and sum(sizes) > _INSTANCE_CACHE_BYTES:
+        del collectors[next(iter(collectors))]
+        sizes.pop(0)
+
+
 def _sample_batch(
     collector,
     collectors: dict[tuple, Any],
@@ -134,6 +146,7 @@ def _sample_batch(
         else:
             if key not in collectors:
                 collectors[key] = collector_for(states[first])
+                _bound_cache(collectors)
             chosen = collectors[key]
         arrays, _ = chosen.sample_many(
             [states[i] for i in members],
@@ -210,7 +223,11 @@ def run_point(
         cal = calibration.measure(collector, spec["calibration_copies"], substream(seed, 4))
         if progress is not None:
             progress(f"calibrated with {cal.copies} copies")
-    learners = [task.learner(spec, protocol, instance, cal) for instance in instances]
+    held_out = task.calibrate(spec, collector_for, substream(seed, 5))
+    if held_out is not None and progress is not None:
+        progress("held-out calibration done")
+    chosen_cal = cal if held_out is None else held_out
+    learners = [task.learner(spec, protocol, instance, chosen_cal) for instance in instances]
     collectors: dict[tuple, Any] = {}  # instances outside the circuit family: one each
     success = np.zeros((trials, len(copies)), dtype=bool)
     done, stage, reached = 0, 0, False
@@ -261,6 +278,8 @@ def run_point(
     result["experiments_star"] = None if result["n_star"] is None else result["n_star"] / per_shot
     if cal is not None:
         result["calibration"] = cal.to_dict()
+    if held_out is not None:
+        result["held_out"] = held_out
     result["curve"] = {
         "copies": evaluated.tolist(),
         "successes": curve.sum(axis=0).tolist(),

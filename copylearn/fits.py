@@ -249,6 +249,17 @@ def _ci_end(ci: Any, i: int) -> float | None:
     return None
 
 
+def _task_fit_range(spec: dict[str, Any], floor: float) -> tuple[int, float]:
+    """The task's ``fit_min_n`` and ``fit_floor`` (``Task``), else (0, ``floor``)."""
+    from copylearn.tasks import get_task
+
+    try:
+        task = get_task(spec.get("task", ""))
+    except CopylearnError:
+        return 0, floor
+    return int(task.fit_min_n), floor if task.fit_floor is None else float(task.fit_floor)
+
+
 def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[str, Any]]:
     """Fit the base of N* versus n for every group of store rows that differ only in n.
 
@@ -258,9 +269,10 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
         Result rows as written by the sweep: ``{"id", "spec": {...}, "n_star",
         "n_star_ci", ...}``. Rows with the same ``id`` count once (the last one wins). A row
         whose search did not reach the target (``reached`` False) is left out of the fit,
-        whatever its ``n_star``.
+        whatever its ``n_star``. A group of a task that declares ``fit_min_n`` keeps its
+        rows with n >= ``fit_min_n`` only.
     floor : float, default 2.0
-        Passed to :func:`fit_exponential`.
+        Passed to :func:`fit_exponential`, unless the group's task declares ``fit_floor``.
 
     Returns
     -------
@@ -292,12 +304,14 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
     fits = []
     for key, members in groups.items():
         members.sort(key=lambda r: r["spec"]["n"])
+        min_n, group_floor = _task_fit_range(members[0]["spec"], floor)
+        members = [r for r in members if r["spec"]["n"] >= min_n]
         fit = fit_exponential(
             [r["spec"]["n"] for r in members],
             [None if r.get("reached") is False else r.get("n_star") for r in members],
             [_ci_end(r.get("n_star_ci"), 0) for r in members],
             [_ci_end(r.get("n_star_ci"), 1) for r in members],
-            floor=floor,
+            floor=group_floor,
         )
         group = json.loads(key)
         fits.append({"group": group, "strategy": group["strategy"], **fit})

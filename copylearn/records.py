@@ -100,6 +100,8 @@ class PointResult:
         ``copies``, ``successes`` (per grid point) and ``trials``.
     calibration : dict or None
         The measured damping table, when the point was calibrated.
+    held_out : dict or None
+        What the task fixed on held-out instances (``Task.calibrate``), when it did.
     """
 
     copies_per_experiment: int
@@ -111,6 +113,7 @@ class PointResult:
     experiments_star: float | None
     curve: dict = field(default_factory=dict)
     calibration: dict | None = None
+    held_out: dict | None = None
 
     _ORDER = (
         "copies_per_experiment",
@@ -121,14 +124,16 @@ class PointResult:
         "n_star_2_3_ci",
         "experiments_star",
         "calibration",
+        "held_out",
         "curve",
     )
 
     def to_json(self) -> dict[str, Any]:
         """The result dict in the store's key order (no ``calibration`` when uncalibrated)."""
         data = {k: getattr(self, k) for k in self._ORDER}
-        if data["calibration"] is None:
-            del data["calibration"]
+        for key in ("calibration", "held_out"):
+            if data[key] is None:
+                del data[key]
         return data
 
     @classmethod
@@ -140,7 +145,9 @@ class PointResult:
         CopylearnError
             A required field is missing.
         """
-        missing = [k for k in cls._ORDER if k not in ("calibration", "curve") and k not in data]
+        missing = [
+            k for k in cls._ORDER if k not in ("calibration", "held_out", "curve") and k not in data
+        ]
         if missing:
             raise CopylearnError(f"a point result lacks {', '.join(missing)}.")
         return cls(**{k: data[k] for k in cls._ORDER if k in data})

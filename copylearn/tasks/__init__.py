@@ -33,7 +33,11 @@ __all__ = [
 
 _REGISTRY: Registry[Task] = Registry(
     "task",
-    ("copylearn.tasks.pauli_prediction", "copylearn.tasks.purity_testing"),
+    (
+        "copylearn.tasks.pauli_prediction",
+        "copylearn.tasks.purity_testing",
+        "copylearn.tasks.time_reversal",
+    ),
     "or name a plug-in module in [sweep] plugins: docs/extending.md",
 )
 
@@ -141,8 +145,19 @@ class Task:
         raise NotImplementedError
 
     def learner(self, spec: dict, protocol, instance, calibration) -> Learner:
-        """A fresh :class:`Learner` for one trial (``calibration`` may be None)."""
+        """A fresh :class:`Learner` for one trial (``calibration`` may be None): the task's
+        own :meth:`calibrate` result when it returned one, else the protocol's damping."""
         raise NotImplementedError
+
+    def calibrate(self, spec: dict, collector_for, seed: np.random.SeedSequence) -> dict | None:
+        """Settings the learners fix on held-out instances before any trial (default None).
+
+        ``collector_for(state)`` gives a collector for any state of the point (same protocol,
+        noise and device); ``seed`` is a child of the point's seed that no trial draws from.
+        The returned JSON dict reaches every :meth:`learner` as ``calibration`` and is kept
+        in the point's row as ``held_out``.
+        """
+        return None
 
     def expected_copies(self, spec: dict, protocol) -> float:
         """A rough number of copies the search simulates (ETA and scheduling only)."""
@@ -160,6 +175,12 @@ class Task:
     #: target of 0.8 with 60 trials in seconds: the point :func:`copylearn.conformance.check_task`
     #: searches (default n = 1, 20,000 copies).
     small_point: ClassVar[dict[str, int]] = {}
+
+    #: The summary and figures fit N* over n >= this only (0: every n).
+    fit_min_n: ClassVar[int] = 0
+    #: Points with N* <= this are left out of the fit as sitting at the search's floor;
+    #: None: :func:`copylearn.fits.fit_groups`'s default (2 copies).
+    fit_floor: ClassVar[float | None] = None
 
     #: Extra figures of a store of this task that :mod:`copylearn.plotting` knows how to
     #: draw (``"crossover"``: the storage-noise crossover of docs/theory.md §8.6).
@@ -182,7 +203,8 @@ class Task:
         -------
         tuple of dict
             Each ``{"kind": ...}`` with ``kind`` one of ``"exponential"`` (``C * base^n``
-            with C fitted to the measured points; key ``base``, ``label``), ``"flat"``
+            with C fitted to the measured points, or fixed by an optional key ``prefactor``;
+            key ``base``, ``label``), ``"flat"``
             (constant in n at the data's geometric mean; ``label``) or
             ``"single-copy-lower-bound"`` (N_LB of §7.3 for the group's alpha and target).
         """
