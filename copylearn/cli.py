@@ -213,6 +213,9 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--n", metavar="RANGE", help="draw only these qubit counts, e.g. 1-4 or 2,5,8-10"
     )
+    from copylearn import recirq
+
+    recirq.add_parser(sub)  # ReCirq-layout files of time-reversal data
     li = sub.add_parser("list", help="every registered task and protocol, with its parameters")
     li.add_argument("--json", action="store_true", help="one JSON document for machines")
     _add_plugins_option(li)
@@ -642,6 +645,13 @@ def _join_signed_values(argv: list[str]) -> list[str]:
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
 
 
+def _recirq(args: argparse.Namespace) -> int:
+    """``copylearn recirq``: ReCirq-layout files (:mod:`copylearn.recirq`)."""
+    from copylearn.recirq import run_cli
+
+    return run_cli(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``copylearn`` command; returns the exit status.
 
@@ -666,6 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "summary": _summary,
             "plot": _plot,
             "list": _list,
+            "recirq": _recirq,
         }[args.command]
         if getattr(args, "plugins", None) and args.command != "list":
             from copylearn.plugins import load_plugins
