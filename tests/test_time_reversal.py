@@ -122,7 +122,7 @@ def test_haar_two_query_all_zeros_probability_is_two_over_d_d_plus_one():
 
 
 def test_pairs_rule_calibrates_on_held_out_processes_and_records_it():
-    spec = _spec("two-query-bell", 3, rule="pairs", trials=40, max_copies=64, target=0.8)
+    spec = _spec("two-query-bell", 2, rule="pairs", trials=40, max_copies=64, target=0.8)
     spec["noise"] = "depolarizing:0.002"
     result = run_point(spec, np.random.SeedSequence(4))
     held = result["held_out"]
