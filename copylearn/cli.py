@@ -23,7 +23,13 @@ from copylearn.errors import CopylearnError
 DEMO_PAULI = "XYZIZX"
 # The names of copylearn.protocols.PROTOCOL_NAMES and copylearn.backends.BACKEND_NAMES, kept
 # here so that building the parser imports no simulator (a test checks they agree).
-PROTOCOL_NAMES = ("pauli-shadow", "bell", "clifford-shadow")
+PROTOCOL_NAMES = (
+    "pauli-shadow",
+    "bell",
+    "clifford-shadow",
+    "two-query-bell",
+    "conventional-y",
+)
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 # Options whose value may start with '-' (a Pauli label with a sign, e.g. -XYZI).
 _SIGNED_VALUE_OPTIONS = ("--observables",)
@@ -213,9 +219,12 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--n", metavar="RANGE", help="draw only these qubit counts, e.g. 1-4 or 2,5,8-10"
     )
-    from copylearn import recirq
-
-    recirq.add_parser(sub)  # ReCirq-layout files of time-reversal data
+    r = sub.add_parser("recirq", help="ReCirq .npy files of time-reversal data (copylearn.recirq)")
+    r.add_argument("action", choices=("export", "import", "judge"))
+    r.add_argument("files", nargs="+", help="datasets (.npz) to export, or ReCirq .npy files")
+    r.add_argument("--out", help="export: the directory; import: the dataset file (.npz)")
+    r.add_argument("--batch", type=_int, default=0, help="export: ReCirq's batch index")
+    r.add_argument("--number", type=_int, default=0, help="export: first index in the batch")
     li = sub.add_parser("list", help="every registered task and protocol, with its parameters")
     li.add_argument("--json", action="store_true", help="one JSON document for machines")
     _add_plugins_option(li)

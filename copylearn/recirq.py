@@ -172,18 +172,6 @@ def judge(data) -> str:
     return "symmetric" if bool(learner.judge(data.arrays, ends, ends)[0]) else "scrambling"
 
 
-def add_parser(sub) -> None:
-    """The ``copylearn recirq`` subcommand (export, import, judge)."""
-    r = sub.add_parser(
-        "recirq", help="ReCirq .npy files of time-reversal data: export, import, judge"
-    )
-    r.add_argument("action", choices=("export", "import", "judge"))
-    r.add_argument("files", nargs="+", help="datasets (.npz) to export, or ReCirq .npy files")
-    r.add_argument("--out", help="export: the directory; import: the dataset file (.npz)")
-    r.add_argument("--batch", type=int, default=0, help="export: ReCirq's batch index")
-    r.add_argument("--number", type=int, default=0, help="export: index within the batch")
-
-
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``copylearn recirq``; exit status 0 (errors raise :class:`CopylearnError`)."""
     from copylearn.data import load
