@@ -24,7 +24,14 @@ from copylearn.errors import CopylearnError
 DEMO_PAULI = "XYZIZX"
 # The names of copylearn.protocols.PROTOCOL_NAMES and copylearn.backends.BACKEND_NAMES, kept
 # here so that building the parser imports no simulator (a test checks they agree).
-PROTOCOL_NAMES = ("pauli-shadow", "bell", "clifford-shadow", "derandomized-shadow")
+PROTOCOL_NAMES = (
+    "pauli-shadow",
+    "bell",
+    "clifford-shadow",
+    "derandomized-shadow",
+    "two-query-bell",
+    "conventional-y",
+)
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 # Options whose value may start with '-' (a Pauli label with a sign, e.g. -XYZI).
 _SIGNED_VALUE_OPTIONS = ("--observables",)
@@ -237,6 +244,12 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--n", metavar="RANGE", help="draw only these qubit counts, e.g. 1-4 or 2,5,8-10"
     )
+    r = sub.add_parser("recirq", help="ReCirq .npy files of time-reversal data (copylearn.recirq)")
+    r.add_argument("action", choices=("export", "import", "judge"))
+    r.add_argument("files", nargs="+", help="datasets (.npz) to export, or ReCirq .npy files")
+    r.add_argument("--out", help="export: the directory; import: the dataset file (.npz)")
+    r.add_argument("--batch", type=_int, default=0, help="export: ReCirq's batch index")
+    r.add_argument("--number", type=_int, default=0, help="export: first index in the batch")
     li = sub.add_parser("list", help="every registered task and protocol, with its parameters")
     li.add_argument("--json", action="store_true", help="one JSON document for machines")
     _add_plugins_option(li)
@@ -691,6 +704,13 @@ def _join_signed_values(argv: list[str]) -> list[str]:
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
 
 
+def _recirq(args: argparse.Namespace) -> int:
+    """``copylearn recirq``: ReCirq-layout files (:mod:`copylearn.recirq`)."""
+    from copylearn.recirq import run_cli
+
+    return run_cli(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``copylearn`` command; returns the exit status.
 
@@ -715,6 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "summary": _summary,
             "plot": _plot,
             "list": _list,
+            "recirq": _recirq,
         }[args.command]
         if getattr(args, "plugins", None) and args.command != "list":
             from copylearn.plugins import load_plugins

@@ -21,6 +21,7 @@ from copylearn.data import Dataset
 from copylearn.errors import CopylearnError
 from copylearn.heartbeat import still_running
 from copylearn.noise import resolve_noise, with_state_noise
+from copylearn.processes import Process
 from copylearn.protocols import Protocol, get_protocol
 from copylearn.seeding import substream
 from copylearn.states import CircuitState, PauliEigenstate, PauliMixedState
@@ -675,4 +676,7 @@ def collect(
         meta["state_parameters"] = {"pauli": state.pauli, "sign": state.sign}
     else:
         meta["state_circuit"] = cirq.to_json(state.circuit)
+        if isinstance(state, Process):  # a unitary U the protocol queries: copies are queries
+            meta["process"] = state.parameters
+            meta["queries"] = meta["copies"]
     return Dataset(protocol=protocol, n=state.n, arrays=arrays, metadata=meta)

@@ -47,6 +47,8 @@ BOOTSTRAP_RESAMPLES = 1000
 WILSON_Z = 1.959963984540054
 # Rows of per-shot parameters simulated at once (bounds memory whatever N and trials are).
 _BATCH_ROWS = 1 << 19
+#: Bytes of prepared states the per-instance collectors of one point keep at most.
+_INSTANCE_CACHE_BYTES = 1 << 30
 
 
 def copy_grid(copies_per_shot: int, max_copies: int, ratio: float = GRID_RATIO) -> np.ndarray:
@@ -105,6 +107,16 @@ def _trial_batches(trials: int, shots: int) -> list[range]:
     return [range(start, min(trials, start + per_batch)) for start in range(0, trials, per_batch)]
 
 
+def _bound_cache(collectors: dict[tuple, Any]) -> None:
+    """Forget the oldest per-instance collectors once their prepared states (up to 8 bytes
+    per amplitude of each register) would exceed :data:`_INSTANCE_CACHE_BYTES`; a forgotten
+    one is planned and simulated again if its trial needs more shots (same outcomes)."""
+    sizes = [8 * 2 ** len(c.plan.circuit.all_qubits()) for c in collectors.values()]
+    while len(collectors) > 1 and sum(sizes) > _INSTANCE_CACHE_BYTES:
+        del collectors[next(iter(collectors))]
+        sizes.pop(0)
+
+
 def _sample_batch(
     collector,
     collectors: dict[tuple, Any],
@@ -135,6 +147,7 @@ def _sample_batch(
         else:
             if key not in collectors:
                 collectors[key] = collector_for(states[first])
+                _bound_cache(collectors)
             chosen = collectors[key]
         arrays, _ = chosen.sample_many(
             [states[i] for i in members],

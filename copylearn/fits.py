@@ -263,6 +263,17 @@ def _ci_end(ci: Any, i: int) -> float | None:
     return None
 
 
+def _declared_floor(group: dict[str, Any], floor: float) -> float:
+    """The series' task's ``Task.fit_floor`` when it declares one, else ``floor``."""
+    from copylearn.tasks import get_task
+
+    try:
+        task = get_task(str(group.get("task", "")))
+    except CopylearnError:
+        return floor
+    return floor if task.fit_floor is None else float(task.fit_floor)
+
+
 def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[str, Any]]:
     """Fit the base of N* versus n for every group of store rows that differ only in n.
 
@@ -272,9 +283,10 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
         Result rows as written by the sweep: ``{"id", "spec": {...}, "n_star",
         "n_star_ci", ...}``. Rows with the same ``id`` count once (the last one wins). A row
         whose search did not reach the target (``reached`` False) is left out of the fit,
-        whatever its ``n_star``.
+        whatever its ``n_star``. A group whose task declares ``Task.fit_n_min`` for its
+        protocol keeps its rows with n >= that only (the fit's note says so).
     floor : float, default 2.0
-        Passed to :func:`fit_exponential`.
+        Passed to :func:`fit_exponential`, unless the group's task declares ``fit_floor``.
 
     Returns
     -------
@@ -310,12 +322,13 @@ def fit_groups(rows: Iterable[dict[str, Any]], floor: float = 2.0) -> list[dict[
         n_min = _declared_n_min(group)
         below = [r for r in members if n_min is not None and r["spec"]["n"] < n_min]
         members = [r for r in members if r not in below]
+        group_floor = _declared_floor(group, floor)
         fit = fit_exponential(
             [r["spec"]["n"] for r in members],
             [None if r.get("reached") is False else r.get("n_star") for r in members],
             [_ci_end(r.get("n_star_ci"), 0) for r in members],
             [_ci_end(r.get("n_star_ci"), 1) for r in members],
-            floor=floor,
+            floor=group_floor,
         )
         if below:
             declared = (

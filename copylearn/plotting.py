@@ -347,7 +347,8 @@ def _theory_overlays(
     for overlay in _declared_overlays(fit["strategy"], fit["group"]):
         if overlay["kind"] == "exponential":
             base = float(overlay["base"])
-            c = fit_prefactor(ns_r, ys_r, base=base)
+            fixed = overlay.get("prefactor")  # a law with no free parameter, when declared
+            c = fit_prefactor(ns_r, ys_r, base=base) if fixed is None else float(fixed)
             if c is None:
                 continue
             grid = np.linspace(min(ns_r), max(ns_r), 200)
@@ -359,7 +360,7 @@ def _theory_overlays(
                 color=colour,
                 zorder=2,
                 label=rf"theory: {overlay['label']} ${_fmt_prefactor(c)}\cdot{base:g}^{{\,n}}$"
-                + f" (fitted prefactor{note})",
+                + f" ({'fitted' if fixed is None else 'fixed'} prefactor{note})",
             )
             handles.append(h)
         elif overlay["kind"] == "flat":

@@ -345,17 +345,26 @@ def _check_derandomized(check, state, labels, refs, exact, backend, copies, seed
     return {"tr(Q rho)", "|tr(Q rho)|"}
 
 
+def _check_process_protocol(check, state, *args):
+    """Protocols that query a unitary declare no estimator: tests/test_dynamics_protocols.py
+    checks their outcome laws against exact linear algebra instead."""
+    return set()
+
+
 PROTOCOL_CHECKS = {
     "pauli-shadow": _check_shadow,
     "bell": _check_bell,
     "clifford-shadow": _check_clifford,
     "derandomized-shadow": _check_derandomized,
+    "two-query-bell": _check_process_protocol,
+    "conventional-y": _check_process_protocol,
 }
 #: Protocols whose conformance runs on its own case list instead of the 424-case grid:
 #: clifford-shadow makes one simulator call per distinct random Clifford (about one per shot),
 #: so it runs below (test_clifford_shadow_within_five_standard_errors).
-#: derandomized-shadow runs a greedy search per collection: its own short list by default.
-OWN_CASES = ("clifford-shadow", "derandomized-shadow")
+#: derandomized-shadow runs a greedy search per collection: its own short list by default;
+#: the unitary-query protocols in tests/test_dynamics_protocols.py.
+OWN_CASES = ("clifford-shadow", "derandomized-shadow", "two-query-bell", "conventional-y")
 
 
 def run_statistical_checks(

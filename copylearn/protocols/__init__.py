@@ -43,6 +43,8 @@ _REGISTRY: Registry[Protocol] = Registry(
         "copylearn.protocols.two_copy",
         "copylearn.protocols.clifford_shadow",
         "copylearn.protocols.derandomized_shadow",
+        "copylearn.protocols.two_query_bell",
+        "copylearn.protocols.conventional_y",
     ),
     "or register a plug-in: docs/extending.md",
 )
@@ -309,7 +311,7 @@ class Protocol:
         raise CopylearnError(
             f"protocol {self.name!r} does not support {estimator}"
             f"{self.unsupported_notes.get(estimator, '')}: it supports "
-            f"{', '.join(self.estimators)}{fix}."
+            f"{', '.join(self.estimators) or 'no estimator'}{fix}."
         )
 
     # ----- calibration ---------------------------------------------------------------------

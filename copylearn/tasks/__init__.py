@@ -33,7 +33,11 @@ __all__ = [
 
 _REGISTRY: Registry[Task] = Registry(
     "task",
-    ("copylearn.tasks.pauli_prediction", "copylearn.tasks.purity_testing"),
+    (
+        "copylearn.tasks.pauli_prediction",
+        "copylearn.tasks.purity_testing",
+        "copylearn.tasks.time_reversal",
+    ),
     "or name a plug-in module in [sweep] plugins: docs/extending.md",
 )
 
@@ -202,6 +206,10 @@ class Task:
     #: searches (default n = 1, 20,000 copies).
     small_point: ClassVar[dict[str, int]] = {}
 
+    #: Points with N* <= this are left out of the fit as sitting at the search's floor;
+    #: None: :func:`copylearn.fits.fit_groups`'s default (2 copies).
+    fit_floor: ClassVar[float | None] = None
+
     #: Extra figures of a store of this task that :mod:`copylearn.plotting` knows how to
     #: draw (``"crossover"``: the storage-noise crossover of docs/theory.md §8.6).
     figures: ClassVar[tuple[str, ...]] = ()
@@ -223,7 +231,8 @@ class Task:
         -------
         tuple of dict
             Each ``{"kind": ...}`` with ``kind`` one of ``"exponential"`` (``C * base^n``
-            with C fitted to the measured points; key ``base``, ``label``), ``"flat"``
+            with C fitted to the measured points, or fixed by an optional key ``prefactor``;
+            key ``base``, ``label``), ``"flat"``
             (constant in n at the data's geometric mean; ``label``) or
             ``"single-copy-lower-bound"`` (N_LB of §7.3 for the group's alpha and target).
         """

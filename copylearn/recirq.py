@@ -1,0 +1,191 @@
+"""ReCirq-compatible files of the time-reversal task's data (``qml_lfe`` layout).
+
+ReCirq's dynamics generators (``recirq/qml_lfe/learn_dynamics_q.py`` and
+``learn_dynamics_c.py``, Huang et al., Science 376, 1182 (2022)) write one ``.npy`` file per
+circuit with ``np.save``: an int64 array of 0/1 outcomes, one row per shot,
+
+* two queries on Bell pairs: ``1D-scramble-Q-size-{n}-depth-{depth}-type-{t}-batch-{k}-
+  number-{j}.npy``, ``[shots, 2n]``, columns a_0, b_0, a_1, b_1, ... (register A, memory B);
+* one query per shot: ``1D-scramble-C-size-{n}-depth-{depth}-type-{t}-batch-{k}-number-{j}
+  .npy``, ``[shots, n]``, the bits after S and H (bit 0 means Y = -1, as in
+  ``conventional-y``);
+
+with t = 1 for a time-symmetric circuit and 0 for a scrambling one, k the batch's first index
+and j the index within the batch. The files hold no circuit parameters.
+
+:func:`export_dataset` writes a ``two-query-bell`` or ``conventional-y`` dataset of a
+brickwork process in that layout; :func:`import_file` reads such a file back into a
+:class:`copylearn.data.Dataset` (identical arrays; the metadata holds what the name says), so
+that :func:`judge` can apply the time-reversal task's rules (docs/theory.md §18) to data from a
+ReCirq run, simulated or taken on hardware. ``copylearn recirq export|import|judge`` are the
+command-line forms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import numpy as np
+
+from copylearn.atomic import atomic_path
+from copylearn.errors import CopylearnError
+from copylearn.pauli import pack_bits
+
+#: File-name letter of each protocol, and back.
+LETTERS = {"two-query-bell": "Q", "conventional-y": "C"}
+PROTOCOLS = {v: k for k, v in LETTERS.items()}
+NAME = re.compile(
+    r"^1D-scramble-(?P<letter>[QC])-size-(?P<n>\d+)-depth-(?P<depth>\d+)-type-(?P<t>[01])"
+    r"-batch-(?P<batch>\d+)-number-(?P<number>\d+)\.npy$"
+)
+
+
+def file_name(protocol: str, n: int, depth: int, symmetric: bool, batch: int, number: int) -> str:
+    """ReCirq's file name for one circuit's data."""
+    return (
+        f"1D-scramble-{LETTERS[protocol]}-size-{n}-depth-{depth}-type-{int(symmetric)}"
+        f"-batch-{batch}-number-{number}.npy"
+    )
+
+
+def outcome_table(data) -> np.ndarray:
+    """The dataset's shots as ReCirq's int64 array (``[shots, 2n]`` interleaved, or
+    ``[shots, n]``)."""
+    shots = data.spec.unpack(data.arrays, data.n)
+    if data.protocol == "two-query-bell":
+        table = np.empty((len(shots["m_a"]), 2 * data.n), dtype=np.int64)
+        table[:, 0::2] = shots["m_a"]
+        table[:, 1::2] = shots["m_b"]
+        return table
+    return shots["bits"].astype(np.int64)
+
+
+def export_dataset(data, directory: str | Path, *, batch: int = 0, number: int = 0) -> Path:
+    """Write ``data`` as ReCirq's ``.npy`` file in ``directory`` (atomically); its path.
+
+    Raises
+    ------
+    CopylearnError
+        The dataset is not ``two-query-bell`` or ``conventional-y`` data of a recorded
+        ``tsym`` or ``scrambling`` process (the name needs its depth and class), or ``batch``
+        or ``number`` is negative.
+    """
+    if data.protocol not in LETTERS:
+        raise CopylearnError(
+            f"protocol {data.protocol!r} has no ReCirq layout: export 'two-query-bell' or "
+            "'conventional-y' data."
+        )
+    process = data.metadata.get("process") or {}
+    if process.get("family") not in ("tsym", "scrambling"):
+        raise CopylearnError(
+            "ReCirq's file names need a brickwork's class and depth: collect from a 'tsym' or "
+            "'scrambling' process (copylearn.processes.sample_process)."
+        )
+    if min(batch, number) < 0:
+        raise CopylearnError(f"batch={batch}, number={number}: use non-negative integers.")
+    name = file_name(
+        data.protocol, data.n, int(process["depth"]), process["family"] == "tsym", batch, number
+    )
+    path = Path(directory) / name
+    with atomic_path(path) as tmp:
+        np.save(tmp, outcome_table(data), allow_pickle=False)
+    return path
+
+
+def import_file(path: str | Path):
+    """Read one ReCirq dynamics file into a :class:`copylearn.data.Dataset`.
+
+    Raises
+    ------
+    CopylearnError
+        A name outside ReCirq's pattern, an unreadable or pickled file, an array that is not
+        2-D integers with the column count the name implies (2n or n), or values other than
+        0 and 1; each in one line naming the file.
+    """
+    from copylearn.data import Dataset
+
+    path = Path(path)
+    match = NAME.match(path.name)
+    if match is None:
+        raise CopylearnError(
+            f"{path.name}: not a ReCirq dynamics file name (1D-scramble-Q|C-size-N-depth-D-"
+            "type-T-batch-K-number-J.npy): rename it as ReCirq writes it."
+        )
+    letter, n = match["letter"], int(match["n"])
+    try:
+        table = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CopylearnError(f"{path}: cannot be read as a .npy array ({reason}).") from None
+    columns = 2 * n if letter == "Q" else n
+    if n < 1 or table.ndim != 2 or table.shape[1] != columns:
+        raise CopylearnError(
+            f"{path.name}: array of shape {table.shape}, but size-{n} {letter} data have "
+            f"{columns} columns: check the file or its name."
+        )
+    if not np.issubdtype(table.dtype, np.integer) or np.any((table != 0) & (table != 1)):
+        raise CopylearnError(f"{path.name}: values must be 0 or 1 integers (ReCirq's int64).")
+    protocol = PROTOCOLS[letter]
+    bits = table.astype(np.uint8)
+    if letter == "Q":
+        arrays = {"m_a": pack_bits(bits[:, 0::2]), "m_b": pack_bits(bits[:, 1::2])}
+    else:
+        arrays = {"bits": pack_bits(bits)}
+    shots = len(table)
+    queries = shots * (2 if letter == "Q" else 1)
+    family = "tsym" if match["t"] == "1" else "scrambling"
+    metadata = {
+        "protocol": protocol,
+        "n": n,
+        "copies": queries,
+        "queries": queries,
+        "experiments": shots,
+        "process": {"family": family, "n": n, "depth": int(match["depth"])},
+        "source": {
+            "recirq_file": path.name,
+            "batch": int(match["batch"]),
+            "number": int(match["number"]),
+        },
+    }
+    return Dataset(protocol=protocol, n=n, arrays=arrays, metadata=metadata)
+
+
+def judge(data) -> str:
+    """The time-reversal task's decision on all of ``data``: "symmetric" or "scrambling".
+
+    The rule is the task's (docs/theory.md §18): ``two-query-bell`` data by "symmetric iff
+    every experiment returned all zeros" (noiseless data), ``conventional-y`` data by the
+    collision statistic against 1/(2(d + 1)).
+    """
+    from copylearn.tasks import get_task
+    from copylearn.tasks.time_reversal import Instance
+
+    task = get_task("time-reversal")
+    spec = {"n": data.n, "strategy": data.protocol}
+    learner = task.learner(spec, data.spec, Instance(None, True), None)
+    shots = len(next(iter(data.arrays.values())))
+    if shots == 0:
+        raise CopylearnError("the dataset holds no shots: nothing to judge.")
+    ends = np.array([shots])
+    return "symmetric" if bool(learner.judge(data.arrays, ends, ends)[0]) else "scrambling"
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``copylearn recirq``; exit status 0 (errors raise :class:`CopylearnError`)."""
+    from copylearn.data import load
+
+    if args.action == "export":
+        if args.out is None:
+            raise CopylearnError("recirq export needs --out DIR: the directory for the .npy files.")
+        for k, name in enumerate(args.files):
+            print(export_dataset(load(name), args.out, batch=args.batch, number=args.number + k))
+    elif args.action == "import":
+        if args.out is None or len(args.files) != 1:
+            raise CopylearnError("recirq import takes one .npy file and --out DATA.npz.")
+        print(import_file(args.files[0]).save(args.out))
+    else:
+        for name in args.files:
+            print(f"{name}: {judge(import_file(name))}")
+    return 0
