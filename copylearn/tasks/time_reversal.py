@@ -269,9 +269,7 @@ class TimeReversal(Task):
             ]
             roots = [substream(seed, 1, c, k) for k in range(CALIBRATION_PROCESSES)]
             arrays = sample(processes, CALIBRATION_EXPERIMENTS, roots, substream(seed, 2, c))
-            values = [
-                pair_fraction_sums(a).sum() / (n * CALIBRATION_EXPERIMENTS) for a in arrays
-            ]
+            values = [pair_fraction_sums(a).sum() / (n * CALIBRATION_EXPERIMENTS) for a in arrays]
             means[label] = float(np.mean(values))
         return {
             "rule": "pairs",
