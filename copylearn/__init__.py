@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the names for type checkers and IDEs; at run time see __get
         random_product_state,
     )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
