@@ -399,6 +399,12 @@ def _estimate(args: argparse.Namespace) -> int:
     ]
     if spec.supports("tr(rho^2)"):
         pairs.append((data.purity(), None))
+    if not pairs:
+        why = spec.unsupported_notes.get("estimators", "").strip()
+        raise CopylearnError(
+            f"{data.protocol} data give no estimate of tr(Q rho), tr(Q rho)^2, |tr(Q rho)| or "
+            f"tr(rho^2){' ' + why if why else ''}; judge them with their task instead."
+        )
     if args.json:
         summary = {
             k: data.metadata.get(k)
@@ -586,8 +592,10 @@ def _summary(args: argparse.Namespace) -> int:
             print(json.dumps({"kind": "fit", **{k: v for k, v in fit.items() if k != "kind"}}))
         for fit in query_fits.fit_log_queries(rows) if query_fits else []:
             if args.at_copies is not None:
+                m = query_fits.implied_predictions(fit, args.at_copies)
                 fit["at_copies"] = args.at_copies
-                fit["predictions_at_copies"] = query_fits.implied_predictions(fit, args.at_copies)
+                fit["predictions_at_copies"] = m if m is None or math.isfinite(m) else None
+                fit["predictions_note"] = query_fits.extrapolation_note(fit, m)
             print(json.dumps({"kind": "log-queries-fit", **fit}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
@@ -643,8 +651,14 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
-    for line in query_fits.summary_lines(rows, args.at_copies) if query_fits else []:
+    query_lines = query_fits.summary_lines(rows, args.at_copies) if query_fits else []
+    for line in query_lines:
         print(line)
+    if args.at_copies is not None and not query_lines:
+        print(
+            f"\n(--at-copies {args.at_copies:g}: this store does not sweep the number of "
+            'queries M (query_grid = "log"), so there is no N* = a + b ln M line to evaluate)'
+        )
     if why:
         print(f"\n({why})")
     return 0

@@ -592,6 +592,11 @@ def collect(
     state = _check_state(state)
     stream = check_stream(stream)
     if observables is not None:
+        if options and "observables" in options:
+            raise CopylearnError(
+                "observables given twice (observables= or --observables, and the option "
+                "observables): give them once."
+            )
         options = {**(options or {}), "observables": _known_observables(observables, state)}
     module = get_protocol(protocol).with_options(options)
     shots = _check_copies(copies, module.copies_per_shot, protocol)

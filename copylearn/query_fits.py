@@ -22,7 +22,13 @@ import numpy as np
 from copylearn.errors import CopylearnError
 from copylearn.fits import _bootstrap_slopes, _ci_end, _wls_line
 
-__all__ = ["chernoff_rate", "chernoff_slope", "fit_log_queries", "implied_predictions"]
+__all__ = [
+    "chernoff_rate",
+    "chernoff_slope",
+    "extrapolation_note",
+    "fit_log_queries",
+    "implied_predictions",
+]
 
 _Z95 = 1.959963984540054
 
@@ -173,11 +179,30 @@ def fit_log_queries(
 def implied_predictions(fit: dict[str, Any], copies: float) -> float | None:
     """The number of predictions M = exp((N - a)/b) the fitted line allows at N copies.
 
-    None when the fit has no slope or a non-positive one.
+    None when the fit has no slope or a non-positive one; ``math.inf`` when the exponent
+    exceeds the float range. Outside the fitted range of M (``fit["ms"]``) the value is an
+    extrapolation of the line: :func:`extrapolation_note` says so.
     """
     if fit.get("b") is None or fit["b"] <= 0:
         return None
-    return math.exp((copies - fit["a"]) / fit["b"])
+    exponent = (copies - fit["a"]) / fit["b"]
+    return math.inf if exponent > 700.0 else math.exp(exponent)
+
+
+def extrapolation_note(fit: dict[str, Any], m: float | None) -> str | None:
+    """Why an implied M is not a measured one: outside the fitted M range, below one query,
+    or more than the 4^n - 1 non-identity Paulis of n qubits. None when it is inside."""
+    if m is None:
+        return None
+    ms = fit.get("ms") or []
+    n = fit.get("group", {}).get("n")
+    if m < 1:
+        return "below one prediction: N is under the line's intercept"
+    if isinstance(n, int) and m > 4**n - 1:
+        return f"more than the 4^n - 1 = {4**n - 1} Paulis of n = {n} qubits: the line's limit"
+    if ms and not ms[0] <= m <= ms[-1]:
+        return f"extrapolated beyond the fitted M = {ms[0]}..{ms[-1]}"
+    return None
 
 
 def summary_lines(rows: list[dict[str, Any]], at_copies: float | None = None) -> list[str]:
@@ -215,6 +240,9 @@ def summary_lines(rows: list[dict[str, Any]], at_copies: float | None = None) ->
             m = implied_predictions(fit, at_copies)
             shown = "-" if m is None else f"{m:.3g}"
             text += f"; at N = {at_copies:g} copies: M = exp((N - a)/b) = {shown} predictions"
+            note = extrapolation_note(fit, m)
+            if note:
+                text += f" ({note})"
         lines.append(text)
     if lines:
         lines.insert(0, "\nfitted N* = a + b ln M (weighted least squares over M >= 5):")
