@@ -250,6 +250,25 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="export: the directory; import: the dataset file (.npz)")
     r.add_argument("--batch", type=_int, default=0, help="export: ReCirq's batch index")
     r.add_argument("--number", type=_int, default=0, help="export: first index in the batch")
+    r.add_argument(
+        "--force", action="store_true", help="export, import: replace existing output files"
+    )
+    r.add_argument(
+        "--rule",
+        choices=("all-zeros", "pairs"),
+        default="all-zeros",
+        help="judge, two-query (Q) files: 'all-zeros' (default) is for noiseless data only, "
+        "noise makes every file fail it; 'pairs' (needs --tau) is the noise-robust rule. "
+        "C files are always judged by the collision statistic",
+    )
+    r.add_argument(
+        "--tau",
+        type=float,
+        metavar="T",
+        help="judge --rule pairs: 'scrambling' iff the fraction of non-(0,0) Bell pairs exceeds "
+        "T; take T from held-out calibration of the same device and depth (a sweep row's "
+        "decision_rule shows one), never from the files judged",
+    )
     li = sub.add_parser("list", help="every registered task and protocol, with its parameters")
     li.add_argument("--json", action="store_true", help="one JSON document for machines")
     _add_plugins_option(li)

@@ -31,6 +31,7 @@ import numpy as np
 
 from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
+from copylearn.paths import check_output_dir, check_output_file
 from copylearn.pauli import pack_bits
 
 #: File-name letter of each protocol, and back.
@@ -40,6 +41,8 @@ NAME = re.compile(
     r"^1D-scramble-(?P<letter>[QC])-size-(?P<n>\d+)-depth-(?P<depth>\d+)-type-(?P<t>[01])"
     r"-batch-(?P<batch>\d+)-number-(?P<number>\d+)\.npy$"
 )
+#: Rules of :func:`judge` for two-query (``Q``) data; ``C`` data always use ``collisions``.
+RULES = ("all-zeros", "pairs")
 
 
 def file_name(protocol: str, n: int, depth: int, symmetric: bool, batch: int, number: int) -> str:
@@ -62,15 +65,40 @@ def outcome_table(data) -> np.ndarray:
     return shots["bits"].astype(np.int64)
 
 
-def export_dataset(data, directory: str | Path, *, batch: int = 0, number: int = 0) -> Path:
+def export_dataset(
+    data, directory: str | Path, *, batch: int = 0, number: int = 0, overwrite: bool = False
+) -> Path:
     """Write ``data`` as ReCirq's ``.npy`` file in ``directory`` (atomically); its path.
+
+    Parameters
+    ----------
+    overwrite : bool
+        Replace an existing file of the same name. With False (default) an existing file,
+        before or at the moment of writing, is refused and left as it is.
 
     Raises
     ------
     CopylearnError
         The dataset is not ``two-query-bell`` or ``conventional-y`` data of a recorded
-        ``tsym`` or ``scrambling`` process (the name needs its depth and class), or ``batch``
-        or ``number`` is negative.
+        ``tsym`` or ``scrambling`` process (the name needs its depth and class), ``batch``
+        or ``number`` is negative, ``directory`` is a file or cannot be written, or the file
+        exists and ``overwrite`` is False.
+    """
+    path = export_path(data, directory, batch=batch, number=number)
+    check_output_dir(directory, what="recirq export: directory")
+    check_output_file(path, suffix=".npy", force=overwrite, what="recirq export:")
+    with atomic_path(path, exclusive=not overwrite) as tmp:
+        np.save(tmp, outcome_table(data), allow_pickle=False)
+    return path
+
+
+def export_path(data, directory: str | Path, *, batch: int = 0, number: int = 0) -> Path:
+    """The path :func:`export_dataset` writes ``data`` to (nothing is written).
+
+    Raises
+    ------
+    CopylearnError
+        As :func:`export_dataset`, for the dataset and the indices.
     """
     if data.protocol not in LETTERS:
         raise CopylearnError(
@@ -88,10 +116,7 @@ def export_dataset(data, directory: str | Path, *, batch: int = 0, number: int =
     name = file_name(
         data.protocol, data.n, int(process["depth"]), process["family"] == "tsym", batch, number
     )
-    path = Path(directory) / name
-    with atomic_path(path) as tmp:
-        np.save(tmp, outcome_table(data), allow_pickle=False)
-    return path
+    return Path(directory) / name
 
 
 def import_file(path: str | Path):
@@ -101,8 +126,8 @@ def import_file(path: str | Path):
     ------
     CopylearnError
         A name outside ReCirq's pattern, an unreadable or pickled file, an array that is not
-        2-D integers with the column count the name implies (2n or n), or values other than
-        0 and 1; each in one line naming the file.
+        2-D integers with the column count the name implies (2n or n), no rows (0 shots), or
+        values other than 0 and 1; each in one line naming the file.
     """
     from copylearn.data import Dataset
 
@@ -124,6 +149,10 @@ def import_file(path: str | Path):
         raise CopylearnError(
             f"{path.name}: array of shape {table.shape}, but size-{n} {letter} data have "
             f"{columns} columns: check the file or its name."
+        )
+    if len(table) == 0:
+        raise CopylearnError(
+            f"{path.name}: the array has no rows (0 shots): give a file with at least one shot."
         )
     if not np.issubdtype(table.dtype, np.integer) or np.any((table != 0) & (table != 1)):
         raise CopylearnError(f"{path.name}: values must be 0 or 1 integers (ReCirq's int64).")
@@ -152,24 +181,74 @@ def import_file(path: str | Path):
     return Dataset(protocol=protocol, n=n, arrays=arrays, metadata=metadata)
 
 
-def judge(data) -> str:
+def check_rule(rule: str, tau: float | None) -> None:
+    """Refuse a :func:`judge` rule that cannot be applied, in one line with the fix."""
+    if rule not in RULES:
+        raise CopylearnError(f"rule {rule!r} is not a two-query rule: use one of {RULES}.")
+    if rule == "pairs":
+        if tau is None:
+            raise CopylearnError(
+                "rule 'pairs' needs --tau T, the threshold on the fraction of non-(0,0) pairs: "
+                "take it from held-out calibration (a sweep row's decision_rule tau)."
+            )
+        if not 0.0 <= tau <= 1.0:  # also refuses nan
+            raise CopylearnError(f"--tau {tau}: T is a fraction, give a tau in [0, 1].")
+    elif tau is not None:
+        raise CopylearnError(
+            f"--tau applies to rule 'pairs' only (rule {rule!r} has no threshold): drop --tau "
+            "or pass --rule pairs."
+        )
+
+
+def pair_fraction(data) -> float:
+    """T, the fraction of Bell pairs over all of ``two-query-bell`` ``data`` whose outcome
+    is not (0, 0) (docs/theory.md §18.2)."""
+    from copylearn.tasks.time_reversal import pair_fraction_sums
+
+    shots = len(data.arrays["m_a"])
+    return float(pair_fraction_sums(data.arrays).sum()) / (data.n * max(shots, 1))
+
+
+def judge(data, rule: str = "all-zeros", tau: float | None = None) -> str:
     """The time-reversal task's decision on all of ``data``: "symmetric" or "scrambling".
 
-    The rule is the task's (docs/theory.md §18): ``two-query-bell`` data by "symmetric iff
-    every experiment returned all zeros" (noiseless data), ``conventional-y`` data by the
-    collision statistic against 1/(2(d + 1)).
+    The rules are the task's (docs/theory.md §18). ``two-query-bell`` data: ``rule =
+    "all-zeros"`` (default), "symmetric" iff every experiment returned all zeros, for
+    noiseless data only (noise makes every process fail it); ``rule = "pairs"``,
+    "scrambling" iff T, the fraction of non-(0,0) pairs, exceeds ``tau``, which should come
+    from held-out calibration (a sweep row's ``decision_rule``). ``conventional-y`` data: the
+    collision statistic against 1/(2(d + 1)), whatever ``rule``.
+
+    Raises
+    ------
+    CopylearnError
+        An unknown rule, ``pairs`` without a ``tau`` in [0, 1], ``tau`` with ``all-zeros``,
+        or a dataset without shots.
     """
     from copylearn.tasks import get_task
     from copylearn.tasks.time_reversal import Instance
 
+    check_rule(rule, tau)
     task = get_task("time-reversal")
-    spec = {"n": data.n, "strategy": data.protocol}
-    learner = task.learner(spec, data.spec, Instance(None, True), None)
+    spec = {"n": data.n, "strategy": data.protocol, "rule": rule}
+    calibration = {"tau": tau} if rule == "pairs" else None
+    learner = task.learner(spec, data.spec, Instance(None, True), calibration)
     shots = len(next(iter(data.arrays.values())))
     if shots == 0:
         raise CopylearnError("the dataset holds no shots: nothing to judge.")
     ends = np.array([shots])
     return "symmetric" if bool(learner.judge(data.arrays, ends, ends)[0]) else "scrambling"
+
+
+def describe_rule(data, rule: str, tau: float | None) -> str:
+    """How :func:`judge` decided on ``data``, for the command's output line."""
+    from copylearn.tasks.time_reversal import collision_threshold
+
+    if data.protocol != "two-query-bell":
+        return f"rule collisions, tau={collision_threshold(data.n):.6g}"
+    if rule == "pairs":
+        return f"rule pairs, tau={tau:.6g}, T={pair_fraction(data):.6g}"
+    return "rule all-zeros, noiseless data"
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -179,13 +258,30 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.action == "export":
         if args.out is None:
             raise CopylearnError("recirq export needs --out DIR: the directory for the .npy files.")
-        for k, name in enumerate(args.files):
-            print(export_dataset(load(name), args.out, batch=args.batch, number=args.number + k))
+        check_output_dir(args.out, what="--out")
+        datasets = [load(name) for name in args.files]
+        # Every destination is checked before anything is written.
+        paths = [
+            export_path(data, args.out, batch=args.batch, number=args.number + k)
+            for k, data in enumerate(datasets)
+        ]
+        for path in paths:
+            check_output_file(path, suffix=".npy", force=args.force, what="recirq export:")
+        for k, data in enumerate(datasets):
+            print(
+                export_dataset(
+                    data, args.out, batch=args.batch, number=args.number + k, overwrite=args.force
+                )
+            )
     elif args.action == "import":
         if args.out is None or len(args.files) != 1:
             raise CopylearnError("recirq import takes one .npy file and --out DATA.npz.")
-        print(import_file(args.files[0]).save(args.out))
+        out = check_output_file(args.out, suffix=".npz", force=args.force, what="--out")
+        print(import_file(args.files[0]).save(out, overwrite=args.force))
     else:
+        check_rule(args.rule, args.tau)
         for name in args.files:
-            print(f"{name}: {judge(import_file(name))}")
+            data = import_file(name)
+            verdict = judge(data, args.rule, args.tau)
+            print(f"{name}: {verdict} ({describe_rule(data, args.rule, args.tau)})")
     return 0
