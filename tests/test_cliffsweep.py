@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from committed_rows import recompute_row
 from scipy import stats
 
 import copylearn as cl
@@ -244,15 +245,7 @@ def test_committed_clifford_row_is_reproduced(tmp_path):
     store = Path(__file__).parent.parent / "figures" / "pauli_separation" / "results.jsonl"
     rows = [json.loads(line) for line in store.read_text().splitlines()]
     (row,) = [r for r in rows if r["spec"]["strategy"] == "clifford-shadow" and r["spec"]["n"] == 1]
-    spec = row["spec"]
-    grid = "".join(
-        f"{k} = {json.dumps(v)}\n" for k, v in spec.items() if k not in ("task", "strategy")
-    )
-    text = (
-        f'[sweep]\ntask = "{spec["task"]}"\nseed = 2022\nstrategies = ["clifford-shadow"]\n'
-        f"[grid]\n{grid}"
-    )
-    (computed,) = run_sweep(parse_config(text), tmp_path / "out", workers=0, progress=False)
+    computed = recompute_row(row, 2022, tmp_path / "out")
     assert computed["id"] == row["id"]
     assert {k: v for k, v in computed.items() if k not in PROVENANCE} == {
         k: v for k, v in row.items() if k not in PROVENANCE

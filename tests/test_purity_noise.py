@@ -13,6 +13,7 @@ from pathlib import Path
 import cirq
 import numpy as np
 import pytest
+from committed_rows import recompute_row
 
 from copylearn.cli import main
 from copylearn.collect import prepare_collector
@@ -21,7 +22,7 @@ from copylearn.fits import fit_groups
 from copylearn.noise import resolve_noise
 from copylearn.protocols import get_protocol
 from copylearn.seeding import substream
-from copylearn.sweep import load_config, parse_config, run_sweep
+from copylearn.sweep import load_config
 from copylearn.tasks import get_task
 from copylearn.tasks.purity_testing import (
     CALIBRATION_INSTANCES,
@@ -214,16 +215,7 @@ PROVENANCE = {"seconds", "versions", "config_hash", "copylearn"}
 def test_committed_purity_rows_are_reproduced(tmp_path, n):
     row = _committed_row("bell", n)
     config = load_config(ROOT / "experiments" / "purity_separation.toml")
-    spec = row["spec"]
-    grid = "".join(
-        f"{k} = {json.dumps(v)}\n" for k, v in spec.items() if k not in ("task", "strategy")
-    )
-    text = (
-        f'[sweep]\ntask = "{spec["task"]}"\nseed = {config.seed}\n'
-        f'strategies = ["{spec["strategy"]}"]\nstream = {row.get("stream", 1)}\n'
-        f"[grid]\n{grid}"
-    )
-    (computed,) = run_sweep(parse_config(text), tmp_path / "p", workers=0, progress=False)
+    computed = recompute_row(row, config.seed, tmp_path / "p")
     assert computed["id"] == row["id"]
     fresh = {k: v for k, v in computed.items() if k not in PROVENANCE}
     assert fresh == {k: v for k, v in row.items() if k not in PROVENANCE}

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from committed_rows import recompute_row
 
 from copylearn.cli import main
 from copylearn.complexity import run_point
 from copylearn.errors import CopylearnError
 from copylearn.plugins import load_plugins
 from copylearn.protocols import get_protocol, protocol_names
-from copylearn.sweep import grid_defaults, load_config, parse_config, run_sweep
+from copylearn.sweep import grid_defaults, load_config, parse_config
 from copylearn.tasks import get_task, task_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,10 +215,6 @@ def _cheap_rows(store: str, count: int = 2) -> list[dict]:
     return rows[:count]
 
 
-def _toml_value(value) -> str:
-    return json.dumps(value)
-
-
 @pytest.mark.parametrize("store", list(STORES))
 def test_committed_store_points_are_reproduced(tmp_path, store):
     if store == "weber_separation":
@@ -225,18 +222,7 @@ def test_committed_store_points_are_reproduced(tmp_path, store):
     config = load_config(ROOT / "experiments" / STORES[store])
     for k, row in enumerate(_cheap_rows(store)):
         spec = row["spec"]
-        grid = "".join(
-            f"{key} = {_toml_value(value)}\n"
-            for key, value in spec.items()
-            if key not in ("task", "strategy")
-        )
-        text = (
-            f'[sweep]\ntask = "{spec["task"]}"\nseed = {config.seed}\n'
-            f'strategies = ["{spec["strategy"]}"]\nstream = {row.get("stream", 1)}\n'
-            f"[grid]\n{grid}"
-        )
-        point_config = parse_config(text)
-        (computed,) = run_sweep(point_config, tmp_path / f"p{k}", workers=0, progress=False)
+        computed = recompute_row(row, config.seed, tmp_path / f"p{k}")
         assert computed["id"] == row["id"], "the spec (and so the point id) changed"
         assert computed["spec"] == spec
         fresh = {k: v for k, v in computed.items() if k not in PROVENANCE}
