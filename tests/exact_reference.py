@@ -279,3 +279,29 @@ def clifford_conditional_moments(state, dataset, labels: list[str], noise: str |
             mean[g, k] = probs @ x
             second[g, k] = probs @ (x * x)
     return mean[inverse], second[inverse]
+
+
+def two_copy_bell_law(circuit: cirq.Circuit, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact law of the 2n Bell-measurement bits of a two-copy circuit, and sigma per outcome.
+
+    Copy A sits on ``LineQubit(2i)`` and copy B on ``LineQubit(2i + 1)`` (the two-copy
+    protocols' layout). The circuit (its measurements dropped) runs on Cirq's density-matrix
+    simulator.
+
+    Returns
+    -------
+    p : ndarray, shape (4**n,)
+        Probability of the outcome whose index reads A's n bits then B's n bits, big-endian.
+    sigma : ndarray, shape (4**n,)
+        ``(-1)^{#singlets}`` of each outcome, a singlet being (m_A,i, m_B,i) = (1, 1)
+        (docs/theory.md §4.2).
+    """
+    qa = [cirq.LineQubit(2 * i) for i in range(n)]
+    qb = [cirq.LineQubit(2 * i + 1) for i in range(n)]
+    unmeasured = cirq.Circuit(op for op in circuit.all_operations() if not cirq.is_measurement(op))
+    rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(unmeasured, qubit_order=qa + qb)
+    p = np.clip(np.diag(rho.final_density_matrix).real, 0, None)
+    p /= p.sum()
+    index = np.arange(4**n)
+    sigma = (-1.0) ** np.array([bin(i).count("1") for i in (index >> n) & index & (2**n - 1)])
+    return p, sigma

@@ -10,6 +10,7 @@ import cirq
 import numpy as np
 import pytest
 import qsimcirq
+from exact_reference import two_copy_bell_law
 from scipy import stats
 
 from copylearn.backends import plan
@@ -72,14 +73,8 @@ def test_bell_outcomes_of_two_copies_follow_the_exact_distribution():
     weights = 2 ** np.arange(2 * n - 1, -1, -1)
     index = np.concatenate([a, b], axis=1) @ weights
     observed = np.bincount(index, minlength=4**n)
-    qa = [cirq.LineQubit(2 * i) for i in range(n)]
-    qb = [cirq.LineQubit(2 * i + 1) for i in range(n)]
-    unmeasured = cirq.Circuit(op for op in circuit.all_operations() if not cirq.is_measurement(op))
-    rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(unmeasured, qubit_order=qa + qb)
-    p = np.clip(np.diag(rho.final_density_matrix).real, 0, None)
-    p /= p.sum()
+    p, sigma = two_copy_bell_law(circuit, n)
     zero = p < 1e-12
-    sigma = (-1.0) ** np.array([bin((i >> n) & i & (2**n - 1)).count("1") for i in range(4**n)])
     assert np.all(sigma[zero] < 0) and zero.any()  # the pure state's sigma = -1 outcomes
     assert observed[zero].sum() == 0
     result = stats.chisquare(observed[~zero], shots * p[~zero])

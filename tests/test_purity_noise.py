@@ -14,6 +14,7 @@ import cirq
 import numpy as np
 import pytest
 from committed_rows import recompute_row
+from exact_reference import two_copy_bell_law
 
 from copylearn.cli import main
 from copylearn.collect import prepare_collector
@@ -70,16 +71,7 @@ def _sampler(spec: dict):
 
 def _exact_mean_sigma(collector) -> float:
     """E sigma of the noisy Bell circuit from its exact density matrix."""
-    circuit = collector.plan.circuit
-    n = collector.n
-    qa = [cirq.LineQubit(2 * i) for i in range(n)]
-    qb = [cirq.LineQubit(2 * i + 1) for i in range(n)]
-    unmeasured = cirq.Circuit(op for op in circuit.all_operations() if not cirq.is_measurement(op))
-    rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(unmeasured, qubit_order=qa + qb)
-    p = np.clip(np.diag(rho.final_density_matrix).real, 0, None)
-    p /= p.sum()
-    index = np.arange(4**n)
-    sigma = (-1.0) ** np.array([bin(i).count("1") for i in (index >> n) & index & (2**n - 1)])
+    p, sigma = two_copy_bell_law(collector.plan.circuit, collector.n)
     return float(p @ sigma)
 
 
