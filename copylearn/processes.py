@@ -42,6 +42,17 @@ import numpy as np
 from copylearn.errors import CopylearnError
 from copylearn.states import CircuitState
 
+
+def query_protocol_notes(keys) -> dict[str, str]:
+    """``Protocol.unsupported_notes`` of a protocol whose data are queries of a unitary U
+    (``two-query-bell``, ``conventional-y``): the same reason for every key in ``keys``."""
+    why = (
+        " (its data are outcomes of queries of a unitary, judged by the time-reversal "
+        "task's own rules, docs/theory.md §18)"
+    )
+    return dict.fromkeys(keys, why)
+
+
 #: Process families, by name.
 FAMILIES = ("tsym", "scrambling", "haar-orthogonal", "haar-unitary")
 #: Families whose U is a brickwork of two-qubit blocks (need n >= 2).

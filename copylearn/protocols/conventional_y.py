@@ -18,6 +18,7 @@ import cirq
 import numpy as np
 
 from copylearn.pauli import pack_bits, unpack_bits
+from copylearn.processes import query_protocol_notes
 from copylearn.protocols import ESTIMATORS, Protocol, register_protocol
 
 
@@ -42,11 +43,9 @@ class ConventionalY(Protocol):
         "marker_name": "■",
         "colours": ["vermillion", "orange", "reddish_purple"],
     }
-    unsupported_notes: ClassVar[dict[str, str]] = {
-        key: " (its data are outcomes of queries of a unitary, judged by the time-reversal "
-        "task's own rules, docs/theory.md §18)"
-        for key in ("estimators", "calibration", *ESTIMATORS)
-    }
+    unsupported_notes: ClassVar[dict[str, str]] = query_protocol_notes(
+        ("estimators", "calibration", *ESTIMATORS)
+    )
 
     def build(self, state) -> tuple[cirq.Circuit, tuple[str, ...]]:
         """U on |0...0>, S and H on every qubit, measure under key ``"m"``; U's symbols."""

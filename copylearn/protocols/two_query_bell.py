@@ -29,6 +29,7 @@ import numpy as np
 
 from copylearn.parameters import Parameter
 from copylearn.pauli import pack_bits, unpack_bits
+from copylearn.processes import query_protocol_notes
 from copylearn.protocols import ESTIMATORS, Protocol, register_protocol
 
 FORMS = ("parallel", "swap")
@@ -70,11 +71,9 @@ class TwoQueryBell(Protocol):
         "marker_name": "●",
         "colours": ["blue", "sky_blue", "bluish_green"],
     }
-    unsupported_notes: ClassVar[dict[str, str]] = {
-        key: " (its data are outcomes of queries of a unitary, judged by the time-reversal "
-        "task's own rules, docs/theory.md §18)"
-        for key in ("estimators", "calibration", *ESTIMATORS)
-    }
+    unsupported_notes: ClassVar[dict[str, str]] = query_protocol_notes(
+        ("estimators", "calibration", *ESTIMATORS)
+    )
 
     def __init__(self, *, form: str = "parallel") -> None:
         self.form = _form(form)
