@@ -26,9 +26,9 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import os
 import statistics
 import sys
-import time
 
 import cirq
 import numpy as np
@@ -42,6 +42,9 @@ from copylearn.derandomize import (
     random_confidence_bound,
 )
 from copylearn.states import random_brickwork_state
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_entangled import timed
 
 N = 8
 _P = {
@@ -73,15 +76,6 @@ def ghz(n: int) -> cl.CircuitState:
     q = cirq.LineQubit.range(n)
     circuit = cirq.Circuit(cirq.H(q[0]), *(cirq.CNOT(q[i], q[i + 1]) for i in range(n - 1)))
     return cl.CircuitState(circuit, name=f"GHZ-{n}")
-
-
-def _timed(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,16 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     for state in states:
         truth = exact_values(state.density_matrix(), labels)
         for m in args.rounds:
-            t_rand, shadow = _timed(
+            t_rand, shadow = timed(
                 lambda m=m, s=state: cl.collect(s, "pauli-shadow", copies=m, seed=m), args.repeats
             )
-            t_der, derand = _timed(
+            t_der, derand = timed(
                 lambda m=m, s=state: cl.collect(
                     s, "derandomized-shadow", copies=m, observables=labels, seed=m
                 ),
                 args.repeats,
             )
-            t_greedy, _ = _timed(lambda m=m: derandomized_bases(codes, m), args.repeats)
+            t_greedy, _ = timed(lambda m=m: derandomized_bases(codes, m), args.repeats)
             rows = []
             for data in (derand, shadow):
                 est = data.estimate(labels)

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -32,7 +30,7 @@ from copylearn import compiled
 from copylearn.backends import state_sampling
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_entangled import rotations_then_chain
+from bench_entangled import rotations_then_chain, timed
 
 
 def previous_reduced(view: np.ndarray) -> np.ndarray:
@@ -57,15 +55,6 @@ def previous_expand(view, source, rows, probability):
     return result
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
-
 def switch(numba_on: bool) -> None:
     if numba_on:
         os.environ.pop(compiled.ENV_NO_NUMBA, None)
@@ -81,8 +70,10 @@ def main() -> None:
         sys.exit("numba is not installed: nothing to compare")
     rng = np.random.default_rng(0)
     print(f"numpy {np.__version__}; medians of {args.repeats}; ratios: previous numpy / x")
-    print(f"{'kernel':<9} {'branches x 2 x R':<18} {'compiled':>9} {'numpy':>9} {'prev':>9} "
-          f"{'prev/compiled':>14} {'prev/numpy':>11} same bytes")
+    print(
+        f"{'kernel':<9} {'branches x 2 x R':<18} {'compiled':>9} {'numpy':>9} {'prev':>9} "
+        f"{'prev/compiled':>14} {'prev/numpy':>11} same bytes"
+    )
     for shape in [(1, 2, 1 << 21), (64, 2, 1 << 14), (1 << 14, 2, 64)]:
         view = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)
         k = min(2 * shape[0], 64)
@@ -109,8 +100,10 @@ def main() -> None:
             t_prev, _ = timed(old, args.repeats)
             same = fast.tobytes() == slow.tobytes()
             label = "x".join(str(s) for s in shape)
-            print(f"{name:<9} {label:<18} {t_fast:>8.4f}s {t_numpy:>8.4f}s {t_prev:>8.4f}s "
-                  f"{t_prev / t_fast:>13.1f}x {t_prev / t_numpy:>10.2f}x {same}")
+            print(
+                f"{name:<9} {label:<18} {t_fast:>8.4f}s {t_numpy:>8.4f}s {t_prev:>8.4f}s "
+                f"{t_prev / t_fast:>13.1f}x {t_prev / t_numpy:>10.2f}x {same}"
+            )
     state = cl.CircuitState(rotations_then_chain(18, seed=1))
     runs = {}
     for name in ("numba", "numpy", "previous numpy"):
@@ -124,10 +117,13 @@ def main() -> None:
     (t_fast, fast), (t_numpy, slow) = runs["numba"], runs["numpy"]
     t_prev = runs["previous numpy"][0]
     same = all(np.array_equal(fast.arrays[k], slow.arrays[k]) for k in fast.arrays)
-    print(f"collect pauli-shadow, 18-qubit entangled state, 20000 copies "
-          f"({fast.metadata['execution']['path']} path): numba {t_fast:.2f}s, NumPy "
-          f"{t_numpy:.2f}s, previous NumPy {t_prev:.2f}s; previous/numba {t_prev / t_fast:.2f}x, "
-          f"previous/NumPy {t_prev / t_numpy:.2f}x; numba and NumPy data identical: {same}")
+    print(
+        f"collect pauli-shadow, 18-qubit entangled state, 20000 copies "
+        f"({fast.metadata['execution']['path']} path): numba {t_fast:.2f}s, NumPy "
+        f"{t_numpy:.2f}s, previous NumPy {t_prev:.2f}s; previous/numba {t_prev / t_fast:.2f}x, "
+        f"previous/NumPy {t_prev / t_numpy:.2f}x; numba and NumPy data identical: {same}"
+    )
+
 
 if __name__ == "__main__":
     main()
