@@ -22,10 +22,19 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names for type checkers and IDEs; at run time see __getattr__
+    __version__: str
     from copylearn.calibration import Calibration
     from copylearn.collect import collect
     from copylearn.data import Dataset, Estimates, load
     from copylearn.errors import CopylearnError
+    from copylearn.interop import (
+        from_cirq_result,
+        from_pennylane,
+        from_recirq_states,
+        to_cirq_result,
+        to_pennylane,
+        to_recirq_states,
+    )
     from copylearn.noise import LocalNoise, parse_noise
     from copylearn.pauli import Paulis, parse_paulis
     from copylearn.states import (
@@ -36,8 +45,6 @@ if TYPE_CHECKING:  # the names for type checkers and IDEs; at run time see __get
         random_mixed_state,
         random_product_state,
     )
-
-__version__ = "0.3.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
@@ -51,12 +58,18 @@ _EXPORTS = {
     "PauliMixedState": "copylearn.states",
     "Paulis": "copylearn.pauli",
     "collect": "copylearn.collect",
+    "from_cirq_result": "copylearn.interop",
+    "from_pennylane": "copylearn.interop",
+    "from_recirq_states": "copylearn.interop",
     "load": "copylearn.data",
     "parse_noise": "copylearn.noise",
     "parse_paulis": "copylearn.pauli",
     "random_brickwork_state": "copylearn.states",
     "random_mixed_state": "copylearn.states",
     "random_product_state": "copylearn.states",
+    "to_cirq_result": "copylearn.interop",
+    "to_pennylane": "copylearn.interop",
+    "to_recirq_states": "copylearn.interop",
 }
 
 __all__ = [
@@ -71,16 +84,28 @@ __all__ = [
     "Paulis",
     "__version__",
     "collect",
+    "from_cirq_result",
+    "from_pennylane",
+    "from_recirq_states",
     "load",
     "parse_noise",
     "parse_paulis",
     "random_brickwork_state",
     "random_mixed_state",
     "random_product_state",
+    "to_cirq_result",
+    "to_pennylane",
+    "to_recirq_states",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # the package metadata or the source tree (copylearn.version)
+        from copylearn.version import package_version
+
+        value = package_version()
+        setattr(sys.modules[__name__], name, value)
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'copylearn' has no attribute {name!r}")

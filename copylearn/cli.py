@@ -33,6 +33,8 @@ PROTOCOL_NAMES = (
     "conventional-y",
 )
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
+# copylearn.interop.FORMATS, the --format values of import/export (a test checks they agree).
+INTEROP_FORMATS = ("pennylane", "recirq-states", "recirq-dynamics")
 # Options whose value may start with '-' (a Pauli label with a sign, e.g. -XYZI).
 _SIGNED_VALUE_OPTIONS = ("--observables",)
 # Exit status when stdout is a pipe closed by its reader (128 + SIGPIPE, as a shell reports).
@@ -97,11 +99,45 @@ def _add_plugins_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_interop_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    """The options of ``copylearn import`` or ``copylearn export``."""
+    parser.add_argument("--format", required=True, choices=INTEROP_FORMATS, help="the file layout")
+    if verb == "import":
+        parser.add_argument(
+            "files",
+            nargs="+",
+            help="pennylane: BITS_RECIPES.npz, SHADOW.npy or BITS.npy RECIPES.npy; "
+            "recirq-states: Q-size-N-pauli-P.npy [Q-size-N-pauli-P-basis.npy]; "
+            "recirq-dynamics: one 1D-scramble-….npy",
+        )
+        parser.add_argument("--out", required=True, help="the dataset file to write (.npz)")
+    else:
+        parser.add_argument("files", nargs="+", help="datasets (.npz) to export")
+        parser.add_argument(
+            "--out",
+            required=True,
+            help="pennylane: the .npz file; recirq-states, recirq-dynamics: the directory",
+        )
+        parser.add_argument(
+            "--pauli", help="recirq-states: the hidden Pauli of the file name (default: recorded)"
+        )
+        parser.add_argument(
+            "--batch", type=_int, help="recirq-dynamics: ReCirq's batch index (default 0)"
+        )
+        parser.add_argument(
+            "--number", type=_int, help="recirq-dynamics: first index in the batch (default 0)"
+        )
+    parser.add_argument("--force", action="store_true", help="replace existing output files")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="copylearn",
         description="Learning from quantum experiments with and without quantum memory.",
     )
+    from copylearn.version import package_version
+
+    parser.add_argument("--version", action="version", version=f"copylearn {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("collect", help="measure copies of a state and save the data (.npz)")
@@ -244,7 +280,15 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--n", metavar="RANGE", help="draw only these qubit counts, e.g. 1-4 or 2,5,8-10"
     )
-    r = sub.add_parser("recirq", help="ReCirq .npy files of time-reversal data (copylearn.recirq)")
+    im = sub.add_parser("import", help="another tool's measurement data as a dataset (.npz)")
+    _add_interop_arguments(im, "import")
+    ex = sub.add_parser("export", help="datasets in another tool's layout (copylearn.interop)")
+    _add_interop_arguments(ex, "export")
+    r = sub.add_parser(
+        "recirq",
+        help="judge ReCirq .npy files of time-reversal data (export/import: deprecated aliases "
+        "of 'copylearn export|import --format recirq-dynamics')",
+    )
     r.add_argument("action", choices=("export", "import", "judge"))
     r.add_argument("files", nargs="+", help="datasets (.npz) to export, or ReCirq .npy files")
     r.add_argument("--out", help="export: the directory; import: the dataset file (.npz)")
@@ -737,6 +781,13 @@ def _join_signed_values(argv: list[str]) -> list[str]:
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
 
 
+def _interop(args: argparse.Namespace) -> int:
+    """``copylearn import`` / ``copylearn export`` (:mod:`copylearn.interop`)."""
+    from copylearn.interop import run_cli
+
+    return run_cli(args)
+
+
 def _recirq(args: argparse.Namespace) -> int:
     """``copylearn recirq``: ReCirq-layout files (:mod:`copylearn.recirq`)."""
     from copylearn.recirq import run_cli
@@ -769,6 +820,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plot": _plot,
             "list": _list,
             "recirq": _recirq,
+            "import": _interop,
+            "export": _interop,
         }[args.command]
         if getattr(args, "plugins", None) and args.command != "list":
             from copylearn.plugins import load_plugins

@@ -42,8 +42,10 @@ def _versions() -> dict[str, str]:
 @functools.cache
 def _installed_versions() -> dict[str, str]:
     """Read once per process: package metadata costs milliseconds per read."""
-    versions = {"python": platform.python_version()}
-    for dist in ("copylearn", "cirq-core", "qsimcirq", "numpy", "stim", "stimcirq"):
+    from copylearn.version import package_version
+
+    versions = {"python": platform.python_version(), "copylearn": package_version()}
+    for dist in ("cirq-core", "qsimcirq", "numpy", "stim", "stimcirq"):
         try:
             versions[dist] = importlib_metadata.version(dist)
         except importlib_metadata.PackageNotFoundError:

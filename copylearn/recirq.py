@@ -17,8 +17,9 @@ and j the index within the batch. The files hold no circuit parameters.
 brickwork process in that layout; :func:`import_file` reads such a file back into a
 :class:`copylearn.data.Dataset` (identical arrays; the metadata holds what the name says), so
 that :func:`judge` can apply the time-reversal task's rules (docs/theory.md §18) to data from a
-ReCirq run, simulated or taken on hardware. ``copylearn recirq export|import|judge`` are the
-command-line forms.
+ReCirq run, simulated or taken on hardware. ``copylearn export|import --format
+recirq-dynamics`` (:mod:`copylearn.interop`) and ``copylearn recirq judge`` are the
+command-line forms; ``copylearn recirq export|import`` are deprecated aliases.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def import_file(path: str | Path):
         2-D integers with the column count the name implies (2n or n), no rows (0 shots), or
         values other than 0 and 1; each in one line naming the file.
     """
+    from copylearn.collect import _versions
     from copylearn.data import Dataset
 
     path = Path(path)
@@ -172,7 +174,10 @@ def import_file(path: str | Path):
         "queries": queries,
         "experiments": shots,
         "process": {"family": family, "n": n, "depth": int(match["depth"])},
+        "versions": _versions(),
         "source": {
+            "format": "recirq-dynamics",
+            "files": [path.name],
             "recirq_file": path.name,
             "batch": int(match["batch"]),
             "number": int(match["number"]),
@@ -251,33 +256,61 @@ def describe_rule(data, rule: str, tau: float | None) -> str:
     return "rule all-zeros, noiseless data"
 
 
-def run_cli(args: argparse.Namespace) -> int:
-    """Run ``copylearn recirq``; exit status 0 (errors raise :class:`CopylearnError`)."""
+def export_files(
+    files, out: str | Path, *, batch: int = 0, number: int = 0, force: bool = False
+) -> list[Path]:
+    """Write the datasets ``files`` (``.npz``) as ReCirq files in ``out``, numbered from
+    ``number`` in batch ``batch``; their paths. Every destination is checked before anything
+    is written (``copylearn export --format recirq-dynamics``)."""
     from copylearn.data import load
 
+    check_output_dir(out, what="--out")
+    datasets = [load(name) for name in files]
+    paths = [
+        export_path(data, out, batch=batch, number=number + k) for k, data in enumerate(datasets)
+    ]
+    for path in paths:
+        check_output_file(path, suffix=".npy", force=force, what="export:")
+    return [
+        export_dataset(data, out, batch=batch, number=number + k, overwrite=force)
+        for k, data in enumerate(datasets)
+    ]
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``copylearn recirq``; exit status 0 (errors raise :class:`CopylearnError`).
+
+    ``export`` and ``import`` are deprecated aliases of ``copylearn export|import --format
+    recirq-dynamics`` (one release): they print a one-line note to stderr and run those.
+    """
+    import sys
+
+    from copylearn.interop import export_files as export_any
+    from copylearn.interop import import_files
+
+    if args.action in ("export", "import"):
+        print(
+            f"copylearn: note: 'copylearn recirq {args.action}' is deprecated and goes in the "
+            f"next release: use 'copylearn {args.action} --format recirq-dynamics'.",
+            file=sys.stderr,
+        )
     if args.action == "export":
         if args.out is None:
             raise CopylearnError("recirq export needs --out DIR: the directory for the .npy files.")
-        check_output_dir(args.out, what="--out")
-        datasets = [load(name) for name in args.files]
-        # Every destination is checked before anything is written.
-        paths = [
-            export_path(data, args.out, batch=args.batch, number=args.number + k)
-            for k, data in enumerate(datasets)
-        ]
+        paths = export_any(
+            "recirq-dynamics",
+            args.files,
+            args.out,
+            force=args.force,
+            batch=args.batch,
+            number=args.number,
+        )
         for path in paths:
-            check_output_file(path, suffix=".npy", force=args.force, what="recirq export:")
-        for k, data in enumerate(datasets):
-            print(
-                export_dataset(
-                    data, args.out, batch=args.batch, number=args.number + k, overwrite=args.force
-                )
-            )
+            print(path)
     elif args.action == "import":
         if args.out is None or len(args.files) != 1:
             raise CopylearnError("recirq import takes one .npy file and --out DATA.npz.")
-        out = check_output_file(args.out, suffix=".npz", force=args.force, what="--out")
-        print(import_file(args.files[0]).save(out, overwrite=args.force))
+        print(import_files("recirq-dynamics", args.files, args.out, force=args.force))
     else:
         check_rule(args.rule, args.tau)
         for name in args.files:

@@ -855,8 +855,13 @@ def _schedule_key(spec: Mapping[str, Any]) -> tuple:
 
 def package_versions() -> dict[str, str | None]:
     """Installed versions of copylearn and its main dependencies (``None`` if absent)."""
+    from copylearn.version import package_version
+
     versions: dict[str, str | None] = {}
     for name in VERSION_PACKAGES:
+        if name == "copylearn":  # the source tree's version when run from one
+            versions[name] = package_version()
+            continue
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
