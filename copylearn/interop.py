@@ -605,9 +605,17 @@ def _read_error(path: str, exc: BaseException) -> CopylearnError:
 
 
 def _check_input(path: str) -> None:
+    """An existing file that starts as a NumPy ``.npy`` or ``.npz`` (zip) file does."""
     if not os.path.isfile(path):
         what = "is a directory" if os.path.isdir(path) else "does not exist"
         raise CopylearnError(f"input file {path!r} {what}: give an existing file.")
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
+        raise CopylearnError(
+            f"{path}: cannot be read as a NumPy .npy or .npz file (no NumPy header): save the "
+            "arrays with np.save or np.savez."
+        )
 
 
 def _load_npy(path: str) -> np.ndarray:

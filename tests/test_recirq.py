@@ -15,6 +15,9 @@ from copylearn.errors import CopylearnError
 from copylearn.processes import sample_process
 from copylearn.recirq import export_dataset, import_file, judge, outcome_table, pair_fraction
 
+EXPORT = ["export", "--format", "recirq-dynamics"]
+IMPORT = ["import", "--format", "recirq-dynamics"]
+
 
 @pytest.mark.parametrize("protocol", ["two-query-bell", "conventional-y"])
 @pytest.mark.parametrize("family", ["tsym", "scrambling"])
@@ -87,9 +90,9 @@ def test_cli_export_import_judge(tmp_path, capsys):
     process = sample_process("tsym", 2, np.random.default_rng(3))
     data = collect(process, "two-query-bell", copies=20, seed=2)
     saved = data.save(tmp_path / "d.npz")
-    assert main(["recirq", "export", str(saved), "--out", str(tmp_path / "rc")]) == 0
+    assert main([*EXPORT, str(saved), "--out", str(tmp_path / "rc")]) == 0
     npy = capsys.readouterr().out.strip()
-    assert main(["recirq", "import", npy, "--out", str(tmp_path / "back.npz")]) == 0
+    assert main([*IMPORT, npy, "--out", str(tmp_path / "back.npz")]) == 0
     assert main(["recirq", "judge", npy]) == 0
     assert capsys.readouterr().out.strip().endswith(": symmetric (rule all-zeros, noiseless data)")
 
@@ -166,25 +169,25 @@ def _saved(tmp_path, n=2):
 
 def test_export_refuses_bad_out_in_one_line(tmp_path, capsys):
     saved = _saved(tmp_path)
-    assert main(["recirq", "export", str(saved), "--out", "/proc/x"]) == 2
+    assert main([*EXPORT, str(saved), "--out", "/proc/x"]) == 2
     _one_line(capsys, "cannot write")
-    assert main(["recirq", "export", str(saved), "--out", str(saved)]) == 2
+    assert main([*EXPORT, str(saved), "--out", str(saved)]) == 2
     _one_line(capsys, "is a file, not a directory")
 
 
 def test_export_refuses_an_existing_npy_unless_force(tmp_path, capsys):
     saved = _saved(tmp_path)
     out = tmp_path / "rc"
-    assert main(["recirq", "export", str(saved), "--out", str(out)]) == 0
+    assert main([*EXPORT, str(saved), "--out", str(out)]) == 0
     npy = Path(capsys.readouterr().out.strip())
     npy.write_bytes(b"keep")
-    assert main(["recirq", "export", str(saved), "--out", str(out)]) == 2
+    assert main([*EXPORT, str(saved), "--out", str(out)]) == 2
     _one_line(capsys, "exists", "--force")
     assert npy.read_bytes() == b"keep"
     with pytest.raises(CopylearnError, match="exists"):
         export_dataset(load(saved), out)
     assert npy.read_bytes() == b"keep"
-    assert main(["recirq", "export", str(saved), "--out", str(out), "--force"]) == 0
+    assert main([*EXPORT, str(saved), "--out", str(out), "--force"]) == 0
     assert capsys.readouterr().out.strip() == str(npy)
     np.testing.assert_array_equal(np.load(npy), outcome_table(load(saved)))
 
@@ -197,7 +200,7 @@ def test_import_refuses_a_file_without_shots(tmp_path, capsys):
     with pytest.raises(CopylearnError, match="0 shots"):
         import_file(npy)
     out = tmp_path / "empty.npz"
-    assert main(["recirq", "import", str(npy), "--out", str(out)]) == 2
+    assert main([*IMPORT, str(npy), "--out", str(out)]) == 2
     _one_line(capsys, "0 shots")
     assert sorted(p.name for p in tmp_path.iterdir()) == [npy.name]
 
@@ -206,16 +209,35 @@ def test_import_follows_collects_out_rules(tmp_path, capsys):
     process = sample_process("scrambling", 2, np.random.default_rng(4))
     npy = export_dataset(collect(process, "conventional-y", copies=30, seed=5), tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
-    assert main(["recirq", "import", str(npy), "--out", str(tmp_path / "foo.txt")]) == 2
+    assert main([*IMPORT, str(npy), "--out", str(tmp_path / "foo.txt")]) == 2
     _one_line(capsys, "does not end in .npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     out = tmp_path / "back.npz"
     out.write_bytes(b"keep")
-    assert main(["recirq", "import", str(npy), "--out", str(out)]) == 2
+    assert main([*IMPORT, str(npy), "--out", str(out)]) == 2
     _one_line(capsys, "exists", "--force")
     assert out.read_bytes() == b"keep"
-    assert main(["recirq", "import", str(npy), "--out", "/proc/x.npz"]) == 2
+    assert main([*IMPORT, str(npy), "--out", "/proc/x.npz"]) == 2
     _one_line(capsys, "cannot write")
-    assert main(["recirq", "import", str(npy), "--out", str(out), "--force"]) == 0
+    assert main([*IMPORT, str(npy), "--out", str(out), "--force"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     np.testing.assert_array_equal(load(out).arrays["bits"], import_file(npy).arrays["bits"])
+
+
+def test_recirq_export_and_import_are_deprecated_aliases(tmp_path, capsys):
+    saved = _saved(tmp_path)
+    assert main(["recirq", "export", str(saved), "--out", str(tmp_path / "old")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "deprecated" in captured.err, captured.err
+    assert "copylearn export --format recirq-dynamics" in captured.err
+    npy = Path(captured.out.strip())
+    assert main([*EXPORT, str(saved), "--out", str(tmp_path / "new")]) == 0
+    new = Path(capsys.readouterr().out.strip())
+    np.testing.assert_array_equal(np.load(npy), np.load(new))
+    assert main(["recirq", "import", str(npy), "--out", str(tmp_path / "old.npz")]) == 0
+    captured = capsys.readouterr()
+    assert "copylearn import --format recirq-dynamics" in captured.err
+    back = load(tmp_path / "old.npz")
+    assert back.metadata["source"]["format"] == "recirq-dynamics"
+    assert back.metadata["source"]["files"] == [npy.name]
+    assert back.metadata["versions"]["copylearn"]
