@@ -213,14 +213,15 @@ def _within(estimates, expected: dict, z: float = 5.0) -> None:
 
 @pytest.mark.parametrize("sign", [1, -1])
 def test_recirq_states_c_gives_alpha_s(tmp_path, sign):
-    bits, basis = _recirq_states_c(_pauli_mixed("XYZ", 0.9, sign), 3, 4000, seed=11 + sign)
-    names = interop.recirq_states_names(3, "XYZ", basis=True)
+    # One -Y basis in P: a missing bit complement flips the sign of the estimate.
+    bits, basis = _recirq_states_c(_pauli_mixed("YZZ", 0.9, sign), 3, 4000, seed=11 + sign)
+    names = interop.recirq_states_names(3, "YZZ", basis=True)
     np.save(tmp_path / names[0], bits)
     np.save(tmp_path / names[1], basis)
     data = interop.read_recirq_states([tmp_path / names[0], tmp_path / names[1]])
-    est = data.estimate(["XYZ", "XII", "IIZ"])
-    _within(est, {"XYZ": 0.9 * sign, "XII": 0.0, "IIZ": 0.0})
-    assert abs(est["XYZ"][0] + 0.9 * sign) > 10 * est["XYZ"][1]  # the sign is resolved
+    est = data.estimate(["YZZ", "YII", "IIZ"])
+    _within(est, {"YZZ": 0.9 * sign, "YII": 0.0, "IIZ": 0.0})
+    assert abs(est["YZZ"][0] + 0.9 * sign) > 10 * est["YZZ"][1]  # the sign is resolved
 
 
 def test_recirq_states_c_eigenstate_signs():
@@ -254,7 +255,11 @@ def test_cirq_result_of_a_user_circuit_with_stated_bases():
         cirq.H(qubits[0]), cirq.X(qubits[1]), cirq.H(qubits[1]), cirq.S(qubits[1]),
         cirq.X(qubits[2]),
     )  # fmt: skip
-    turn = {"X": lambda q: [cirq.H(q)], "Y": lambda q: [cirq.S(q) ** -1, cirq.H(q)], "Z": lambda q: []}
+    turn = {
+        "X": lambda q: [cirq.H(q)],
+        "Y": lambda q: [cirq.S(q) ** -1, cirq.H(q)],
+        "Z": lambda q: [],
+    }
     labels = ["".join(t) for t in itertools.product("XYZ", repeat=3)]
     simulator = cirq.Simulator(seed=12)
     results = [
@@ -342,15 +347,21 @@ def _files(tmp_path, case: str) -> list[Path]:
         "pl-object": ("pennylane", [("b.npy", "object"), ("r.npy", None)]),
         "pl-flat": ("pennylane", [("s.npy", "flat")]),
         "pl-three": ("pennylane", [("a.npy", None), ("b.npy", None), ("c.npy", None)]),
-        "rs-code3": ("recirq-states", [("Q-size-3-pauli-XYZ.npy", None),
-                                       ("Q-size-3-pauli-XYZ-basis.npy", "code3")]),  # fmt: skip
+        "rs-code3": (
+            "recirq-states",
+            [("Q-size-3-pauli-XYZ.npy", None), ("Q-size-3-pauli-XYZ-basis.npy", "code3")],
+        ),  # fmt: skip
         "rs-nobasis": ("recirq-states", [("Q-size-3-pauli-XYZ.npy", None)]),
         "rs-odd": ("recirq-states", [("data.npy", None)]),
         "rs-size": ("recirq-states", [("Q-size-2-pauli-XY.npy", None)]),
-        "rs-runs": ("recirq-states", [("Q-size-3-pauli-XYZ.npy", None),
-                                      ("Q-size-3-pauli-XXX-basis.npy", None)]),  # fmt: skip
-        "rs-lengths": ("recirq-states", [("Q-size-3-pauli-XYZ.npy", "short"),
-                                         ("Q-size-3-pauli-XYZ-basis.npy", None)]),  # fmt: skip
+        "rs-runs": (
+            "recirq-states",
+            [("Q-size-3-pauli-XYZ.npy", None), ("Q-size-3-pauli-XXX-basis.npy", None)],
+        ),  # fmt: skip
+        "rs-lengths": (
+            "recirq-states",
+            [("Q-size-3-pauli-XYZ.npy", "short"), ("Q-size-3-pauli-XYZ-basis.npy", None)],
+        ),  # fmt: skip
     }
     fmt, files = named[case]
     paths = []
