@@ -129,11 +129,35 @@ def test_export_refusals_leave_no_file(shadow, bell, tmp_path, capsys):
     anonymous = cl.from_pennylane(*cl.to_pennylane(shadow)).save(tmp_path / "anon.npz")
     assert main([*EXPORT, "recirq-states", str(anonymous), "--out", str(tmp_path / "d")]) == 2
     _one_line(capsys, "--pauli")
-    assert main([*EXPORT, "recirq-states", str(anonymous), "--out", str(tmp_path / "d"),
-                 "--pauli", "XQZ"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                *EXPORT,
+                "recirq-states",
+                str(anonymous),
+                "--out",
+                str(tmp_path / "d"),
+                "--pauli",
+                "XQZ",
+            ]
+        )
+        == 2
+    )
     _one_line(capsys, "not a Pauli label")
-    assert main([*EXPORT, "pennylane", str(anonymous), "--out", str(tmp_path / "x.npz"),
-                 "--pauli", "XYZ"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                *EXPORT,
+                "pennylane",
+                str(anonymous),
+                "--out",
+                str(tmp_path / "x.npz"),
+                "--pauli",
+                "XYZ",
+            ]
+        )
+        == 2
+    )
     _one_line(capsys, "--pauli applies")
     assert main([*EXPORT, "pennylane", str(anonymous), "--out", str(tmp_path / "x.txt")]) == 2
     _one_line(capsys, "does not end in .npz")
@@ -252,9 +276,12 @@ def test_cirq_result_of_a_user_circuit_with_stated_bases():
     the imported data estimate the eigenstate's known observables, PauliStrings by qubit."""
     qubits = [cirq.GridQubit(0, k) for k in range(3)]
     prepare = cirq.Circuit(
-        cirq.H(qubits[0]), cirq.X(qubits[1]), cirq.H(qubits[1]), cirq.S(qubits[1]),
+        cirq.H(qubits[0]),
+        cirq.X(qubits[1]),
+        cirq.H(qubits[1]),
+        cirq.S(qubits[1]),
         cirq.X(qubits[2]),
-    )  # fmt: skip
+    )
     turn = {
         "X": lambda q: [cirq.H(q)],
         "Y": lambda q: [cirq.S(q) ** -1, cirq.H(q)],
@@ -350,18 +377,18 @@ def _files(tmp_path, case: str) -> list[Path]:
         "rs-code3": (
             "recirq-states",
             [("Q-size-3-pauli-XYZ.npy", None), ("Q-size-3-pauli-XYZ-basis.npy", "code3")],
-        ),  # fmt: skip
+        ),
         "rs-nobasis": ("recirq-states", [("Q-size-3-pauli-XYZ.npy", None)]),
         "rs-odd": ("recirq-states", [("data.npy", None)]),
         "rs-size": ("recirq-states", [("Q-size-2-pauli-XY.npy", None)]),
         "rs-runs": (
             "recirq-states",
             [("Q-size-3-pauli-XYZ.npy", None), ("Q-size-3-pauli-XXX-basis.npy", None)],
-        ),  # fmt: skip
+        ),
         "rs-lengths": (
             "recirq-states",
             [("Q-size-3-pauli-XYZ.npy", "short"), ("Q-size-3-pauli-XYZ-basis.npy", None)],
-        ),  # fmt: skip
+        ),
     }
     fmt, files = named[case]
     paths = []
