@@ -54,7 +54,7 @@ except ImportError:
 if qml is not None:
     device = qml.device("default.qubit", wires=4, seed=7)
 
-    @qml.set_shots(3000)
+    @qml.set_shots(3000)  # PennyLane >= 0.42; before: qml.device(..., shots=3000)
     @qml.qnode(device)
     def circuit():
         qml.Hadamard(0)

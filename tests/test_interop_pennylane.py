@@ -44,9 +44,13 @@ def observables() -> list[str]:
 def pennylane_shadow(qml, shots: int = SHOTS, seed: int = 2024):
     """``(bits, recipes)`` of ``default.qubit``'s ``classical_shadow`` on a 4-qubit product
     eigenstate (prepared by H; X, H; H, S; X) followed by nothing that changes it."""
-    device = qml.device("default.qubit", wires=4, seed=seed)
+    if hasattr(qml, "set_shots"):  # PennyLane >= 0.42: shots on the QNode
+        device, with_shots = qml.device("default.qubit", wires=4, seed=seed), qml.set_shots(shots)
+    else:  # older releases: shots on the device
+        device = qml.device("default.qubit", wires=4, shots=shots, seed=seed)
+        with_shots = lambda qnode: qnode  # noqa: E731
 
-    @qml.set_shots(shots)
+    @with_shots
     @qml.qnode(device)
     def circuit():
         qml.Hadamard(0)
