@@ -435,6 +435,11 @@ def read_recirq_states(files: Sequence[str | os.PathLike]):
             "and Q-size-N-pauli-P-basis.npy (learn_states_c)."
         )
     matches = [STATES_NAME.match(Path(name).name) for name in names]
+    if len(names) == 1 and matches[0] is not None and matches[0]["basis"]:
+        raise CopylearnError(
+            f"{names[0]} is a learn_states_c basis file: give its bits file "
+            f"({Path(names[0]).name.removesuffix('-basis.npy')}.npy) too."
+        )
     if len(names) == 2:
         if matches[0] is not None and matches[0]["basis"]:
             names.reverse()

@@ -288,6 +288,10 @@ def run_cli(args: argparse.Namespace) -> int:
     from copylearn.interop import export_files as export_any
     from copylearn.interop import import_files
 
+    if args.action == "export" and args.out is None:
+        raise CopylearnError("recirq export needs --out DIR: the directory for the .npy files.")
+    if args.action == "import" and (args.out is None or len(args.files) != 1):
+        raise CopylearnError("recirq import takes one .npy file and --out DATA.npz.")
     if args.action in ("export", "import"):
         print(
             f"copylearn: note: 'copylearn recirq {args.action}' is deprecated and goes in the "
@@ -295,8 +299,6 @@ def run_cli(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.action == "export":
-        if args.out is None:
-            raise CopylearnError("recirq export needs --out DIR: the directory for the .npy files.")
         paths = export_any(
             "recirq-dynamics",
             args.files,
@@ -308,8 +310,6 @@ def run_cli(args: argparse.Namespace) -> int:
         for path in paths:
             print(path)
     elif args.action == "import":
-        if args.out is None or len(args.files) != 1:
-            raise CopylearnError("recirq import takes one .npy file and --out DATA.npz.")
         print(import_files("recirq-dynamics", args.files, args.out, force=args.force))
     else:
         check_rule(args.rule, args.tau)

@@ -380,6 +380,7 @@ def _files(tmp_path, case: str) -> list[Path]:
         ),
         "rs-nobasis": ("recirq-states", [("Q-size-3-pauli-XYZ.npy", None)]),
         "rs-odd": ("recirq-states", [("data.npy", None)]),
+        "rs-basisonly": ("recirq-states", [("Q-size-3-pauli-XYZ-basis.npy", None)]),
         "rs-size": ("recirq-states", [("Q-size-2-pauli-XY.npy", None)]),
         "rs-runs": (
             "recirq-states",
@@ -413,6 +414,7 @@ def _files(tmp_path, case: str) -> list[Path]:
         ("rs-code3", "codes 0..2"),
         ("rs-nobasis", "basis file"),
         ("rs-odd", "3 columns"),
+        ("rs-basisonly", "give its bits file (Q-size-3-pauli-XYZ.npy)"),
         ("rs-size", "4 columns"),
         ("rs-runs", "different runs"),
         ("rs-lengths", "differ"),
