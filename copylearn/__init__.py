@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the names for type checkers and IDEs; at run time see __get
     from copylearn.errors import CopylearnError
     from copylearn.noise import LocalNoise, parse_noise
     from copylearn.pauli import Paulis, parse_paulis
+    from copylearn.results import Results, load_results
     from copylearn.states import (
         CircuitState,
         PauliEigenstate,
@@ -50,8 +51,10 @@ _EXPORTS = {
     "PauliEigenstate": "copylearn.states",
     "PauliMixedState": "copylearn.states",
     "Paulis": "copylearn.pauli",
+    "Results": "copylearn.results",
     "collect": "copylearn.collect",
     "load": "copylearn.data",
+    "load_results": "copylearn.results",
     "parse_noise": "copylearn.noise",
     "parse_paulis": "copylearn.pauli",
     "random_brickwork_state": "copylearn.states",
@@ -69,9 +72,11 @@ __all__ = [
     "PauliEigenstate",
     "PauliMixedState",
     "Paulis",
+    "Results",
     "__version__",
     "collect",
     "load",
+    "load_results",
     "parse_noise",
     "parse_paulis",
     "random_brickwork_state",
