@@ -79,7 +79,7 @@ run_sweep(config, store, workers=0, progress=False)
 # %%
 results = cl.load_results(store)
 table = results.to_pandas()
-print(table[["strategy", "n", "noise", "n_star", "n_star_ci_low", "n_star_ci_high"]])
+print(table[["strategy", "n", "noise", "n_star", "n_star_ci_low", "n_star_ci_high"]].to_string())
 for fit in fit_groups(results.summary_rows()):
     noise_level = fit["group"].get("noise")
     print(f"{fit['strategy']} noise={noise_level}: fitted base b = {fit['base']}")

@@ -88,7 +88,7 @@ run_sweep(config, store, workers=0, progress=False)
 # %%
 results = cl.load_results(store)
 table = results.to_pandas()
-print(table[["strategy", "n", "n_star", "n_star_ci_low", "n_star_ci_high", "seconds"]])
+print(table[["strategy", "n", "n_star", "n_star_ci_low", "n_star_ci_high", "seconds"]].to_string())
 for fit in fit_groups(results.summary_rows()):
     print(f"{fit['strategy']}: fitted base b = {fit['base']:.3g}, CI {fit['base_ci']}")
 for path in plot_store(store, OUT / "figures"):

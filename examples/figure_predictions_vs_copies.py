@@ -76,7 +76,7 @@ run_sweep(config, store, workers=0, progress=False)
 # %%
 results = cl.load_results(store)
 table = results.to_pandas()
-print(table[["strategy", "n", "queries", "n_star", "n_star_ci_low", "n_star_ci_high"]])
+print(table[["strategy", "n", "queries", "n_star", "n_star_ci_low", "n_star_ci_high"]].to_string())
 for line in summary_lines(results.summary_rows()):
     print(line)
 for path in plot_store(store, OUT / "figures"):

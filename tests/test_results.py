@@ -296,3 +296,17 @@ def test_load_results_from_another_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rel = os.path.relpath(REPO / "figures" / "dynamics_separation", tmp_path)
     assert len(cl.load_results(rel)) == 22
+
+
+def test_readme_results_example_runs(monkeypatch, capsys):
+    text = (REPO / "README.md").read_text()
+    blocks = [
+        b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "load_results" in b
+    ]
+    assert len(blocks) == 1
+    monkeypatch.chdir(REPO)  # the example reads figures/pauli_separation
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "n_star_ci_low" in out and "observable" in out
+    assert len(namespace["table"]) == len(namespace["results"]) == 58
