@@ -33,12 +33,13 @@ REPO = Path(__file__).resolve().parent.parent if "__file__" in globals() else Pa
 # ## Every prediction from one Bell dataset
 #
 # Bell sampling estimates tr(Qρ)² for all 4^n Paulis from the same shots (a Walsh–Hadamard
-# transform): the largest value is the hidden P.
+# transform): the largest value besides the identity's is the hidden P.
 
 # %%
 state = cl.PauliMixedState("XYZ", alpha=0.9, sign=-1)
 bell = cl.collect(state, "bell", copies=200 if QUICK else 2_000, seed=11)
 values, stderr = bell.estimate_all_squares()  # shape (4,)*n, I=0, X=1, Y=2, Z=3 per qubit
+values[(0,) * values.ndim] = -np.inf  # leave out the identity, tr(I rho)^2 = 1
 top = np.unravel_index(int(values.argmax()), values.shape)
 label = "".join("IXYZ"[int(i)] for i in top)
 print(f"largest tr(Q rho)^2: {values[top]:.3f} +- {stderr[top]:.3f} at Q = {label}")
