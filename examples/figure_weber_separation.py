@@ -13,6 +13,7 @@
 # `COPYLEARN_EXAMPLE_QUICK=1`: tiny sizes; `COPYLEARN_EXAMPLE_OUT=DIR`: where it writes.
 
 # %%
+# requires: cirq_google
 import os
 import tempfile
 from pathlib import Path

@@ -3,17 +3,21 @@
 
 Each script runs as its reader runs it, with ``COPYLEARN_EXAMPLE_QUICK=1`` (small sizes),
 ``COPYLEARN_EXAMPLE_OUT`` a fresh directory, ``MPLBACKEND=Agg`` and a temporary working
-directory; a non-zero exit fails. The default suite runs all scripts in one subprocess (one
-``runpy`` run per script, each as ``__main__`` with its own ``sys.argv``, ``sys.path[0]``
-and output directory), so the cost of importing Cirq and copylearn is paid once; the slow
-suite runs each in a process of its own (``python examples/X.py``). The scripts and the
-figures are discovered at test time, so a figure added later without an example fails here.
+directory; a non-zero exit fails. A script that declares ``# requires: MODULE`` (an optional
+extra) is skipped where MODULE is not installed. The default suite runs all scripts in one
+subprocess (one ``runpy`` run per script, each as ``__main__`` with its own ``sys.argv``,
+``sys.path[0]`` and output directory), so the cost of importing Cirq and copylearn is paid
+once; the slow suite runs each in a process of its own (``python examples/X.py``). The
+scripts and the figures are discovered at test time, so a figure added later without an
+example fails here.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -29,6 +33,18 @@ FIGURES = REPO / "figures"
 def scripts() -> list[Path]:
     """The example scripts the suite executes."""
     return sorted([*EXAMPLES.glob("figure_*.py"), *EXAMPLES.glob("byo_*.py")])
+
+
+def missing_requirements(script: Path) -> list[str]:
+    """Modules a script declares on a ``# requires: module[, module]`` line and that are not
+    installed (an optional extra, e.g. cirq_google for a simulated device)."""
+    names = re.findall(r"^# requires: (.+)$", script.read_text(), flags=re.M)
+    wanted = [m.strip() for line in names for m in line.split(",") if m.strip()]
+    return [m for m in wanted if importlib.util.find_spec(m) is None]
+
+
+def runnable_scripts() -> list[Path]:
+    return [s for s in scripts() if not missing_requirements(s)]
 
 
 def committed_figures() -> list[str]:
@@ -79,7 +95,7 @@ def example_runs(tmp_path_factory) -> dict[str, object]:
     """Run every example once, in one subprocess; returns {script: exit status, "log": ...}."""
     work = tmp_path_factory.mktemp("examples")
     before = repository_files()
-    plan = [(str(s), str(work / s.stem)) for s in scripts()]
+    plan = [(str(s), str(work / s.stem)) for s in runnable_scripts()]
     env = example_env(work)
     env["EXAMPLES_REPORT"] = str(work / "report.json")
     proc = subprocess.run(
@@ -129,6 +145,8 @@ def test_example_follows_the_convention(script):
 
 @pytest.mark.parametrize("script", scripts(), ids=lambda p: p.name)
 def test_example_runs_headless(script, example_runs):
+    if missing_requirements(script):
+        pytest.skip(f"{script.name} needs {', '.join(missing_requirements(script))}")
     assert str(script) in example_runs, f"the examples driver failed:\n{example_runs['log']}"
     status = example_runs[str(script)]
     assert status == 0, f"{script.name} exited with {status}:\n{example_runs['log']}"
@@ -146,6 +164,8 @@ def test_examples_write_nothing_into_the_repository(example_runs):
 @pytest.mark.slow
 @pytest.mark.parametrize("script", scripts(), ids=lambda p: p.name)
 def test_example_runs_in_its_own_process(script, tmp_path):
+    if missing_requirements(script):
+        pytest.skip(f"{script.name} needs {', '.join(missing_requirements(script))}")
     proc = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
