@@ -48,6 +48,9 @@ for family in ("tsym", "scrambling"):
 
 # %% [markdown]
 # ## A small sweep over n
+#
+# With 35 trials the 95% Wilson lower bound reaches 0.9 only when every trial succeeds, so in
+# quick mode the conventional point is usually "not reached" (drawn as a lower bound).
 
 # %%
 config = parse_config(
@@ -57,7 +60,7 @@ task = "time-reversal"
 seed = 2022
 strategies = ["two-query-bell", "conventional-y"]
 [grid]
-n = {[2, 3, 4] if QUICK else [2, 3, 4, 5, 6, 8]}
+n = {[2, 3] if QUICK else [2, 3, 4, 5, 6, 8]}
 circuits = "brickwork"
 depth = "2n"
 noise = "none"
@@ -65,9 +68,9 @@ target = 0.9
 trials = {35 if QUICK else 40}
 max_copies = 64
 [strategy.conventional-y]
-n = {[4, 5] if QUICK else [4, 5, 6, 7, 8]}
+n = {[4] if QUICK else [4, 5, 6, 7, 8]}
 trials = {35 if QUICK else 200}
-max_copies = 4096
+max_copies = {1024 if QUICK else 4096}
 """,
     "dynamics_separation (example)",
 )
@@ -82,7 +85,9 @@ results = cl.load_results(store)
 table = results.to_pandas()
 print(table[["strategy", "n", "n_star", "n_star_ci_low", "n_star_ci_high", "reached"]].to_string())
 for fit in fit_groups(results.summary_rows()):
-    print(f"{fit['strategy']}: fitted base b = {fit['base']}")
+    if fit["base"] is None:  # too few points for a fit
+        continue
+    print(f"{fit['strategy']}: fitted base b = {fit['base']:.3g}")
 for path in plot_store(store, OUT / "figures"):
     print(path)
 

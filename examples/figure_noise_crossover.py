@@ -81,8 +81,10 @@ results = cl.load_results(store)
 table = results.to_pandas()
 print(table[["strategy", "n", "noise", "n_star", "n_star_ci_low", "n_star_ci_high"]].to_string())
 for fit in fit_groups(results.summary_rows()):
+    if fit["base"] is None:  # too few points for a fit
+        continue
     noise_level = fit["group"].get("noise")
-    print(f"{fit['strategy']} noise={noise_level}: fitted base b = {fit['base']}")
+    print(f"{fit['strategy']} noise={noise_level}: fitted base b = {fit['base']:.3g}")
 for path in plot_store(store, OUT / "figures"):
     print(path)
 

@@ -90,6 +90,8 @@ results = cl.load_results(store)
 table = results.to_pandas()
 print(table[["strategy", "n", "n_star", "n_star_ci_low", "n_star_ci_high", "seconds"]].to_string())
 for fit in fit_groups(results.summary_rows()):
+    if fit["base"] is None:  # too few points for a fit
+        continue
     print(f"{fit['strategy']}: fitted base b = {fit['base']:.3g}, CI {fit['base_ci']}")
 for path in plot_store(store, OUT / "figures"):
     print(path)

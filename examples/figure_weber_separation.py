@@ -74,7 +74,9 @@ results = cl.load_results(store)
 table = results.to_pandas()
 print(table[["strategy", "n", "device", "n_star", "n_star_ci_low", "n_star_ci_high"]].to_string())
 for fit in fit_groups(results.summary_rows()):
-    print(f"{fit['strategy']}: fitted base b = {fit['base']}")
+    if fit["base"] is None:  # too few points for a fit
+        continue
+    print(f"{fit['strategy']}: fitted base b = {fit['base']:.3g}")
 for path in plot_store(store, OUT / "figures"):
     print(path)
 
