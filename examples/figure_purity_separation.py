@@ -43,6 +43,11 @@ for name, state in (("pure", pure), ("mixed", mixed)):
 # (Quick mode leaves out the Clifford-shadow collision test, the costliest point.)
 
 # %%
+CLIFFORD = """
+[strategy.clifford-shadow]
+n = [4, 5, 6, 7, 8]
+max_copies = 1024
+"""
 config = parse_config(
     f"""
 [sweep]
@@ -57,10 +62,7 @@ target = 0.9
 trials = {35 if QUICK else 100}
 max_copies = 64
 backend = "auto"
-[strategy.clifford-shadow]
-n = {[4] if QUICK else [4, 5, 6, 7, 8]}
-max_copies = {256 if QUICK else 1024}
-[strategy.pauli-shadow]
+{"" if QUICK else CLIFFORD}[strategy.pauli-shadow]
 n = {[1, 2] if QUICK else [1, 2, 3, 4]}
 max_copies = {256 if QUICK else 2048}
 """,
