@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the names for type checkers and IDEs; at run time see __get
     )
     from copylearn.noise import LocalNoise, parse_noise
     from copylearn.pauli import Paulis, parse_paulis
+    from copylearn.results import Results, load_results
     from copylearn.states import (
         CircuitState,
         PauliEigenstate,
@@ -57,11 +58,13 @@ _EXPORTS = {
     "PauliEigenstate": "copylearn.states",
     "PauliMixedState": "copylearn.states",
     "Paulis": "copylearn.pauli",
+    "Results": "copylearn.results",
     "collect": "copylearn.collect",
     "from_cirq_result": "copylearn.interop",
     "from_pennylane": "copylearn.interop",
     "from_recirq_states": "copylearn.interop",
     "load": "copylearn.data",
+    "load_results": "copylearn.results",
     "parse_noise": "copylearn.noise",
     "parse_paulis": "copylearn.pauli",
     "random_brickwork_state": "copylearn.states",
@@ -82,12 +85,14 @@ __all__ = [
     "PauliEigenstate",
     "PauliMixedState",
     "Paulis",
+    "Results",
     "__version__",
     "collect",
     "from_cirq_result",
     "from_pennylane",
     "from_recirq_states",
     "load",
+    "load_results",
     "parse_noise",
     "parse_paulis",
     "random_brickwork_state",

@@ -246,12 +246,23 @@ def _build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("summary", help="table of N*, CIs and fitted bases of a sweep store")
     _add_plugins_option(m)
     m.add_argument("dir", metavar="DIR", help="a directory written by 'copylearn sweep'")
-    m.add_argument(
+    form = m.add_mutually_exclusive_group()
+    form.add_argument(
         "--json",
         action="store_true",
         help="one JSON object per line: each grid point ('kind': 'point'), then each fit "
         "('kind': 'fit'; 'log-queries-fit' for N* = a + b ln M)",
     )
+    form.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="the points as a CSV table (the columns of copylearn.load_results(DIR).to_pandas()) "
+        "to FILE (a .csv path) or, without FILE or with '-', to standard output",
+    )
+    m.add_argument("--force", action="store_true", help="with --csv FILE: replace an existing FILE")
     m.add_argument(
         "--at-copies",
         type=float,
@@ -644,6 +655,8 @@ def _summary(args: argparse.Namespace) -> int:
 
     if args.at_copies is not None and not (math.isfinite(args.at_copies) and args.at_copies > 0):
         raise CopylearnError(f"--at-copies {args.at_copies:g}: give a positive number of copies.")
+    if args.csv is not None:
+        return _summary_csv(args)
     rows = summary_rows(args.dir)
     fits, why = _load_fits(rows) if rows else ([], None)
     query_fits = _query_fits()
@@ -724,6 +737,27 @@ def _summary(args: argparse.Namespace) -> int:
         )
     if why:
         print(f"\n({why})")
+    return 0
+
+
+def _summary_csv(args: argparse.Namespace) -> int:
+    """``summary --csv``: the table of :func:`copylearn.results.load_results`, no pandas."""
+    from copylearn.results import load_results
+
+    if args.at_copies is not None:
+        raise CopylearnError(
+            "--at-copies evaluates the N* = a + b ln M fit, which the CSV (points only) does "
+            "not hold: drop --csv, or drop --at-copies."
+        )
+    out = None
+    if args.csv != "-":
+        from copylearn.paths import check_output_file
+
+        out = check_output_file(args.csv, suffix=".csv", force=args.force, what="--csv")
+    results = load_results(args.dir)  # before writing anything: a bad store writes nothing
+    results.write_csv(out if out is not None else "-")
+    if out is not None:
+        print(out)
     return 0
 
 

@@ -92,6 +92,30 @@ class Estimates:
             ],
         }
 
+    def to_pandas(self):
+        """A ``pandas.DataFrame``, one row per observable: ``observable``, ``value``,
+        ``stderr`` (the columns of :meth:`to_dict`'s ``estimates``), then ``quantity``,
+        ``method`` and ``shots``.
+
+        Raises
+        ------
+        CopylearnError
+            pandas is not installed (``pip install 'copylearn[pandas]'``).
+        """
+        from copylearn.results import require_pandas
+
+        pd = require_pandas("Estimates.to_pandas()")
+        return pd.DataFrame(
+            {
+                "observable": list(self.observables),
+                "value": np.asarray(self.values, dtype=float),
+                "stderr": np.asarray(self.stderr, dtype=float),
+                "quantity": self.quantity,
+                "method": self.method,
+                "shots": int(self.shots),
+            }
+        )
+
     def __str__(self) -> str:
         width = max(len("observable"), *(len(o) for o in self.observables))
         lines = [f"{self.quantity} ({self.method}, {self.shots} shots)"]

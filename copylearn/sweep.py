@@ -1182,6 +1182,9 @@ def expand_nested(row: dict) -> list[dict]:
 def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     """Load the finished points of a sweep store, in :func:`sort_key` order.
 
+    The rows of :func:`read_store`, each point with a judged axis expanded to one row per
+    value of it (:func:`expand_nested`).
+
     Parameters
     ----------
     out_dir : str or path-like
@@ -1203,6 +1206,22 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
         (another seed, a point outside ``config.toml``, a spec that does not match its id, two
         different results for one point); the message lists them and what to do.
     """
+    rows = [e for row in read_store(out_dir) for e in expand_nested(row)]
+    return sorted(rows, key=lambda row: sort_key(row["spec"]))
+
+
+def read_store(out_dir: str | os.PathLike) -> list[dict]:
+    """The finished points of a sweep store as stored, in file order, read-only.
+
+    The one reader of a store for ``summary``, ``plot`` and
+    :func:`copylearn.results.load_results`: one row per point (the first row of an id), each
+    through :func:`normalise_row`, after the checks that :func:`summary_rows` documents.
+
+    Raises
+    ------
+    CopylearnError
+        As :func:`summary_rows`.
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise CopylearnError(f"{str(out)!r} is a file: give the sweep's directory (its --out).")
@@ -1221,8 +1240,7 @@ def summary_rows(out_dir: str | os.PathLike) -> list[dict]:
     problems = _foreign_rows(scanned, seed=seed, points=points, where=f"{out / CONFIG_NAME}")
     _refuse_foreign(out / STORE_NAME, problems, "summarise again")
     rows, _ = _read_rows(out / STORE_NAME)
-    rows = [e for row in rows for e in expand_nested(normalise_row(row))]
-    return sorted(rows, key=lambda row: sort_key(row["spec"]))
+    return [normalise_row(row) for row in rows]
 
 
 def _check_store(config: Config, out: Path) -> bool:
