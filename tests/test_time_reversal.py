@@ -251,3 +251,14 @@ def test_noisy_collision_rule_calibrates_on_held_out_processes_and_records_it():
         _spec("conventional-y", 3, trials=40, max_copies=4), np.random.SeedSequence(6)
     )
     assert "decision_rule" not in noiseless  # the committed noiseless rows keep tau fixed
+
+
+def test_noiseless_theory_overlays_are_not_drawn_over_noisy_series():
+    from copylearn.protocols import get_protocol
+
+    task = get_task("time-reversal")
+    for name in ("two-query-bell", "conventional-y"):
+        protocol = get_protocol(name)
+        assert task.overlays(protocol, {"noise": "none"})
+        assert task.overlays(protocol, {"noise": "depolarizing:0.005"}) == ()
+        assert task.overlays(protocol, {"noise": "none", "device": "weber"}) == ()

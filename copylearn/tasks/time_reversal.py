@@ -341,7 +341,12 @@ class TimeReversal(Task):
         return 8
 
     def overlays(self, protocol, group: dict) -> tuple[dict, ...]:
-        """Two-query flat (§18.2); conventional sqrt(46) 2^{n/2}, no free parameter (§18.3)."""
+        """Two-query flat (§18.2); conventional sqrt(46) 2^{n/2}, no free parameter (§18.3).
+
+        Both are noiseless theory: a series under a noise model or device gets none (its
+        thresholds and gaps are calibrated, and device noise grows with the circuit)."""
+        if self._noisy(group):
+            return ()
         if protocol.copies_per_shot == 2:
             return ({"kind": "flat", "label": "two queries"},)
         return (
