@@ -140,8 +140,20 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"copylearn {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    c = sub.add_parser("collect", help="measure copies of a state and save the data (.npz)")
-    c.add_argument("--state", required=True, help="pauli:LABEL[:ALPHA[:SIGN]] or circuit:FILE")
+    c = sub.add_parser(
+        "collect", help="measure copies of a state (or query a process) and save the data (.npz)"
+    )
+    unknown = c.add_mutually_exclusive_group(required=True)
+    unknown.add_argument(
+        "--state",
+        help="the state a state protocol measures: pauli:LABEL[:ALPHA[:SIGN]] or circuit:FILE",
+    )
+    unknown.add_argument(
+        "--process",
+        help="the unitary U a process protocol (two-query-bell, conventional-y) queries: "
+        "FAMILY:n=N,seed=S[,depth=D] (tsym, scrambling, haar-orthogonal, haar-unitary) or "
+        "circuit:FILE",
+    )
     c.add_argument("--protocol", default="bell", help=f"one of {', '.join(PROTOCOL_NAMES)}")
     c.add_argument("--copies", type=_int, required=True, help="copies of the state consumed")
     c.add_argument("--noise", default=None, help="e.g. depolarizing:0.01+readout:0.02")
@@ -408,7 +420,7 @@ def _collect(args: argparse.Namespace) -> int:
     out = check_output_file(args.out, suffix=".npz", force=args.force, what="--out")
     from copylearn.collect import collect
 
-    state = parse_state(args.state)
+    state = _unknown_of(args)
     start = time.perf_counter()
     data = collect(
         state,
@@ -432,6 +444,37 @@ def _collect(args: argparse.Namespace) -> int:
         f"({time.perf_counter() - start:.1f} s)"
     )
     return 0
+
+
+def _unknown_of(args: argparse.Namespace):
+    """The state (``--state``) or process (``--process``) the protocol's ``unknown`` asks for.
+
+    Raises
+    ------
+    CopylearnError
+        A state given to a process protocol or a process to a state protocol (one line
+        saying what to pass instead), or a malformed spec.
+    """
+    from copylearn.processes import PROCESS_FORMS, parse_process
+    from copylearn.protocols import get_protocol, protocol_names
+
+    protocol = get_protocol(args.protocol)
+    by_kind = {
+        kind: ", ".join(p for p in protocol_names() if get_protocol(p).unknown == kind)
+        for kind in ("state", "process")
+    }
+    if protocol.unknown == "process" and args.state is not None:
+        raise CopylearnError(
+            f"--protocol {args.protocol} queries an unknown unitary U, not a state: pass "
+            f"--process {PROCESS_FORMS} instead of --state (--state is for {by_kind['state']})."
+        )
+    if protocol.unknown != "process" and args.process is not None:
+        raise CopylearnError(
+            f"--protocol {args.protocol} measures copies of a state: pass --state "
+            "pauli:LABEL[:ALPHA[:SIGN]] or circuit:FILE instead of --process (--process is for "
+            f"{by_kind['process']})."
+        )
+    return parse_state(args.state) if args.state is not None else parse_process(args.process)
 
 
 def _estimate(args: argparse.Namespace) -> int:
@@ -680,7 +723,10 @@ def _summary(args: argparse.Namespace) -> int:
         print(f"{args.dir}: no finished points yet")
         return 0
     keys = varying_keys([row["spec"] for row in rows])
-    header = ["strategy", "n", *keys, "N* copies", "95% CI", "N*(2/3)", "95% CI (2/3)"]
+    from copylearn.protocols import unit_noun
+
+    counted = f"N* {unit_noun(row['spec']['strategy'] for row in rows)}"  # copies, queries
+    header = ["strategy", "n", *keys, counted, "95% CI", "N*(2/3)", "95% CI (2/3)"]
     header += ["experiments", "reached", "seconds"]
     table = [header]
     for row in rows:

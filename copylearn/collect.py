@@ -64,6 +64,21 @@ def _check_state(state) -> PauliMixedState | CircuitState:
     return state
 
 
+def _check_unknown(state, module) -> None:
+    """Refuse a Pauli state queried as a unitary, or a process measured as a state."""
+    if module.unknown == "process" and isinstance(state, PauliMixedState | PauliEigenstate):
+        raise CopylearnError(
+            f"protocol {module.name!r} queries a unitary U, and {state.spec()} is a state: give "
+            "a copylearn.processes.Process (sample_process) or a cirq.Circuit read as U."
+        )
+    if module.unknown == "state" and isinstance(state, Process):
+        raise CopylearnError(
+            f"protocol {module.name!r} measures copies of a state, and {state.spec()} is a "
+            "process U: use a process protocol (two-query-bell, conventional-y), or "
+            "CircuitState(process.circuit) for the state U|0...0>."
+        )
+
+
 def _check_copies(copies, copies_per_shot: int, protocol: str, name: str = "copies") -> int:
     if isinstance(copies, bool) or not isinstance(copies, int | np.integer) or copies <= 0:
         zero = " (or 0 for no calibration)" if name == "calibration_copies" else ""
@@ -601,6 +616,7 @@ def collect(
             )
         options = {**(options or {}), "observables": _known_observables(observables, state)}
     module = get_protocol(protocol).with_options(options)
+    _check_unknown(state, module)
     shots = _check_copies(copies, module.copies_per_shot, protocol)
     root = _check_seed(seed)
     calibration_shots = 0

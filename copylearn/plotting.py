@@ -453,9 +453,10 @@ def _style_separation_axes(ax: Any, y_values: list[float], n_range: tuple[int, i
 
 
 def _y_label(strategies: Sequence[str]) -> str:
-    """The N* axis label; notes the copies one experiment consumes for each drawn protocol
-    that uses more than one (a protocol this process does not know is left out)."""
-    from copylearn.protocols import get_protocol
+    """The N* axis label in the drawn protocols' unit (``Protocol.unit``: copies of ρ,
+    queries of U); notes the copies one experiment consumes for each drawn protocol that uses
+    more than one (a protocol this process does not know is left out)."""
+    from copylearn.protocols import get_protocol, unit_of
 
     words = {2: "two", 3: "three", 4: "four"}
     notes = []
@@ -467,7 +468,8 @@ def _y_label(strategies: Sequence[str]) -> str:
         if k > 1:
             short = _strategy_style(strategy)["short"]
             notes.append(f"a {short} experiment uses {words.get(k, k)}")
-    return "copies of ρ needed, $N^*$" + (f"\n({'; '.join(notes)})" if notes else "")
+    label = f"{unit_of(strategies)} needed, $N^*$"
+    return label + (f"\n({'; '.join(notes)})" if notes else "")
 
 
 #: Series per strategy up to which each gets its own colour and legend entry (with its
@@ -784,6 +786,8 @@ def _colourbar_ticks(count: int, most: int = 10) -> list[int]:
 
 
 def _success_figure(rows: list[dict[str, Any]]) -> Figure:
+    from copylearn.protocols import unit_of
+
     members: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         if isinstance(row.get("curve"), dict) and row["curve"].get("copies"):
@@ -861,7 +865,7 @@ def _success_figure(rows: list[dict[str, Any]]) -> Figure:
         ax.grid(True, which="major", lw=0.3, color="0.85")
         ax.set_axisbelow(True)
         ax.tick_params(which="both", direction="in", top=True, right=True)
-        ax.set_xlabel("copies of ρ, N" + _per_experiment_note(strategy))
+        ax.set_xlabel(f"{unit_of([strategy])}, N" + _per_experiment_note(strategy))
 
         # Discrete colour bar for n.
         bounds = np.arange(len(ns) + 1) - 0.5

@@ -226,3 +226,77 @@ def sample_process(
 def unitary(process: Process) -> np.ndarray:
     """U as a ``(2^n, 2^n)`` matrix (Cirq's big-endian order; for tests and theory only)."""
     return cirq.unitary(process.circuit)
+
+
+#: The CLI's process forms (``copylearn collect --process``), for messages.
+PROCESS_FORMS = (
+    "FAMILY:n=N,seed=S[,depth=D] (FAMILY one of tsym, scrambling, haar-orthogonal, "
+    "haar-unitary; depth of the brickworks, default 2n) or circuit:FILE (U saved with "
+    "cirq.to_json)"
+)
+
+
+def parse_process(spec: str) -> Process:
+    """A process from its command-line form, e.g. ``tsym:n=4,depth=8,seed=7``.
+
+    ``FAMILY:n=N,seed=S[,depth=D]`` draws U of ``FAMILY`` with :func:`sample_process` from
+    ``numpy.random.default_rng(S)`` (the same S gives the same U; S is recorded in
+    :attr:`Process.parameters` beside the block parameters); ``circuit:FILE`` reads U from a
+    circuit saved with ``cirq.to_json`` (no measurements, no symbols).
+
+    Raises
+    ------
+    CopylearnError
+        An unknown family, a missing or malformed key, a key the family does not take, or an
+        unreadable circuit file (one line with the form to use).
+    """
+    from pathlib import Path
+
+    from copylearn.states import load_circuit
+
+    family, _, rest = str(spec).partition(":")
+    if family == "circuit" and rest:
+        circuit = load_circuit(rest)
+        n = len(circuit.all_qubits())
+        if circuit.all_qubits() != set(cirq.LineQubit.range(n)):
+            raise CopylearnError(
+                f"process {spec!r}: U must act on cirq.LineQubit(0..n-1); save it on those qubits."
+            )
+        if cirq.is_measurement(circuit) or cirq.is_parameterized(circuit):
+            raise CopylearnError(
+                f"process {spec!r}: U must have no measurements and no symbols (the protocol "
+                "adds its own measurement)."
+            )
+        return Process(circuit, name=Path(rest).name, parameters={"file": Path(rest).name, "n": n})
+    if family not in FAMILIES or not rest:
+        raise CopylearnError(f"process {spec!r} is not understood: use {PROCESS_FORMS}.")
+    allowed = ("n", "seed", "depth") if family in BRICKWORK else ("n", "seed")
+    values: dict[str, int] = {}
+    for item in rest.split(","):
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or key not in allowed or key in values:
+            what = "repeated" if key in values else "not one of " + ", ".join(allowed)
+            raise CopylearnError(
+                f"process {spec!r}: {item!r} is not KEY=VALUE with KEY {what}; e.g. "
+                f"{family}:n=4,seed=7."
+            )
+        try:
+            values[key] = int(text)
+        except ValueError:
+            raise CopylearnError(
+                f"process {spec!r}: {key}={text!r} must be an integer, e.g. {family}:n=4,seed=7."
+            ) from None
+    missing = [k for k in ("n", "seed") if k not in values]
+    if missing:
+        raise CopylearnError(
+            f"process {spec!r}: give {' and '.join(missing)} (e.g. {family}:n=4,seed=7; the "
+            "seed fixes U, so the same command draws the same U)."
+        )
+    if values["seed"] < 0:
+        raise CopylearnError(f"process {spec!r}: seed must be a non-negative integer.")
+    process = sample_process(
+        family, values["n"], np.random.default_rng(values["seed"]), depth=values.get("depth")
+    )
+    parameters = {**process.parameters, "seed": values["seed"]}
+    return Process(process.circuit, name=process.name, parameters=parameters)

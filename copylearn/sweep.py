@@ -63,7 +63,7 @@ import numpy as np
 from copylearn.atomic import atomic_path
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
-from copylearn.protocols import get_protocol, protocol_names
+from copylearn.protocols import get_protocol, protocol_names, unit_noun
 from copylearn.records import STORE_FORMAT, PointRecord, PointSpec, spec_id
 from copylearn.streams import DEFAULT_STREAM, LEGACY_STREAM, check_stream
 from copylearn.tasks import get_task, task_names
@@ -675,6 +675,9 @@ def check_runnable(
                 f"{where(strategy, 'n')}: {strategy} at n = {n} does not fit on {device}, "
                 f"which holds at most {fits} {layout}: use n <= {fits} with this device."
             )
+    for spec in points:
+        if spec_value(spec, "backend") == "stim":
+            _check_stim_runs(spec, where(spec["strategy"], "backend"))
     memory = available_memory() if memory is None else memory
     if memory is None:
         return
@@ -689,6 +692,28 @@ def check_runnable(
                 f"{parts[key] / 2**30:.1f} GiB), more than the {memory / 2**30:.1f} GiB "
                 f"available: {_memory_fix(spec, key)}."
             )
+
+
+def _check_stim_runs(spec: Mapping[str, Any], where: str) -> None:
+    """Refuse ``backend = "stim"`` at a point whose circuits stim cannot run, before any work.
+
+    Plans the point's circuit family and one instance (drawn from a fixed stream no trial
+    uses) as the runner would: a task whose instances bring their own non-Clifford circuits
+    (e.g. the time-reversal processes, docs/theory.md §18) is refused here, in one line
+    naming the config key, instead of by the first trial after the store exists.
+    """
+    from copylearn.collect import prepare_collector
+
+    task = get_task(spec["task"])
+    full = {**grid_defaults(task.name), **spec}
+    noise = None if full["noise"] == "none" else full["noise"]
+    options = {**protocol_options(full), **task.protocol_options(full)}
+    instance = task.sample_instance(full, np.random.default_rng(np.random.SeedSequence(0)))
+    for state in (task.circuit_family(full), instance.state):
+        try:
+            prepare_collector(state, spec["strategy"], noise, "stim", options=options)
+        except CopylearnError as exc:
+            raise CopylearnError(f"{where}: {spec['strategy']} at n = {spec['n']}: {exc}") from None
 
 
 def _memory_fix(spec: Mapping[str, Any], key: str) -> str:
@@ -1516,7 +1541,8 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
         text = f"N* not reached (> max_copies = {spec_value(spec, 'max_copies')})"
     else:
         text = (
-            f"N* = {_fmt_copies(row['n_star'])} copies {_fmt_ci(row.get('n_star_ci'))}"
+            f"N* = {_fmt_copies(row['n_star'])} {unit_noun([spec['strategy']])} "
+            f"{_fmt_ci(row.get('n_star_ci'))}"
             f" ({_fmt_copies(row.get('experiments_star'))} experiments)"
         )
     return f"{label}: {text}, {row.get('seconds', 0.0):.1f} s"

@@ -79,9 +79,12 @@ def test_unsupported_estimator_is_one_line_naming_protocol_and_support(name):
     known = (
         {"observables": "XZ"} if any(p.name == "observables" for p in protocol.parameters) else None
     )
-    data = cl.collect(
-        cl.PauliMixedState("XZ", 0.9), protocol=name, copies=40, seed=1, options=known
-    )
+    state = cl.PauliMixedState("XZ", 0.9)
+    if protocol.unknown == "process":  # it queries a unitary U, not a state
+        from copylearn.processes import sample_process
+
+        state = sample_process("tsym", 2, np.random.default_rng(1))
+    data = cl.collect(state, protocol=name, copies=40, seed=1, options=known)
     from copylearn.protocols import ESTIMATORS
 
     missing = [e for e in ESTIMATORS if not protocol.supports(e)]

@@ -122,19 +122,40 @@ def test_haar_two_query_all_zeros_probability_is_two_over_d_d_plus_one():
 
 
 def test_pairs_rule_calibrates_on_held_out_processes_and_records_it():
-    spec = _spec("two-query-bell", 2, rule="pairs", trials=40, max_copies=64, target=0.8)
+    """The threshold comes from held-out processes, lies between the class means and is
+    recorded; the same seed gives the same row.
+
+    Whether the search reaches the target is a property of the instances, not of the
+    calibration, and is asserted at n = 3 (the slow test below): at n = 2 (depth 4) about
+    4.5% of scrambling brickworks keep U U^T so close to the identity on each pair that their
+    exact pair statistic T lies below 0.4, under the calibrated tau of about 0.4 (2000 draws,
+    exact linear algebra), so a fixed fraction of trials is misjudged at every query count
+    and "reached" depended on how many such instances the seed happened to draw.
+    """
+    spec = _spec("two-query-bell", 2, rule="pairs", trials=40, max_copies=8, target=0.8)
     spec["noise"] = "depolarizing:0.002"
     result = run_point(spec, np.random.SeedSequence(4))
     held = result["decision_rule"]
     assert held["rule"] == "pairs" and held["stream"] == 5
     assert held["t_tsym"] < held["tau"] < held["t_scrambling"]
-    assert result["reached"]
     again = run_point(spec, np.random.SeedSequence(4))
     assert again == result  # same seed, same row
     noiseless = run_point(
         _spec("two-query-bell", 3, trials=40, max_copies=8), np.random.SeedSequence(4)
     )
     assert "decision_rule" not in noiseless and noiseless["n_star"] == 2.0
+
+
+@pytest.mark.slow
+def test_pairs_rule_reaches_the_target_where_the_classes_separate():
+    """At n = 3 (depth 6) 0.55% of scrambling brickworks have exact T < 0.4 (2000 draws) and
+    their 1% quantile is 0.52, so 4 or more misjudged instances among 40 trials (what keeps
+    the Wilson bound under 0.8) has probability below 1e-4; with 32 experiments (96 pairs)
+    per trial T's standard error is at most 0.05."""
+    spec = _spec("two-query-bell", 3, rule="pairs", trials=40, max_copies=64, target=0.8)
+    spec["noise"] = "depolarizing:0.002"
+    result = run_point(spec, np.random.SeedSequence(4))
+    assert result["decision_rule"]["rule"] == "pairs" and result["reached"]
 
 
 @pytest.mark.parametrize(
@@ -180,3 +201,64 @@ def test_committed_store_fits_two_query_flat_and_conventional_near_sqrt2():
     conventional = fits["conventional-y"]
     assert min(conventional["ns"]) >= 8
     assert 1.2 <= conventional["base"] <= 1.6
+
+
+# ----- the noisy collision rule (docs/theory.md §18.3) ----------------------------------------
+def test_d_hat_of_one_process_matches_brute_force():
+    from copylearn.tasks.time_reversal import d_hat
+
+    n, rng = 3, np.random.default_rng(2)
+    bits = (rng.random((40, n)) < [0.8, 0.3, 0.5]).astype(np.uint8)
+    codes = [int(sum(int(b[i]) << i for i in range(n))) for b in bits]
+    assert d_hat(pack_bits(bits), n) == pytest.approx(_brute_d_hat(codes, n), abs=1e-15)
+
+
+def test_pauli_noise_keeps_a_symmetric_u_flip_symmetric_and_shrinks_a_scrambling_delta():
+    """Exact density matrices at n = 2: gate depolarizing and readout flips commute with
+    complex conjugation and with the global flip, so a tsym U's noisy -Y law keeps Delta = 0
+    while a scrambling U's Delta shrinks: the fixed tau = 1/(2(d + 1)) no longer sits between
+    the classes, which is why a noisy point calibrates it."""
+    import cirq
+
+    from copylearn.noise import parse_noise
+    from copylearn.protocols import get_protocol
+
+    protocol, noise = get_protocol("conventional-y"), parse_noise("depolarizing:0.02+readout:0.02")
+    deltas = {}
+    for family in ("tsym", "scrambling"):
+        process = sample_process(family, 2, np.random.default_rng(3))
+        circuit, _ = protocol.build(process)
+        laws = []
+        for model in (None, noise):
+            noisy = circuit if model is None else circuit.with_noise(model)
+            rho = cirq.DensityMatrixSimulator().simulate(noisy[:-1]).final_density_matrix
+            laws.append(np.real(np.diag(rho)))
+        deltas[family] = [_delta(p) for p in laws]
+    assert max(deltas["tsym"]) < 1e-12
+    clean, noisy = deltas["scrambling"]
+    assert 1e-3 < noisy < clean
+
+
+def test_noisy_collision_rule_calibrates_on_held_out_processes_and_records_it():
+    spec = _spec("conventional-y", 3, trials=40, max_copies=4, target=0.8)
+    spec["noise"] = "depolarizing:0.005+readout:0.01"
+    result = run_point(spec, np.random.SeedSequence(6))
+    held = result["decision_rule"]
+    assert held["rule"] == "collisions" and held["stream"] == 5
+    assert held["d_tsym"] < held["tau"] < held["d_scrambling"]
+    assert held["tau"] < collision_threshold(3)  # noise shrinks the scrambling class's Delta
+    noiseless = run_point(
+        _spec("conventional-y", 3, trials=40, max_copies=4), np.random.SeedSequence(6)
+    )
+    assert "decision_rule" not in noiseless  # the committed noiseless rows keep tau fixed
+
+
+def test_noiseless_theory_overlays_are_not_drawn_over_noisy_series():
+    from copylearn.protocols import get_protocol
+
+    task = get_task("time-reversal")
+    for name in ("two-query-bell", "conventional-y"):
+        protocol = get_protocol(name)
+        assert task.overlays(protocol, {"noise": "none"})
+        assert task.overlays(protocol, {"noise": "depolarizing:0.005"}) == ()
+        assert task.overlays(protocol, {"noise": "none", "device": "weber"}) == ()

@@ -89,7 +89,13 @@ class Protocol:
         The keys of :data:`ESTIMATORS` its data support.
     statistic : str
         What the mean of its single-shot values :meth:`sums` estimates: ``"tr(Q rho)"`` or
-        ``"tr(Q rho)^2"``.
+        ``"tr(Q rho)^2"`` (meaningless for a protocol without :attr:`estimators`).
+    unknown : {"state", "process"}
+        What the protocol measures: copies of an unknown state rho (default), or queries of an
+        unknown unitary process U (:mod:`copylearn.processes`; the CLI's ``--process``).
+    unit : str
+        What its copy count N counts, as figures and summaries word it: ``"copies of ρ"``
+        (default) or ``"queries of U"``; the first word is the short form (``"copies"``).
     unsupported_notes : dict of str to str
         Optional reason per unsupported estimator, appended to the refusal (key
         ``"calibration"``: why it declares no calibration).
@@ -128,6 +134,8 @@ class Protocol:
     arrays: ClassVar[tuple[str, ...]] = ()
     estimators: ClassVar[tuple[str, ...]] = ()
     statistic: ClassVar[str] = "tr(Q rho)"
+    unknown: ClassVar[str] = "state"
+    unit: ClassVar[str] = "copies of ρ"
     unsupported_notes: ClassVar[dict[str, str]] = {}
     parameters: ClassVar[tuple[Parameter, ...]] = ()
     calibrates: ClassVar[bool] = False
@@ -365,6 +373,8 @@ class Protocol:
             "name": self.name,
             "description": self.description,
             "copies_per_shot": self.copies_per_shot,
+            "unknown": self.unknown,
+            "unit": self.unit,
             "arrays": list(self.arrays),
             "estimators": list(self.estimators),
             "calibrates": self.calibrates,
@@ -407,6 +417,27 @@ def get_protocol(name: str) -> Protocol:
         No protocol is registered under ``name``.
     """
     return _REGISTRY.get(name)
+
+
+def unit_of(strategies) -> str:
+    """What N counts for the protocols ``strategies`` (figure axes, summary headers).
+
+    Their common :attr:`Protocol.unit`, or the distinct units joined by " / " (e.g.
+    ``"copies of ρ / queries of U"``) when they differ; a name that is not registered (a
+    plug-in not imported) counts copies of rho.
+    """
+    units = []
+    for name in dict.fromkeys(strategies):
+        try:
+            units.append(get_protocol(name).unit)
+        except CopylearnError:
+            units.append(Protocol.unit)
+    return " / ".join(dict.fromkeys(units)) or Protocol.unit
+
+
+def unit_noun(strategies) -> str:
+    """The short form of :func:`unit_of`: ``"copies"``, ``"queries"``, ``"copies / queries"``."""
+    return " / ".join(unit.split()[0] for unit in unit_of(strategies).split(" / "))
 
 
 def state_columns(state, rng: np.random.Generator, shots: int, stream: int):

@@ -35,7 +35,8 @@ class ConventionalY(Protocol):
     copies_per_shot = 1
     arrays = ("bits",)
     estimators = ()
-    statistic = "queries of U"
+    unknown = "process"
+    unit = "queries of U"
     plot_style: ClassVar[dict[str, Any]] = {
         "label": "one query per shot, -Y basis (conventional)",
         "short": "conventional",

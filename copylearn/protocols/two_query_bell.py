@@ -60,7 +60,8 @@ class TwoQueryBell(Protocol):
     copies_per_shot = 2
     arrays = ("m_a", "m_b")
     estimators = ()
-    statistic = "queries of U"
+    unknown = "process"
+    unit = "queries of U"
     parameters = (
         Parameter("form", "parallel", _form, "queries: 'parallel' (U on A and B) or 'swap'"),
     )

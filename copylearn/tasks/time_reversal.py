@@ -20,7 +20,9 @@ conventional shot. Learners, each with a rule fixed before any data is seen:
   trials', recorded in the row under ``decision_rule``);
 * ``conventional-y``: the collision statistic D-hat = (#pairs of equal strings - #pairs of
   mutually flipped strings) / C(N, 2), unbiased for Delta = (1/2) sum_y (p(y) - p(y-bar))^2;
-  "scrambling" iff D-hat > tau = 1/(2(d + 1)) (§18.3).
+  "scrambling" iff D-hat > tau = 1/(2(d + 1)) (§18.3) without noise; with a noise model or
+  device (which shrinks Delta of a scrambling U) tau is the midpoint of D-hat's means over
+  held-out calibration processes of both classes, like the ``pairs`` rule.
 
 Success: the decision names the trial's class.
 """
@@ -43,6 +45,8 @@ RULES = ("auto", "all-zeros", "pairs")
 #: Held-out calibration of the ``pairs`` rule: processes per class, experiments per process.
 CALIBRATION_PROCESSES = 10
 CALIBRATION_EXPERIMENTS = 100
+#: Held-out calibration of the noisy collision rule: shots per process (D-hat needs pairs).
+CALIBRATION_SHOTS = 400
 #: Child of the point's seed that the held-out calibration draws from (the runner uses 0-4).
 CALIBRATION_STREAM = 5
 
@@ -126,15 +130,37 @@ class PairLearner(Learner):
         return (t <= self.tau) == self.instance.symmetric
 
 
+def _collisions(codes: list[int], counts: dict[int, int], mask: int):
+    """Per shot, the earlier shots equal to it and flipped from it (``mask``: all n bits),
+    folding ``codes`` into the running ``counts``; then both totals."""
+    same = np.empty(len(codes), dtype=np.int64)
+    flipped = np.empty(len(codes), dtype=np.int64)
+    for s, code in enumerate(codes):
+        same[s] = counts.get(code, 0)
+        flipped[s] = counts.get(code ^ mask, 0)
+        counts[code] = same[s] + 1
+    return same, flipped, int(same.sum()), int(flipped.sum())
+
+
+def d_hat(bits: np.ndarray, n: int) -> float:
+    """D-hat of one process's shots (``bits``: packed ``(shots, 1)`` words, n <= 64)."""
+    codes = bits[:, 0].tolist()
+    same, flipped, *_ = _collisions(codes, {}, (1 << n) - 1)
+    pairs = max(len(codes) * (len(codes) - 1) / 2, 1.0)
+    return float((same.sum() - flipped.sum()) / pairs)
+
+
 class CollisionLearner(Learner):
-    """ "scrambling" iff D-hat > 1/(2(d + 1)) (docs/theory.md §18.3).
+    """ "scrambling" iff D-hat > tau (docs/theory.md §18.3); tau = 1/(2(d + 1)) by default.
 
     D-hat counts, over pairs of shots s < t, equal strings minus mutually flipped strings,
-    divided by C(N, 2); every prefix comes from running counts of each string.
+    divided by C(N, 2); every prefix comes from running counts of each string. ``tau`` is
+    the held-out threshold of a noisy point (:meth:`TimeReversal.calibrate_rule`).
     """
 
-    def __init__(self, n: int, instance: Instance) -> None:
+    def __init__(self, n: int, instance: Instance, tau: float | None = None) -> None:
         self.n, self.instance = n, instance
+        self.tau = collision_threshold(n) if tau is None else tau
         self.mask = (1 << n) - 1
         self.counts: dict[int, int] = {}
         self.same = 0
@@ -143,20 +169,14 @@ class CollisionLearner(Learner):
     def judge(self, data, ends, totals):
         """Fold in a segment; success of each prefix (see :meth:`Learner.judge`)."""
         codes = data["bits"][:, 0].tolist()  # n <= 64: the whole string is word 0
-        same = np.empty(len(codes), dtype=np.int64)
-        flipped = np.empty(len(codes), dtype=np.int64)
-        counts, mask = self.counts, self.mask
-        for s, code in enumerate(codes):
-            same[s] = counts.get(code, 0)
-            flipped[s] = counts.get(code ^ mask, 0)
-            counts[code] = same[s] + 1
+        same, flipped, *_ = _collisions(codes, self.counts, self.mask)
         same_sums = self.same + np.concatenate([[0], np.cumsum(same)])
         flip_sums = self.flipped + np.concatenate([[0], np.cumsum(flipped)])
         self.same, self.flipped = int(same_sums[-1]), int(flip_sums[-1])
         totals = np.asarray(totals, dtype=np.float64)
         pairs = np.maximum(totals * (totals - 1) / 2, 1.0)
-        d_hat = (same_sums[ends] - flip_sums[ends]) / pairs
-        return (d_hat <= collision_threshold(self.n)) == self.instance.symmetric
+        statistic = (same_sums[ends] - flip_sums[ends]) / pairs
+        return (statistic <= self.tau) == self.instance.symmetric
 
 
 @register_task
@@ -250,7 +270,8 @@ class TimeReversal(Task):
         return Instance(self.process(spec, rng, symmetric), symmetric)
 
     def calibrate_rule(self, spec: dict, protocol, sample, seed) -> dict | None:
-        """The ``pairs`` rule's threshold from held-out processes (None for other rules).
+        """The ``pairs`` rule's threshold from held-out processes; under noise, the collision
+        rule's (:meth:`_calibrate_collisions`); None for the noiseless rules.
 
         :data:`CALIBRATION_PROCESSES` processes per class, each queried in
         :data:`CALIBRATION_EXPERIMENTS` experiments, all drawn from ``seed`` (the runner
@@ -258,6 +279,8 @@ class TimeReversal(Task):
         two classes' mean T (docs/theory.md §18.2). ``sample(states, shots, roots,
         backend_seed)`` is the runner's batch sampler (:meth:`Task.calibrate_rule`).
         """
+        if "bits" in protocol.arrays:
+            return self._calibrate_collisions(spec, sample, seed) if self._noisy(spec) else None
         if protocol.copies_per_shot != 2 or self.two_query_rule(spec) != "pairs":
             return None
         n = int(spec["n"])
@@ -280,10 +303,34 @@ class TimeReversal(Task):
             "stream": CALIBRATION_STREAM,
         }
 
+    def _calibrate_collisions(self, spec: dict, sample, seed) -> dict:
+        """The noisy collision rule's threshold: the midpoint of D-hat's means over
+        :data:`CALIBRATION_PROCESSES` held-out processes per class, :data:`CALIBRATION_SHOTS`
+        shots each, drawn from ``seed`` as in :meth:`calibrate_rule` (docs/theory.md §18.3)."""
+        n = int(spec["n"])
+        means = {}
+        for c, (label, symmetric) in enumerate((("d_tsym", True), ("d_scrambling", False))):
+            processes = [
+                self.process(spec, np.random.default_rng(substream(seed, 0, c, k)), symmetric)
+                for k in range(CALIBRATION_PROCESSES)
+            ]
+            roots = [substream(seed, 1, c, k) for k in range(CALIBRATION_PROCESSES)]
+            arrays = sample(processes, CALIBRATION_SHOTS, roots, substream(seed, 2, c))
+            means[label] = float(np.mean([d_hat(a["bits"], n) for a in arrays]))
+        return {
+            "rule": "collisions",
+            "tau": 0.5 * (means["d_tsym"] + means["d_scrambling"]),
+            **means,
+            "processes_per_class": CALIBRATION_PROCESSES,
+            "shots_per_process": CALIBRATION_SHOTS,
+            "stream": CALIBRATION_STREAM,
+        }
+
     def learner(self, spec: dict, protocol, instance: Instance, calibration) -> Learner:
         """The protocol's rule, chosen by what its data hold (``bits``: collisions)."""
         if "bits" in protocol.arrays:
-            return CollisionLearner(int(spec["n"]), instance)
+            tau = None if calibration is None else float(calibration["tau"])
+            return CollisionLearner(int(spec["n"]), instance, tau)
         if self.two_query_rule(spec) == "pairs":
             return PairLearner(int(spec["n"]), float(calibration["tau"]), instance)
         return AllZerosLearner(instance)
@@ -294,7 +341,12 @@ class TimeReversal(Task):
         return 8
 
     def overlays(self, protocol, group: dict) -> tuple[dict, ...]:
-        """Two-query flat (§18.2); conventional sqrt(46) 2^{n/2}, no free parameter (§18.3)."""
+        """Two-query flat (§18.2); conventional sqrt(46) 2^{n/2}, no free parameter (§18.3).
+
+        Both are noiseless theory: a series under a noise model or device gets none (its
+        thresholds and gaps are calibrated, and device noise grows with the circuit)."""
+        if self._noisy(group):
+            return ()
         if protocol.copies_per_shot == 2:
             return ({"kind": "flat", "label": "two queries"},)
         return (
