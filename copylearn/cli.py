@@ -616,6 +616,10 @@ def _summary(args: argparse.Namespace) -> int:
                 fit["predictions_at_copies"] = m if m is None or math.isfinite(m) else None
                 fit["predictions_note"] = query_fits.extrapolation_note(fit, m)
             print(json.dumps({"kind": "log-queries-fit", **fit}))
+        from copylearn.memory_tradeoff import fit_memory
+
+        for fit in fit_memory(rows):
+            print(json.dumps({"kind": "memory-fit", **fit}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
         return 0
@@ -670,6 +674,10 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
+    from copylearn.memory_tradeoff import summary_lines as memory_lines
+
+    for line in memory_lines(rows) if fits else []:  # fits in n - k (docs/theory.md §20.4)
+        print(line)
     query_lines = query_fits.summary_lines(rows, args.at_copies) if query_fits else []
     for line in query_lines:
         print(line)

@@ -1502,7 +1502,7 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
 def varying_keys(specs: Sequence[Mapping[str, Any]]) -> list[str]:
     """The spec keys (besides strategy and n) that take more than one value among ``specs``."""
     keys = []
-    every = dict.fromkeys(k for s in specs for k in _keys_of(s))
+    every = dict.fromkeys(k for s in specs for k in [*_keys_of(s), *s])  # protocol options too
     for key in every:
         if key in ("strategy", "n"):
             continue

@@ -255,7 +255,7 @@ class PauliPrediction(Task):
         ),
     )
     optional = ("query_grid",)
-    protocols = ("bell", "pauli-shadow", "clifford-shadow")
+    protocols = ("bell", "pauli-shadow", "clifford-shadow", "partial-bell")
 
     def check_spec(self, spec: dict) -> None:
         """Reject task parameters this task cannot run, naming the key, with the fix."""
