@@ -379,3 +379,14 @@ memory_qubits = [0, 3]
     text = str(info.value)
     assert "strategy.partial-bell.memory_qubits" in text and "n = 2" in text
     assert "\n" not in text
+
+
+def test_validation_grid_entry():
+    """The conformance entry of tests/test_validation.py (PROTOCOL_CHECKS): n = 2, a random
+    brickwork state, noiseless, qsim's whole-circuit path, 1000 copies."""
+    from tests.test_validation import run_statistical_checks
+
+    checked = run_statistical_checks(
+        2, "brickwork2", "noiseless", "qsim", 1000, 11, protocols=("partial-bell",)
+    )
+    assert checked == 15 + 1  # within, per Pauli of n = 2, and the estimate_abs identity
