@@ -595,6 +595,20 @@ def _fmt_interval(ci: object, digits: int = 3) -> str:
     return f"[{_fmt_number(lo, digits)}, {_fmt_number(hi, digits)}]"
 
 
+def _spec_cell(spec: dict, key: str) -> str:
+    """A summary cell: the point's value of ``key``, its protocol's default for a protocol
+    option it leaves out, or "-" for an option its protocol does not have."""
+    from copylearn.sweep import protocol_defaults, spec_value
+
+    try:
+        return str(spec_value(spec, key))
+    except KeyError:
+        try:
+            return str(protocol_defaults(spec["strategy"])[key])
+        except (KeyError, CopylearnError):
+            return "-"
+
+
 def _summary(args: argparse.Namespace) -> int:
     from copylearn.sweep import spec_value, summary_rows, varying_keys
 
@@ -637,7 +651,7 @@ def _summary(args: argparse.Namespace) -> int:
             [
                 spec["strategy"],
                 str(spec["n"]),
-                *(str(spec_value(spec, k)) for k in keys),
+                *(_spec_cell(spec, k) for k in keys),
                 (
                     f"not reached (> {spec_value(spec, 'max_copies')})"
                     if unreached

@@ -44,7 +44,7 @@ def test_list_shows_the_builtin_task_and_protocols(capsys):
     tasks = {t["name"]: t for t in document["tasks"]}
     protocols = {p["name"]: p for p in document["protocols"]}
     assert tasks["pauli-prediction"]["parameters"]["weight"]["default"] == "full"
-    expected = {"bell", "pauli-shadow", "clifford-shadow"}
+    expected = {"bell", "pauli-shadow", "clifford-shadow", "partial-bell"}
     assert set(tasks["pauli-prediction"]["protocols"]) == expected
     assert protocols["bell"]["copies_per_shot"] == 2
     assert "tr(Q rho)" in protocols["pauli-shadow"]["estimators"]
@@ -206,6 +206,7 @@ STORES = {
     "pauli_separation": "pauli_separation.toml",
     "noise_crossover": "noise_crossover.toml",
     "weber_separation": "weber_separation.toml",
+    "memory_tradeoff": "memory_tradeoff.toml",
 }
 
 
