@@ -320,7 +320,7 @@ def memory_figure(rows: Sequence[dict[str, Any]]):
     ]
     if extra and n_ref is not None:
         handles.append(
-            Line2D([], [], ls="-.", color="0.45", lw=1.0, label="theory min at α = 0.3 (c fixed)")
+            Line2D([], [], ls="-.", color="0.45", lw=1.0, label=f"theory min at α = {extra[0]:g}")
         )
     ax.set_yscale("log")
     ax.set_xlabel("memory qubits k")

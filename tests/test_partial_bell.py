@@ -390,3 +390,34 @@ def test_validation_grid_entry():
         2, "brickwork2", "noiseless", "qsim", 1000, 11, protocols=("partial-bell",)
     )
     assert checked == 15 + 1  # within, per Pauli of n = 2, and the estimate_abs identity
+
+
+# ----- the memory axis: fit in n - k and the single-copy comparison ------------------------
+def _row(strategy: str, k: int | None, n_star: float, ci: tuple[float, float]) -> dict:
+    spec = {"task": "pauli-prediction", "strategy": strategy, "n": 8, "alpha": 0.9}
+    if k is not None and k != 0:
+        spec["memory_qubits"] = k
+    return {"id": f"{strategy}{k}", "spec": spec, "n_star": n_star, "n_star_ci": list(ci)}
+
+
+def test_memory_fit_recovers_the_base_and_the_crossing():
+    """Synthetic N* = 13 (2^(8-k) + 1)/0.9^4 with 10% intervals: the fit over k <= 7 gives a
+    base near 2 in n - k, c2 = 13, and the memory rows fall below a single-copy level of 2856
+    from k = 1 on (whole intervals apart from k = 2 on); k = 8 is left out of the fit."""
+    from copylearn.memory_tradeoff import fit_memory, prefactors, summary_lines
+
+    rows = [
+        _row("partial-bell", k, v, (0.9 * v, 1.1 * v))
+        for k in range(9)
+        for v in [13 * (2.0 ** (8 - k) + 1) / 0.9**4]
+    ]
+    rows.append(_row("clifford-shadow", None, 2856.0, (2600.0, 3100.0)))
+    (fit,) = fit_memory(rows)
+    assert fit["ns"] == list(range(1, 9))  # n - k for k = 0..7
+    assert 1.8 < fit["base"] < 2.0
+    assert fit["beats_from"] == 1 and fit["beats_from_ci"] == 2  # k = 1: 2811 > 2600
+    c1, c2 = prefactors(fit, rows)
+    assert c2 == pytest.approx(13.0) and c1 == pytest.approx(2856 * 0.81 / 257)
+    assert any(
+        "single-copy level: clifford-shadow N* = 2856" in line for line in summary_lines(rows)
+    )
