@@ -579,6 +579,17 @@ def _query_fits():
     return query_fits
 
 
+def _memory_tradeoff():
+    """copylearn.memory_tradeoff (the fits in n - k), or None without copylearn.fits."""
+    try:
+        from copylearn import memory_tradeoff
+    except ImportError as exc:  # copylearn.fits missing, or a stand-in without the helpers
+        if exc.name != "copylearn.fits":
+            raise
+        return None
+    return memory_tradeoff
+
+
 def _fmt_number(value: object, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -630,9 +641,8 @@ def _summary(args: argparse.Namespace) -> int:
                 fit["predictions_at_copies"] = m if m is None or math.isfinite(m) else None
                 fit["predictions_note"] = query_fits.extrapolation_note(fit, m)
             print(json.dumps({"kind": "log-queries-fit", **fit}))
-        from copylearn.memory_tradeoff import fit_memory
-
-        for fit in fit_memory(rows):
+        memory = _memory_tradeoff()
+        for fit in memory.fit_memory(rows) if memory else []:
             print(json.dumps({"kind": "memory-fit", **fit}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
@@ -688,9 +698,8 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
-    from copylearn.memory_tradeoff import summary_lines as memory_lines
-
-    for line in memory_lines(rows) if fits else []:  # fits in n - k (docs/theory.md §20.4)
+    memory = _memory_tradeoff()
+    for line in memory.summary_lines(rows) if memory else []:  # n - k (docs/theory.md §20.4)
         print(line)
     query_lines = query_fits.summary_lines(rows, args.at_copies) if query_fits else []
     for line in query_lines:
