@@ -186,6 +186,8 @@ class PartialBell(Protocol):
         "tr(Q rho)": " (two-copy data determine tr(Q rho)^2 only, not the sign)",
         "calibration": "; the noise of a random Clifford on the rest does not factor over qubits",
     }
+    #: At fixed k the second moment 2^{n-k} + 1 grows as 2^n: no flat two-copy overlay.
+    variance_growth: ClassVar[tuple[float, str] | None] = (2.0, "k-qubit memory")
     plot_style: ClassVar[dict[str, Any]] = {
         "label": "k-qubit memory (partial Bell)",
         "short": "partial Bell",
