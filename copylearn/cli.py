@@ -31,6 +31,7 @@ PROTOCOL_NAMES = (
     "derandomized-shadow",
     "two-query-bell",
     "conventional-y",
+    "partial-bell",
 )
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 # Options whose value may start with '-' (a Pauli label with a sign, e.g. -XYZI).
