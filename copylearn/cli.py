@@ -31,6 +31,7 @@ PROTOCOL_NAMES = (
     "derandomized-shadow",
     "two-query-bell",
     "conventional-y",
+    "partial-bell",
 )
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
 # copylearn.interop.FORMATS, the --format values of import/export (a test checks they agree).
@@ -677,6 +678,17 @@ def _query_fits():
     return query_fits
 
 
+def _memory_tradeoff():
+    """copylearn.memory_tradeoff (the fits in n - k), or None without copylearn.fits."""
+    try:
+        from copylearn import memory_tradeoff
+    except ImportError as exc:  # copylearn.fits missing, or a stand-in without the helpers
+        if exc.name != "copylearn.fits":
+            raise
+        return None
+    return memory_tradeoff
+
+
 def _fmt_number(value: object, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -691,6 +703,20 @@ def _fmt_interval(ci: object, digits: int = 3) -> str:
         return "-"
     lo, hi = ci
     return f"[{_fmt_number(lo, digits)}, {_fmt_number(hi, digits)}]"
+
+
+def _spec_cell(spec: dict, key: str) -> str:
+    """A summary cell: the point's value of ``key``, its protocol's default for a protocol
+    option it leaves out, or "-" for an option its protocol does not have."""
+    from copylearn.sweep import protocol_defaults, spec_value
+
+    try:
+        return str(spec_value(spec, key))
+    except KeyError:
+        try:
+            return str(protocol_defaults(spec["strategy"])[key])
+        except (KeyError, CopylearnError):
+            return "-"
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -716,6 +742,9 @@ def _summary(args: argparse.Namespace) -> int:
                 fit["predictions_at_copies"] = m if m is None or math.isfinite(m) else None
                 fit["predictions_note"] = query_fits.extrapolation_note(fit, m)
             print(json.dumps({"kind": "log-queries-fit", **fit}))
+        memory = _memory_tradeoff()
+        for fit in memory.fit_memory(rows) if memory else []:
+            print(json.dumps({"kind": "memory-fit", **fit}))
         if why:
             print(f"copylearn: {why}", file=sys.stderr)
         return 0
@@ -736,7 +765,7 @@ def _summary(args: argparse.Namespace) -> int:
             [
                 spec["strategy"],
                 str(spec["n"]),
-                *(str(spec_value(spec, k)) for k in keys),
+                *(_spec_cell(spec, k) for k in keys),
                 (
                     f"not reached (> {spec_value(spec, 'max_copies')})"
                     if unreached
@@ -773,6 +802,9 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
+    memory = _memory_tradeoff()
+    for line in memory.summary_lines(rows) if memory else []:  # n - k (docs/theory.md §20.4)
+        print(line)
     query_lines = query_fits.summary_lines(rows, args.at_copies) if query_fits else []
     for line in query_lines:
         print(line)

@@ -1235,6 +1235,10 @@ def plot_store(
 
         if has_query_sweep(rows):  # N* versus the number of predictions (docs/theory.md §16)
             figures.append(("predictions_vs_copies", predictions_figure(rows)))
+        from copylearn.memory_tradeoff import has_memory_sweep, memory_figure
+
+        if has_memory_sweep(rows):  # N* versus the qubits of quantum memory (docs/theory.md §20)
+            figures.append(("memory_tradeoff", memory_figure(rows)))
         for stem, fig in figures:
             paths += _save(fig, out, stem)
     return paths

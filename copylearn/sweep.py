@@ -247,7 +247,8 @@ def _keys_of(spec: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def spec_value(spec: Mapping[str, Any], key: str) -> Any:
-    """``spec[key]``, or the default of a key the spec leaves out (generic or the task's).
+    """``spec[key]``, or the default of a key the spec leaves out (generic, the task's, or an
+    option of the point's protocol).
 
     Raises
     ------
@@ -260,6 +261,10 @@ def spec_value(spec: Mapping[str, Any], key: str) -> Any:
         return GENERIC_DEFAULTS[key]
     try:
         return get_task(spec["task"]).parameter(key).default
+    except (CopylearnError, KeyError):
+        pass
+    try:  # an option of the point's protocol, left out at its default
+        return protocol_defaults(spec["strategy"])[key]
     except (CopylearnError, KeyError):
         raise KeyError(key) from None
 
@@ -1551,7 +1556,7 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
 def varying_keys(specs: Sequence[Mapping[str, Any]]) -> list[str]:
     """The spec keys (besides strategy and n) that take more than one value among ``specs``."""
     keys = []
-    every = dict.fromkeys(k for s in specs for k in _keys_of(s))
+    every = dict.fromkeys(k for s in specs for k in [*_keys_of(s), *s])  # protocol options too
     for key in every:
         if key in ("strategy", "n"):
             continue

@@ -11,21 +11,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from copylearn.sweep import parse_config, run_sweep
+from copylearn.sweep import parse_config, protocol_defaults, run_sweep
 
 
 def one_point_config(row: dict, seed: int) -> str:
     """The TOML text of a sweep whose only point is ``row``'s, with sweep seed ``seed``."""
     spec = row["spec"]
+    options = protocol_defaults(spec["strategy"])  # a protocol's own keys: its section
     grid = "".join(
         f"{key} = {json.dumps(value)}\n"
         for key, value in spec.items()
-        if key not in ("task", "strategy")
+        if key not in ("task", "strategy") and key not in options
     )
+    own = "".join(f"{key} = {json.dumps(spec[key])}\n" for key in options if key in spec)
+    section = f'[strategy.{spec["strategy"]}]\n{own}' if own else ""
     return (
         f'[sweep]\ntask = "{spec["task"]}"\nseed = {seed}\n'
         f'strategies = ["{spec["strategy"]}"]\nstream = {row.get("stream", 1)}\n'
-        f"[grid]\n{grid}"
+        f"[grid]\n{grid}{section}"
     )
 
 

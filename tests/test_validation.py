@@ -351,6 +351,31 @@ def _check_process_protocol(check, state, *args):
     return set()
 
 
+def _check_partial_bell(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
+    """partial-bell with one memory pair and a Clifford rest, noiseless: estimate_square
+    against the density matrix, with the exact error sqrt((E f^2 - t^4)/N), E f^2 = 2^{n-1} + 1
+    (docs/theory.md §20.2); |tr(Q rho)| is its clipped root. Every k, both rests, exact
+    enumeration and storage noise: tests/test_partial_bell.py."""
+    options = {"memory_qubits": min(1, state.n)}
+    data = _collect_on_path(
+        "partial-bell", state, copies, noise, backend, seed, execution, options=options
+    )
+    square = data.estimate_square(labels)
+    second = data.spec.second_moment(cl.parse_paulis(labels, state.n))
+    check.within(
+        "partial-bell estimate_square",
+        square,
+        exact[1],
+        mean_se(np.maximum(second - exact[1] ** 2, 0.0), data.shots),
+    )
+    check.equal(
+        "partial-bell estimate_abs == sqrt(clip(estimate_square))",
+        data.estimate_abs(labels).values,
+        np.sqrt(np.clip(square.values, 0.0, 1.0)),
+    )
+    return {"tr(Q rho)^2", "|tr(Q rho)|"}
+
+
 PROTOCOL_CHECKS = {
     "pauli-shadow": _check_shadow,
     "bell": _check_bell,
@@ -358,13 +383,21 @@ PROTOCOL_CHECKS = {
     "derandomized-shadow": _check_derandomized,
     "two-query-bell": _check_process_protocol,
     "conventional-y": _check_process_protocol,
+    "partial-bell": _check_partial_bell,
 }
 #: Protocols whose conformance runs on its own case list instead of the 424-case grid:
 #: clifford-shadow makes one simulator call per distinct random Clifford (about one per shot),
 #: so it runs below (test_clifford_shadow_within_five_standard_errors).
 #: derandomized-shadow runs a greedy search per collection: its own short list by default;
 #: the unitary-query protocols in tests/test_dynamics_protocols.py.
-OWN_CASES = ("clifford-shadow", "derandomized-shadow", "two-query-bell", "conventional-y")
+#: partial-bell draws a Clifford per experiment too: tests/test_partial_bell.py runs its case.
+OWN_CASES = (
+    "clifford-shadow",
+    "derandomized-shadow",
+    "two-query-bell",
+    "conventional-y",
+    "partial-bell",
+)
 
 
 def run_statistical_checks(
@@ -421,7 +454,17 @@ def test_every_registered_protocol_has_a_conformance_check():
 
 # The public helper plug-in authors call (copylearn.conformance): generic checks against the
 # exact density matrix, on every registered protocol and task.
-@pytest.mark.parametrize("name", protocol_names())
+#: One simulator call per drawn Clifford on the exact backend: minutes, so in the slow run.
+SLOW_PUBLIC_CHECKS = ("partial-bell",)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(p, marks=pytest.mark.slow) if p in SLOW_PUBLIC_CHECKS else p
+        for p in protocol_names()
+    ],
+)
 def test_public_conformance_check_of_every_protocol(name):
     check_protocol(name, n_values=(1, 2), states=2, calibration_copies=6000)
 

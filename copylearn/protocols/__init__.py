@@ -45,6 +45,7 @@ _REGISTRY: Registry[Protocol] = Registry(
         "copylearn.protocols.derandomized_shadow",
         "copylearn.protocols.two_query_bell",
         "copylearn.protocols.conventional_y",
+        "copylearn.protocols.partial_bell",
     ),
     "or register a plug-in: docs/extending.md",
 )
@@ -223,6 +224,13 @@ class Protocol:
     def options(self) -> dict[str, Any]:
         """The values of this instance's declared parameters (``{}`` for none)."""
         return {p.name: getattr(self, p.name, p.default) for p in self.parameters}
+
+    def check_n(self, n: int) -> None:
+        """Refuse, in one line naming the option, options that do not fit an n-qubit state.
+
+        Default: every n fits. ``partial-bell`` refuses ``memory_qubits > n``; tasks call it
+        on every grid point (:meth:`copylearn.tasks.Task.check_spec`).
+        """
 
     def groups(self, shots: int) -> np.ndarray:
         """``(shots,)`` index of the independent group each shot belongs to.

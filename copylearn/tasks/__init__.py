@@ -113,6 +113,11 @@ class Task:
             )
         for p in self.parameters:
             p.validate(spec.get(p.name, p.default))
+        from copylearn.protocols import get_protocol
+
+        protocol = get_protocol(spec["strategy"])
+        own = {p.name: spec[p.name] for p in protocol.parameters if p.name in spec}
+        protocol.with_options(own).check_n(spec["n"])  # options that depend on n
 
     def one_segment(self, spec: dict) -> bool:
         """Whether the runner collects each trial's whole stream (``max_copies``) at once.

@@ -255,7 +255,7 @@ class PauliPrediction(Task):
         ),
     )
     optional = ("query_grid",)
-    protocols = ("bell", "pauli-shadow", "clifford-shadow")
+    protocols = ("bell", "pauli-shadow", "clifford-shadow", "partial-bell")
 
     def check_spec(self, spec: dict) -> None:
         """Reject task parameters this task cannot run, naming the key, with the fix."""
@@ -352,7 +352,7 @@ class PauliPrediction(Task):
             # 3^n is the full-weight hardest case; a base below 3 (Clifford) holds for any P.
             if base < 3.0 or group.get("weight", "full") == "full":
                 out.append({"kind": "exponential", "base": float(base), "label": label})
-        if clean and protocol.statistic == "tr(Q rho)^2":
+        if clean and protocol.statistic == "tr(Q rho)^2" and growth is None:  # not partial-bell
             out.append({"kind": "flat", "label": "Bell"})
         if protocol.copies_per_shot == 1:
             out.append({"kind": "single-copy-lower-bound"})
@@ -369,7 +369,9 @@ class PauliPrediction(Task):
         from copylearn.query_fits import chernoff_slope
 
         alpha = float(group.get("alpha", 0.9))
-        if protocol.statistic == "tr(Q rho)^2":
+        if protocol.statistic == "tr(Q rho)^2":  # Bell's +-1 values only (not partial-bell)
+            if protocol.variance_growth is not None:
+                return None
             return chernoff_slope(protocol.statistic, group["n"], alpha, protocol.copies_per_shot)
         if protocol.variance_growth is not None and protocol.variance_growth[0] == 3.0:
             return chernoff_slope(protocol.statistic, group["n"], alpha, protocol.copies_per_shot)
