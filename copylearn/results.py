@@ -222,14 +222,20 @@ def load_results(directory: str | os.PathLike) -> Results:
 
 
 def _spec_keys(spec: Mapping[str, Any]) -> tuple[str, ...]:
-    """The spec's own keys, then its task's (a task not registered: its own only)."""
-    from copylearn.sweep import spec_keys
+    """The spec's own keys, then its task's, then its protocol's options (a task or protocol
+    not registered: its own keys only), so an option left out at its default still gets its
+    column and value."""
+    from copylearn.sweep import protocol_defaults, spec_keys
 
     try:
         declared = spec_keys(spec["task"])
     except (CopylearnError, KeyError):
         declared = ()
-    return tuple(dict.fromkeys([*spec, *declared]))
+    try:
+        options = tuple(protocol_defaults(spec["strategy"]))
+    except (CopylearnError, KeyError):
+        options = ()
+    return tuple(dict.fromkeys([*spec, *declared, *options]))
 
 
 def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -78,3 +78,11 @@ print(f"{len(rows)} points in {store}")
 paths = plot_store(store, OUT / "figures")
 print("\n".join(str(p) for p in paths))
 print(np.round([r["n_star"] for r in rows], 1))
+
+# %% [markdown]
+# ## The committed figure's store: N* versus k at n = 8, alpha = 0.9
+
+# %%
+REPO = Path(__file__).resolve().parent.parent if "__file__" in globals() else Path.cwd()
+committed = cl.load_results(REPO / "figures" / "memory_tradeoff").to_pandas()
+print(committed[["strategy", "memory_qubits", "n_star", "n_star_ci_low", "n_star_ci_high"]])
