@@ -1231,6 +1231,10 @@ def plot_store(
 
         if has_query_sweep(rows):  # N* versus the number of predictions (docs/theory.md §16)
             figures.append(("predictions_vs_copies", predictions_figure(rows)))
+        from copylearn.qpca_plot import has_noise_fraction_sweep, noise_fraction_figure
+
+        if has_noise_fraction_sweep(rows):  # N* versus lambda (docs/theory.md §19.5)
+            figures.append(("noise_fraction", noise_fraction_figure(rows)))
         for stem, fig in figures:
             paths += _save(fig, out, stem)
     return paths
