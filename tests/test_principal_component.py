@@ -322,3 +322,25 @@ def test_state_refuses_a_noise_input_that_is_not_a_state():
         PrincipalComponentState(circuit, noise_fraction=0.2, flips=(0, 0, 0))
     with pytest.raises(CopylearnError, match="outside"):
         PrincipalComponentState(circuit, noise_fraction=0.7)
+
+
+# ----- the committed store ------------------------------------------------------------------------
+PROVENANCE = ("seconds", "versions", "config_hash", "copylearn")
+
+
+def test_committed_noise_fraction_store_reproduces_its_cheapest_row(tmp_path):
+    """figures/qpca_noise_fraction: the Bell n = 3, lambda = 0 row, recomputed bit for bit."""
+    from pathlib import Path
+
+    from committed_rows import recompute_row
+
+    from copylearn.sweep import load_config
+
+    store = Path(__file__).resolve().parents[1] / "figures" / "qpca_noise_fraction"
+    config = load_config(store / "config.toml")
+    rows = [json.loads(line) for line in (store / "results.jsonl").read_text().splitlines()]
+    (row,) = [r for r in rows if r["spec"]["noise_fraction"] == 0.0]
+    computed = recompute_row(row, config.seed, tmp_path / "p")
+    assert computed["id"] == row["id"]
+    fresh = {k: v for k, v in computed.items() if k not in PROVENANCE}
+    assert fresh == {k: v for k, v in row.items() if k not in PROVENANCE}
