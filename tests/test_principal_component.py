@@ -249,6 +249,7 @@ def _search_spec(**extra) -> dict:
     return spec | extra
 
 
+@pytest.mark.slow  # the committed-row test below runs a search by default
 def test_search_with_the_ratio_learner_reaches_its_target():
     result = run_point(_search_spec(), np.random.SeedSequence(2))
     assert result["reached"] and result["n_star"] > 0 and result["copies_per_experiment"] == 2
