@@ -164,6 +164,8 @@ def _estimates(data, estimator: str, labels: list[str], calibrated: bool = False
         e = data.estimate_abs(labels, calibrated=calibrated)
     elif estimator == "tr(rho^2)":
         e = data.purity()
+    elif estimator == "tr(Q rho Q rho)/tr(rho^2)":
+        e = data.estimate_principal_ratio(labels)
     else:  # "all tr(Q rho)^2": in the order of ``labels``
         values, stderr = data.estimate_all_squares()
         codes = [tuple("IXYZ".index(c) for c in q) for q in labels]
@@ -171,7 +173,11 @@ def _estimates(data, estimator: str, labels: list[str], calibrated: bool = False
     return e.values, e.stderr
 
 
-def _truth(estimator: str, signed: np.ndarray, purity: float) -> np.ndarray:
+def _truth(
+    estimator: str, signed: np.ndarray, purity: float, ratio: np.ndarray | None = None
+) -> np.ndarray:
+    if estimator == "tr(Q rho Q rho)/tr(rho^2)":  # docs/theory.md §19.3
+        return ratio
     if estimator == "tr(Q rho)":
         return signed
     if estimator == "|tr(Q rho)|":
@@ -259,13 +265,14 @@ def check_protocol(
             rho = state.density_matrix()
             signed = np.array([np.trace(m @ rho).real for m in matrices])
             purity = float(np.trace(rho @ rho).real)
+            ratio = np.array([np.trace(m @ rho @ m @ rho).real for m in matrices]) / purity
             run_seed = int(rng.integers(2**31))
             data = collect(state, name, copies=copies, backend=backend, seed=run_seed, options=opts)
             where = f"n={n} state {i} ({state.spec()}), noiseless"
             for estimator in declared:
                 values, stderr = _estimates(data, estimator, labels)
                 names = labels if estimator != "tr(rho^2)" else ["tr(rho^2)"]
-                truth = _truth(estimator, signed, purity)
+                truth = _truth(estimator, signed, purity, ratio)
                 _compare(
                     report,
                     f"{where}: {estimator}",

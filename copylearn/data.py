@@ -537,6 +537,56 @@ class Dataset:
             "tr(rho^2)", ("I" * self.n,), np.array([value]), np.array([stderr]), self.shots, method
         )
 
+    def estimate_principal_ratio(self, observables) -> Estimates:
+        """Bell data: the self-normalised ratio R_Q = sum_t f_Q sigma_t / sum_t sigma_t.
+
+        f_Q is Bell sampling's single-shot value of Q (mean tr(Q rho)^2, docs/theory.md §4.2)
+        and sigma_t = (-1)^{number of singlets} (mean tr(rho^2), §4.4); the mean of their
+        product is tr(Q rho Q rho) (§19.3), so R_Q is a consistent (bias O(1/K)) estimate of
+        tr(Q rho Q rho) / tr(rho^2), which is 1 for a Pauli that fixes the principal
+        component and O(2^-n) for a typical other one, whatever the noise weight (§19.3).
+
+        The standard error is the delta method's:
+        Var R ~ [Var(f sigma) - 2 R Cov(f sigma, sigma) + R^2 Var(sigma)] / (K mean(sigma)^2)
+        with sample (co)variances over the K shots. When sum sigma <= 0 the ratio is not
+        defined: its value is NaN and its error infinite.
+
+        Raises
+        ------
+        CopylearnError
+            Data of a protocol without the ratio (single-copy data, one line), fewer than 2
+            shots, or malformed observables.
+        """
+        spec = self._require("tr(Q rho Q rho)/tr(rho^2)")
+        paulis = self._paulis(observables)
+        self._require_enough_shots(2, "estimate_principal_ratio()")
+        k = self.shots
+        sy = np.zeros(len(paulis))
+        syy, sxy = np.zeros(len(paulis)), np.zeros(len(paulis))
+        sx = sxx = 0.0
+        for chunk in plane_chunks(k, len(paulis)):
+            part = {name: a[chunk] for name, a in self.arrays.items()}
+            x = spec.purity_values(part)
+            y = spec.sums_values(paulis, part) * x[:, None]
+            sx, sxx = sx + float(x.sum()), sxx + float(x @ x)
+            sy, syy, sxy = sy + y.sum(axis=0), syy + (y * y).sum(axis=0), sxy + x @ y
+        mx, my = sx / k, sy / k
+        vx = (sxx - k * mx**2) / (k - 1)
+        vy = (syy - k * my**2) / (k - 1)
+        cxy = (sxy - k * mx * my) / (k - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(sx > 0, sy / sx, np.nan)
+            var = (vy - 2 * ratio * cxy + ratio**2 * vx) / (k * mx**2)
+            stderr = np.where(sx > 0, np.sqrt(np.maximum(var, 0.0)), np.inf)
+        return Estimates(
+            "tr(Q rho Q rho)/tr(rho^2)",
+            paulis.labels,
+            ratio,
+            stderr,
+            k,
+            "bell ratio sum(f sigma)/sum(sigma), delta-method error",
+        )
+
     # ----- persistence ------------------------------------------------------------------
     def save(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
         """Write the dataset to ``path`` (``.npz``) atomically; returns the path written.

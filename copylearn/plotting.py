@@ -1239,6 +1239,11 @@ def plot_store(
 
         if has_memory_sweep(rows):  # N* versus the qubits of quantum memory (docs/theory.md §20)
             figures.append(("memory_tradeoff", memory_figure(rows)))
+
+        from copylearn.qpca_plot import has_noise_fraction_sweep, noise_fraction_figure
+
+        if has_noise_fraction_sweep(rows):  # N* versus lambda (docs/theory.md §19.5)
+            figures.append(("noise_fraction", noise_fraction_figure(rows)))
         for stem, fig in figures:
             paths += _save(fig, out, stem)
     return paths

@@ -482,7 +482,10 @@ def test_public_conformance_check_of_every_protocol_ten_states_per_n(name):
         # Purity testing's random-Pauli learner sums over pairs of snapshots (quadratic in N):
         # its search takes about a minute; tests/test_registry.py runs the same small point of
         # every protocol by default.
-        pytest.param(t, marks=pytest.mark.slow) if t == "purity-testing" else t
+        # principal-component: a shadow snapshot of a Haar brickwork is one qsim call (minutes).
+        pytest.param(t, marks=pytest.mark.slow)
+        if t in ("purity-testing", "principal-component")
+        else t
         for t in task_names()
     ],
 )

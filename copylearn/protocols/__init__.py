@@ -35,6 +35,7 @@ ESTIMATORS = {
     "|tr(Q rho)|": "estimate_abs",
     "tr(rho^2)": "purity",
     "all tr(Q rho)^2": "estimate_all_squares",
+    "tr(Q rho Q rho)/tr(rho^2)": "estimate_principal_ratio",
 }
 _REGISTRY: Registry[Protocol] = Registry(
     "protocol",

@@ -45,7 +45,13 @@ class BellSampling(Protocol):
     description = "two-copy Bell sampling (quantum memory holds two copies)"
     copies_per_shot = 2
     arrays = ("m_a", "m_b")
-    estimators = ("tr(Q rho)^2", "|tr(Q rho)|", "tr(rho^2)", "all tr(Q rho)^2")
+    estimators = (
+        "tr(Q rho)^2",
+        "|tr(Q rho)|",
+        "tr(rho^2)",
+        "all tr(Q rho)^2",
+        "tr(Q rho Q rho)/tr(rho^2)",
+    )
     statistic = "tr(Q rho)^2"
     calibrates = True
     plot_style: ClassVar[dict[str, Any]] = {

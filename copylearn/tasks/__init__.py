@@ -37,6 +37,7 @@ _REGISTRY: Registry[Task] = Registry(
         "copylearn.tasks.pauli_prediction",
         "copylearn.tasks.purity_testing",
         "copylearn.tasks.time_reversal",
+        "copylearn.tasks.principal_component",
     ),
     "or name a plug-in module in [sweep] plugins: docs/extending.md",
 )
