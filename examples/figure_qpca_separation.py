@@ -81,3 +81,11 @@ for fit in fit_groups(summary_rows(store)):
     print(f"{fit['strategy']}: fitted base b = {fit['base']}")
 for path in plot_store(store, OUT / "figures"):
     print(path)
+
+# %% [markdown]
+# ## The committed figure's store: the two-copy ratio rule flat in n
+
+# %%
+REPO = Path(__file__).resolve().parent.parent if "__file__" in globals() else Path.cwd()
+committed = cl.load_results(REPO / "figures" / "qpca_separation").to_pandas()
+print(committed[["strategy", "n", "n_star", "n_star_ci_low", "n_star_ci_high"]].to_string())
