@@ -48,7 +48,7 @@ from copylearn.sweep import check_runnable, load_config, point_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVENANCE = {"id", "spec", "seconds", "versions", "format", "sweep_seed", "config_hash"}
-PROVENANCE |= {"copylearn"}
+PROVENANCE |= {"copylearn", "stream"}  # the row's stamps; the stream is compared apart
 # Calibration record fields added after the committed stores were written.
 CALIBRATION_FIELDS_ADDED = {"target", "target_description"}
 
