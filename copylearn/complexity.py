@@ -193,6 +193,8 @@ def run_point(
         (all trials together), ``workers - 1`` forked helpers each judge a fixed share of
         the trials to the end of the point (:mod:`copylearn.trial_workers`); the result is
         bit-identical for every ``workers``. Where processes cannot be forked it runs here.
+        Each process holds its own simulator batch, so the batch memory of
+        :func:`copylearn.sweep.point_memory` is needed up to ``workers`` times.
 
     Raises
     ------
@@ -305,7 +307,7 @@ def run_point(
             work = trials * (int(shots_at[stop]) - first_shot)
             if helpers is None and workers > 1 and work >= PARALLEL_SHOTS and can_fork():
                 # Forked now, the helpers inherit every learner as it stands (docs/theory.md
-                # §6): each keeps its share of the trials to the end of the point.
+                # §6.7): each keeps its share of the trials to the end of the point.
                 helpers = TrialWorkers(run_stage, shares(trials, workers))
             if helpers is None:
                 success[:, done : stop + 1] = run_stage(range(trials), done, stop, stage)
