@@ -12,7 +12,7 @@ if any field differs.
 
 Usage: python benchmarks/bench_device_point.py figures/weber_separation pauli-shadow 10
            [--config experiments/weber_separation.toml] [--trials T] [--profile FILE]
-           [--floor] [--stream V]
+           [--floor] [--stream V] [--workers W[,W...]]
 
 ``--config`` defaults to ``experiments/<store name>.toml`` (the sweep seed lives there: the
 format-1 rows of the committed stores do not carry it). ``--trials T`` runs the point with
@@ -23,7 +23,10 @@ per single-qubit block) on 10^7 shots and scales them to the shots the row simul
 (trials x the last copy count): the cost of the committed random stream alone, a lower bound
 for any path that reproduces the row. ``--stream V`` runs the point on random stream V
 (docs/theory.md §15; default: the row's stream, 1 for rows that record none); on another
-stream than the row's the result is not compared.
+stream than the row's the result is not compared. ``--workers 1,2`` runs the point once per
+worker count, in this order and in this process (``run_point(workers=W)``: W processes share
+the trials), prints wall and CPU seconds (this process and its helpers) and the ratios against
+the first count, and exits 1 unless every count gives the same result.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from copylearn.sweep import check_runnable, load_config, point_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVENANCE = {"id", "spec", "seconds", "versions", "format", "sweep_seed", "config_hash"}
-PROVENANCE |= {"copylearn"}
+PROVENANCE |= {"copylearn", "stream"}  # the row's stamps; the stream is compared apart
 # Calibration record fields added after the committed stores were written.
 CALIBRATION_FIELDS_ADDED = {"target", "target_description"}
 
@@ -70,6 +73,12 @@ def differences(fresh: dict, row: dict) -> list[str]:
         }
     keys = sorted(set(fresh) | set(committed))
     return [k for k in keys if fresh.get(k, "<missing>") != committed.get(k, "<missing>")]
+
+
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and its reaped children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def stream_floor(n: int, shots: int = 10**7, repeats: int = 3) -> float:
@@ -99,7 +108,11 @@ def main() -> int:
     parser.add_argument(
         "--stream", type=int, help="random stream (default: the row's; 1 if it records none)"
     )
+    parser.add_argument(
+        "--workers", default="1", help="comma-separated process counts, each run in turn"
+    )
     args = parser.parse_args()
+    counts = [int(w) for w in args.workers.split(",")]
     config_path = args.config or ROOT / "experiments" / f"{args.store.name}.toml"
     config = load_config(config_path)
     row = find_row(args.store, args.strategy, args.n)
@@ -119,15 +132,33 @@ def main() -> int:
     check_runnable(config, specs=[spec])
     print(f"setup before the point (once per sweep): {time.perf_counter() - start:.1f} s")
     profiler = cProfile.Profile() if args.profile else None
-    start = time.perf_counter()
-    if profiler is not None:
-        profiler.enable()
     stream = args.stream or row.get("stream", 1)  # the row's random stream by default
-    fresh = run_point(spec, seed, stream=stream)
+    results, walls, cpus = [], [], []
+    for workers in counts:
+        start, cpu = time.perf_counter(), cpu_seconds()
+        if profiler is not None:
+            profiler.enable()
+        results.append(run_point(spec, seed, stream=stream, workers=workers))
+        if profiler is not None:
+            profiler.disable()
+        walls.append(time.perf_counter() - start)
+        cpus.append(cpu_seconds() - cpu)
+        print(
+            f"workers={workers}: wall {walls[-1]:.1f} s, CPU {cpus[-1]:.1f} s (with helpers), "
+            f"wall ratio first/this {walls[0] / walls[-1]:.2f}, load "
+            f"{os.getloadavg()[0]:.1f} (1 min)",
+            flush=True,
+        )
     if profiler is not None:
-        profiler.disable()
         profiler.dump_stats(args.profile)
-    seconds = time.perf_counter() - start
+    if any(
+        json.dumps(r, sort_keys=True) != json.dumps(results[0], sort_keys=True) for r in results
+    ):
+        print(f"DIFFERENT results for workers {args.workers}")
+        return 1
+    if len(counts) > 1:
+        print(f"identical results for workers {args.workers}")
+    fresh, seconds = results[-1], walls[-1]
     old = row["seconds"]
     print(f"time now {seconds:.1f} s; in the row {old:.1f} s; ratio row/now {old / seconds:.2f}")
     if args.floor:

@@ -245,7 +245,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_int,
         default=None,
         metavar="K",
-        help="process-pool workers (default: all cores; 0 runs in this process)",
+        help="process-pool workers, also shared by a long point's trials (default: all "
+        "cores; 0 runs in this process)",
     )
     where.add_argument(
         "--dask",

@@ -41,12 +41,16 @@ from copylearn.seeding import substream
 from copylearn.streams import DEFAULT_STREAM
 from copylearn.sweep import protocol_options, spec_value
 from copylearn.tasks import get_task
+from copylearn.trial_workers import TrialWorkers, can_fork, shares
 
 GRID_RATIO = 1.05
 BOOTSTRAP_RESAMPLES = 1000
 WILSON_Z = 1.959963984540054
 # Rows of per-shot parameters simulated at once (bounds memory whatever N and trials are).
 _BATCH_ROWS = 1 << 19
+#: Shots of one doubling stage (all trials together) from which a point with ``workers > 1``
+#: forks its trial helpers: below this (a few seconds of work) forking costs more than it saves.
+PARALLEL_SHOTS = 1 << 24
 #: Bytes of prepared states the per-instance collectors of one point keep at most.
 _INSTANCE_CACHE_BYTES = 1 << 30
 
@@ -166,6 +170,7 @@ def run_point(
     progress: Callable[[str], None] | None = None,
     *,
     stream: int = DEFAULT_STREAM,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Estimate the copies needed at one grid point.
 
@@ -182,6 +187,19 @@ def run_point(
     stream : {1, 2}
         The random-stream version of every collection (:mod:`copylearn.streams`); the sweep
         passes its store's (:func:`copylearn.sweep.run_sweep`).
+    workers : int
+        Processes the point's trials may be spread over (default 1: this process only).
+        From the first doubling stage that simulates at least :data:`PARALLEL_SHOTS` shots
+        (all trials together), ``workers - 1`` forked helpers each judge a fixed share of
+        the trials to the end of the point (:mod:`copylearn.trial_workers`); the result is
+        bit-identical for every ``workers``. Where processes cannot be forked it runs here.
+        Each process holds its own simulator batch, so the batch memory of
+        :func:`copylearn.sweep.point_memory` is needed up to ``workers`` times.
+
+    Raises
+    ------
+    CopylearnError
+        ``max_copies`` leaves no room to search, or a trial helper process failed.
 
     Returns
     -------
@@ -194,6 +212,8 @@ def run_point(
         ``n_star_ci`` and ``experiments_star`` are None: N* is only known to exceed the largest
         copy count evaluated (``curve["copies"][-1]``), whatever the curve crossed by chance.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise CopylearnError(f"workers={workers!r}: give an integer >= 1 (1 runs in this process).")
     task = get_task(spec["task"])
     task.check_spec(spec)
     trials, target = spec["trials"], spec["target"]
@@ -245,16 +265,19 @@ def run_point(
     learners = [task.learner(spec, protocol, instance, given) for instance in instances]
     axis = task.judged_axis(spec)
     width = 1 if axis is None else len(axis[1])
-    success = np.zeros((trials, len(copies), width), dtype=bool)
-    done, stage, reached = 0, 0, False
-    while done < len(copies):
-        stop = min(len(copies) - 1, int(np.searchsorted(copies, copies[done] * 2)))
-        if task.one_segment(spec):
-            stop = len(copies) - 1
+
+    def run_stage(share: range, done: int, stop: int, stage: int) -> np.ndarray:
+        """Judge the trials of ``share`` on grid points ``done..stop``: ``(len(share),
+        stop + 1 - done, width)`` bool. Every batch holding one of them is sampled whole, so
+        the data do not depend on how the trials are shared among processes."""
         first_shot = int(shots_at[done - 1]) if done else 0
         segment = int(shots_at[stop]) - first_shot
         batches = _trial_batches(trials, segment)
+        ends = shots_at[done : stop + 1]
+        out = np.zeros((len(share), stop + 1 - done, width), dtype=bool)
         for number, batch in enumerate(batches):
+            if batch.stop <= share.start or batch.start >= share.stop:
+                continue
             arrays = _sample_batch(
                 collector,
                 collectors,
@@ -264,20 +287,44 @@ def run_point(
                 [substream(seed, 1, t, stage) for t in batch],
                 substream(seed, 3, stage, number),
             )
-            ends = shots_at[done : stop + 1]
             for t, data in zip(batch, arrays, strict=True):
-                judged = learners[t].judge(data, ends - first_shot, ends)
-                success[t, done : stop + 1] = np.reshape(judged, (stop + 1 - done, width))
-            if progress is not None and len(batches) > 1:
+                if t in share:
+                    judged = learners[t].judge(data, ends - first_shot, ends)
+                    out[t - share.start] = np.reshape(judged, (stop + 1 - done, width))
+            if progress is not None and len(batches) > 1 and share.start == 0:
                 progress(f"{copies[stop]} copies, trial batch {number + 1}/{len(batches)}")
-        done = stop + 1
-        stage += 1
-        rate = success[:, stop, -1].mean()
-        if progress is not None:
-            progress(f"{copies[stop]} copies, success {rate:.3f}")
-        if wilson_interval(success[:, stop, -1].sum(), trials)[0] >= target:
-            reached = True
-            break
+        return out
+
+    success = np.zeros((trials, len(copies), width), dtype=bool)
+    done, stage, reached = 0, 0, False
+    helpers: TrialWorkers | None = None
+    try:
+        while done < len(copies):
+            stop = min(len(copies) - 1, int(np.searchsorted(copies, copies[done] * 2)))
+            if task.one_segment(spec):
+                stop = len(copies) - 1
+            first_shot = int(shots_at[done - 1]) if done else 0
+            work = trials * (int(shots_at[stop]) - first_shot)
+            if helpers is None and workers > 1 and work >= PARALLEL_SHOTS and can_fork():
+                # Forked now, the helpers inherit every learner as it stands (docs/theory.md
+                # §6.7): each keeps its share of the trials to the end of the point.
+                helpers = TrialWorkers(run_stage, shares(trials, workers))
+            if helpers is None:
+                success[:, done : stop + 1] = run_stage(range(trials), done, stop, stage)
+            else:
+                parts = helpers.run(done, stop, stage)
+                success[:, done : stop + 1] = np.concatenate(parts, axis=0)
+            done = stop + 1
+            stage += 1
+            rate = success[:, stop, -1].mean()
+            if progress is not None:
+                progress(f"{copies[stop]} copies, success {rate:.3f}")
+            if wilson_interval(success[:, stop, -1].sum(), trials)[0] >= target:
+                reached = True
+                break
+    finally:
+        if helpers is not None:
+            helpers.close()
     evaluated = copies[:done]
     rng = np.random.default_rng(substream(seed, 2))
     results = [

@@ -2103,7 +2103,9 @@ def run_sweep(
         The store directory; created if missing. Points already in its store are skipped.
         A directory holding a sweep with a different grid or seed is refused.
     workers : int, optional
-        ``0``: run in this process. ``K >= 1``: a process pool of K workers. ``None``
+        ``0``: run in this process. ``K >= 1``: a process pool of K workers, and with the
+        default runner a long point spreads its trials over up to K processes too
+        (:func:`copylearn.complexity.run_point`'s ``workers``; identical rows). ``None``
         (default): a process pool with ``os.cpu_count()`` workers. With ``dask="local"``,
         the number of Dask workers.
     dask : str, optional
@@ -2166,7 +2168,7 @@ def _run_sweep(
             rows = []
         stream = _store_stream(config, rows, out)
         if "stream" in inspect.signature(run_point).parameters:  # not in a stand-in runner
-            point_runner = functools.partial(run_point, stream=stream)
+            point_runner = functools.partial(run_point, stream=stream, workers=1)
     if not extended and (out / CONFIG_NAME).is_file():
         # Nothing to run: return without taking the store's lock, so a complete store on
         # read-only media (or one being summarised elsewhere) can be re-summarised.
@@ -2210,6 +2212,10 @@ def _run_sweep(
                 results = _in_process(point_runner, jobs, config.seed, bar.refresh)
             else:
                 count = workers if workers is not None else (os.cpu_count() or 1)
+                if "workers" in getattr(point_runner, "keywords", {}):
+                    # A point may spread its trials over as many processes as the pool has
+                    # (identical rows whatever the count, copylearn.trial_workers).
+                    point_runner = functools.partial(point_runner, workers=count)
                 results = _with_pool(
                     point_runner, jobs, config.seed, count, bar.refresh, lock_fd=store.lock_fd
                 )

@@ -42,6 +42,7 @@ from exact_reference import (
     shadow_moments,
     state_settings,
 )
+from scipy.stats import binom, norm
 
 import copylearn as cl
 from copylearn.backends import execute
@@ -51,6 +52,10 @@ from copylearn.protocols import get_protocol, protocol_names, two_copy
 from copylearn.tasks import task_names
 
 Z_MAX = 5.0
+# Two-sided tail probability of Z_MAX standard errors of a Gaussian (about 5.7e-7): the
+# false-alarm rate of every comparison, and the exact binomial test's level for means of
+# +-1 values (Checker.two_valued_within).
+TWO_VALUED_TAIL = 2.0 * float(norm.sf(Z_MAX))
 ZERO_SE_TOL = 1e-12
 NOISE = "depolarizing:0.05+amplitude_damping:0.03+readout:0.02"
 NOISES = {"noiseless": None, "noisy": NOISE}
@@ -159,6 +164,34 @@ class Checker:
                     f"reported stderr {se:.6f}, exact stderr {true_se:.6f} (|z| = {z:.2f})"
                 )
 
+    def two_valued_within(self, what: str, est: cl.Estimates, exact) -> None:
+        """Means of per-shot values in {-1, +1}: the count of -1 outcomes against its exact
+        binomial law, two-sided at the tail probability of 5 standard errors.
+
+        The count k = N (1 - mean) / 2 of -1 shots is Binomial(N, p) with p = (1 - exact) / 2.
+        It fails when P(K <= k) or P(K >= k) is below :data:`TWO_VALUED_TAIL` / 2; in the
+        Gaussian limit that is the 5-sigma bound, and unlike it the test stays exact when one
+        outcome is rare (p N of order 1 to 10, where a sample standard error of a count of 1
+        or 2 makes 5 reported standard errors far narrower than the count's spread).
+        """
+        shots = est.shots
+        exact = np.broadcast_to(np.asarray(exact, dtype=float), est.values.shape)
+        for label, value, truth in zip(est.observables, est.values, exact, strict=True):
+            self.count += 1
+            count = shots * (1.0 - float(value)) / 2.0
+            k = round(count)
+            if abs(count - k) > 1e-6 * shots:  # not a mean of +-1 values: a bug, say so
+                self.failures.append(f"{what} {label}: {value!r} is no mean of {shots} +-1 values")
+                continue
+            p = min(1.0, max(0.0, (1.0 - float(truth)) / 2.0))
+            if not two_valued_ok(k, shots, p):
+                low, high = binomial_tails(k, shots, p)
+                self.failures.append(
+                    f"{what} {label}: {k} of {shots} shots gave -1, exact p = {p:.6f} "
+                    f"(expected {shots * p:.2f}); P(K <= k) = {low:.3g}, P(K >= k) = {high:.3g} "
+                    f"(two-sided tail limit {TWO_VALUED_TAIL:.3g})"
+                )
+
     def stderr_calibrated(self, what: str, est: cl.Estimates, exact_var: np.ndarray) -> None:
         exact_se = np.sqrt(np.asarray(exact_var) / est.shots)
         usable = exact_se > 1e-9
@@ -182,6 +215,17 @@ class Checker:
             f"{self.context}: {len(self.failures)} of {self.count} comparisons failed:\n"
             + "\n".join(self.failures)
         )
+
+
+def binomial_tails(k: int, shots: int, p: float) -> tuple[float, float]:
+    """P(K <= k) and P(K >= k) for K ~ Binomial(shots, p), exactly (scipy.stats.binom)."""
+    return float(binom.cdf(k, shots, p)), float(binom.sf(k - 1, shots, p))
+
+
+def two_valued_ok(k: int, shots: int, p: float) -> bool:
+    """Whether a count k of -1 shots passes the two-sided exact binomial test at
+    :data:`TWO_VALUED_TAIL` (each tail probability at least half of it)."""
+    return min(binomial_tails(k, shots, p)) >= TWO_VALUED_TAIL / 2
 
 
 def mean_se(variance, shots: int) -> np.ndarray:
@@ -208,8 +252,7 @@ def _collect_on_path(protocol, state, copies, noise, backend, seed, execution, *
         backend=backend,
         seed=seed,
         execution=execution,
-        # stream 1: the stream this grid's fixed seeds were validated on (stream 2: test_stream2)
-        **{"stream": 1, **kwargs},
+        **kwargs,
     )
     assert data.metadata["execution"]["path"] == execution
     return data
@@ -259,12 +302,14 @@ def _check_bell(check, state, labels, refs, exact, backend, copies, seed, execut
     _, bell_ref, purity_ref = refs
     _, exact_square, exact_purity = exact
     bell = _collect_on_path("bell", state, copies, noise, backend, seed, execution)
-    shots = bell.shots
     square = bell.estimate_square(labels)
-    check.within("bell estimate_square", square, exact_square, mean_se(bell_ref.variance, shots))
+    # Every Bell shot gives f_Q and the swap value in {-1, +1} (docs/theory.md §4.2, §4.4): their
+    # means are checked against the exact binomial law of the -1 count (rare -1 outcomes,
+    # e.g. tr(Q rho)^2 = 0.99, are where 5 reported standard errors are not a 5-sigma test).
+    check.two_valued_within("bell estimate_square", square, exact_square)
     check.stderr_calibrated("bell estimate_square", square, bell_ref.variance)
     pur = bell.purity()
-    check.within("bell purity", pur, exact_purity, mean_se(purity_ref.variance, shots))
+    check.two_valued_within("bell purity", pur, exact_purity)
     check.stderr_calibrated("bell purity", pur, purity_ref.variance)
     check.equal(
         "bell estimate_abs == sqrt(max(0, estimate_square))",
@@ -446,6 +491,32 @@ def run_statistical_checks(
         assert covered == declared, f"{protocol}: checks {covered}, declares {declared}"
     check.assert_ok()
     return check.count
+
+
+def test_two_valued_bound_is_an_exact_binomial_test_at_five_sigma_level():
+    """The bound of Checker.two_valued_within: its false-alarm rate is at most the 5-sigma
+    tail, it matches mean +- 5 sigma where the count is Gaussian, and where an outcome is rare
+    it accepts the counts the 5-reported-standard-error bound wrongly rejects."""
+    assert 5.6e-7 < TWO_VALUED_TAIL < 5.8e-7
+    for shots, p in ((2000, 0.004), (2000, 0.5), (400, 0.0125)):
+        k = np.arange(shots + 1)
+        accepted = np.array([two_valued_ok(int(i), shots, p) for i in k])
+        assert binom.pmf(k[~accepted], shots, p).sum() <= TWO_VALUED_TAIL
+    shots, p = 10**6, 0.3  # Gaussian limit: the accepted counts are mean +- 5 sigma, to 1%
+    sigma = math.sqrt(shots * p * (1 - p))
+    for edge in (-5, 5):
+        inside = round(shots * p + 0.99 * edge * sigma)
+        outside = round(shots * p + 1.01 * edge * sigma)
+        assert two_valued_ok(inside, shots, p) and not two_valued_ok(outside, shots, p)
+    # The rare case (a Bell square near 1, p(-1) = 0.004, 8 expected of 2000): one -1 shot is
+    # likely (P = 0.003) yet 5 of its own reported standard errors do not reach the truth.
+    shots, p, k = 2000, 0.004, 1
+    mean, truth = 1 - 2 * k / shots, 1 - 2 * p
+    reported_se = math.sqrt(4 * (k / shots) * (1 - k / shots) / (shots - 1))
+    assert abs(mean - truth) > Z_MAX * reported_se
+    assert two_valued_ok(k, shots, p) and two_valued_ok(0, shots, p)
+    assert not two_valued_ok(40, shots, p)  # 5 times the expected count: rejected
+    assert not two_valued_ok(1, shots, 0.0)  # an impossible -1 outcome: rejected
 
 
 def test_every_registered_protocol_has_a_conformance_check():
