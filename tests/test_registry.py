@@ -255,7 +255,7 @@ def _keep_sys_path():
 # ----- typed records ---------------------------------------------------------------------------
 @pytest.mark.parametrize("store", list(STORES))
 def test_committed_rows_round_trip_through_the_records(store):
-    from copylearn.records import STORE_FORMAT, PointRecord, PointResult, PointSpec
+    from copylearn.records import PointRecord, PointResult, PointSpec
     from copylearn.sweep import point_id
 
     for line in (ROOT / "figures" / store / "results.jsonl").open():
