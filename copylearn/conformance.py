@@ -256,6 +256,8 @@ def check_protocol(
         options = lambda labels: {"observables": ",".join(labels)}  # noqa: E731
     _check_interface(report, protocol, ESTIMATORS, bad_values or {})
     rng = np.random.default_rng(seed)
+    if getattr(protocol, "unknown", "state") == "process":
+        return _check_process_protocol(report, name, n_values, copies, backend, rng, options)
     declared = [e for e in protocol.estimators if e in ESTIMATORS]
     for n in n_values:
         labels = _labels(n)
@@ -311,6 +313,36 @@ def check_protocol(
                         truth = _truth(estimator, signed, purity)
                         _compare(report, f"{where}: {estimator}", labels, values, stderr, truth)
         report.checked.append(f"n={n}: {states} random states, estimators {', '.join(declared)}")
+    return report.raise_if_failed()
+
+
+def _check_process_protocol(report, name, n_values, copies, backend, rng, options) -> Report:
+    """A protocol that queries a unitary U (``unknown = "process"``) has no estimator of a
+    state to compare with a density matrix; its outcome law is the task's to test (the
+    time-reversal tests check it against exact linear algebra, docs/theory.md §18). Here:
+    it collects from a symmetric and a scrambling U at every n, and the same seed gives the
+    same data."""
+    from copylearn.collect import collect
+    from copylearn.processes import sample_process
+
+    opts = dict(options([]) if callable(options) else options or {})
+    for n in n_values:
+        if n < 2:
+            report.checked.append(f"n={n}: skipped (the brickwork families need n >= 2)")
+            continue
+        for family in ("tsym", "scrambling"):
+            process = sample_process(family, n, rng)
+            run_seed = int(rng.integers(2**31))
+            data = collect(
+                process, name, copies=copies, backend=backend, seed=run_seed, options=opts
+            )
+            where = f"n={n} {family} U"
+            _check_reproducible(
+                report, where, data, process, name, copies, backend, run_seed, options=opts
+            )
+        report.checked.append(
+            f"n={n}: a tsym and a scrambling U, the same seed gives the same data"
+        )
     return report.raise_if_failed()
 
 

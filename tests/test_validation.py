@@ -39,6 +39,7 @@ from exact_reference import (
     bell_outcome_distributions,
     clifford_conditional_moments,
     expectation,
+    pauli_matrix,
     shadow_moments,
     state_settings,
 )
@@ -323,7 +324,24 @@ def _check_bell(check, state, labels, refs, exact, backend, copies, seed, execut
         np.array([values[c] for c in codes]),
         square.values,
     )
-    return {"tr(Q rho)^2", "|tr(Q rho)|", "tr(rho^2)", "all tr(Q rho)^2"}
+    ratio = bell.estimate_principal_ratio(labels)
+    if noise is None:
+        # The self-normalised ratio sum f_Q sigma / sum sigma (docs/theory.md §19.3) against
+        # the exact tr(Q rho Q rho) / tr(rho^2). Where every shot gave the same value (reported
+        # stderr 0) the delta-method bound Var <= 4 / (K tr(rho^2)^2) of §19.3 stands in.
+        rho = state.density_matrix()
+        purity = float(np.real(np.trace(rho @ rho)))
+        paulis = [pauli_matrix(q) for q in labels]
+        truth = [np.real(np.trace(q @ rho @ q @ rho)) / purity for q in paulis]
+        bound = 2.0 / (purity * math.sqrt(bell.shots))
+        check.within("bell estimate_principal_ratio", ratio, truth, bound)
+    return {
+        "tr(Q rho)^2",
+        "|tr(Q rho)|",
+        "tr(rho^2)",
+        "all tr(Q rho)^2",
+        "tr(Q rho Q rho)/tr(rho^2)",
+    }
 
 
 def _check_clifford(check, state, labels, refs, exact, backend, copies, seed, execution, noise):
