@@ -378,7 +378,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"  {p['name']}: {p['description']}")
         print(f"    copies per experiment: {p['copies_per_shot']}")
         print(f"    arrays: {', '.join(p['arrays'])}")
-        print(f"    estimators: {', '.join(p['estimators'])}")
+        print(f"    estimators: {', '.join(p['estimators']) or 'none (its task judges the data)'}")
         print(f"    calibrates: {'yes' if p['calibrates'] else 'no'}")
         for key, q in (p["parameters"] or {}).items():
             print(f"    {key} = {json.dumps(q['default'])}  # {q['doc']}")

@@ -448,7 +448,12 @@ class Dataset:
         var = np.maximum(s2 - n * mean**2, 0.0) / (n - 1)
         if spec.statistic == "tr(Q rho)^2":  # the single-shot mean is already unbiased
             raw = Estimates(
-                "tr(Q rho)^2", paulis.labels, mean, _pm1_stderr(mean, var, n), n, "bell mean"
+                "tr(Q rho)^2",
+                paulis.labels,
+                mean,
+                _pm1_stderr(mean, var, n),
+                n,
+                f"{self.protocol} mean",
             )
             return self._calibrated(raw, paulis, 1.0) if calibrated else raw
         u = (s1**2 - s2) / (n * (n - 1))

@@ -231,6 +231,11 @@ def to_pennylane(data, *, shadow: bool = False):
     CopylearnError
         Data of another protocol, or ``shadow=True`` without PennyLane installed.
     """
+    if not hasattr(data, "protocol"):
+        raise CopylearnError(
+            f"to_pennylane() takes a Dataset, not {type(data).__name__}: load a file first "
+            "(copylearn.load(path))."
+        )
     bits, index = _shadow_table(data, "PennyLane's classical-shadow layout")
     bits, recipes = bits.astype(np.int8), index.astype(np.int8)
     if not shadow:

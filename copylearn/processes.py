@@ -276,9 +276,9 @@ def parse_process(spec: str) -> Process:
         key, eq, text = item.partition("=")
         key = key.strip()
         if not eq or key not in allowed or key in values:
-            what = "repeated" if key in values else "not one of " + ", ".join(allowed)
+            what = f"{key!r} is repeated" if key in values else "KEY one of " + ", ".join(allowed)
             raise CopylearnError(
-                f"process {spec!r}: {item!r} is not KEY=VALUE with KEY {what}; e.g. "
+                f"process {spec!r}: {item!r} is not KEY=VALUE with {what}; e.g. "
                 f"{family}:n=4,seed=7."
             )
         try:
