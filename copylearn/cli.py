@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import json
 import math
 import os
@@ -668,26 +669,16 @@ def _load_fits(rows: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"fits unavailable: {exc}"
 
 
-def _query_fits():
-    """copylearn.query_fits (the N* = a + b ln M fits), or None without copylearn.fits."""
+def _fit_module(name: str):
+    """``copylearn.<name>``, a module built on copylearn.fits (``query_fits``: the
+    N* = a + b ln M fits; ``memory_tradeoff``: the fits in n - k), or None without
+    copylearn.fits."""
     try:
-        from copylearn import query_fits
+        return importlib.import_module(f"copylearn.{name}")
     except ImportError as exc:  # copylearn.fits missing, or a stand-in without the helpers
         if exc.name != "copylearn.fits":
             raise
         return None
-    return query_fits
-
-
-def _memory_tradeoff():
-    """copylearn.memory_tradeoff (the fits in n - k), or None without copylearn.fits."""
-    try:
-        from copylearn import memory_tradeoff
-    except ImportError as exc:  # copylearn.fits missing, or a stand-in without the helpers
-        if exc.name != "copylearn.fits":
-            raise
-        return None
-    return memory_tradeoff
 
 
 def _fmt_number(value: object, digits: int = 3) -> str:
@@ -729,7 +720,7 @@ def _summary(args: argparse.Namespace) -> int:
         return _summary_csv(args)
     rows = summary_rows(args.dir)
     fits, why = _load_fits(rows) if rows else ([], None)
-    query_fits = _query_fits()
+    query_fits = _fit_module("query_fits")
     if args.json:
         # "kind" tells the two sorts of line apart; it is never a row's or a fit's own key.
         for row in rows:
@@ -743,7 +734,7 @@ def _summary(args: argparse.Namespace) -> int:
                 fit["predictions_at_copies"] = m if m is None or math.isfinite(m) else None
                 fit["predictions_note"] = query_fits.extrapolation_note(fit, m)
             print(json.dumps({"kind": "log-queries-fit", **fit}))
-        memory = _memory_tradeoff()
+        memory = _fit_module("memory_tradeoff")
         for fit in memory.fit_memory(rows) if memory else []:
             print(json.dumps({"kind": "memory-fit", **fit}))
         if why:
@@ -803,7 +794,7 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
-    memory = _memory_tradeoff()
+    memory = _fit_module("memory_tradeoff")
     for line in memory.summary_lines(rows) if memory else []:  # n - k (docs/theory.md §20.4)
         print(line)
     query_lines = query_fits.summary_lines(rows, args.at_copies) if query_fits else []

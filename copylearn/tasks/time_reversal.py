@@ -284,16 +284,14 @@ class TimeReversal(Task):
         if protocol.copies_per_shot != 2 or self.two_query_rule(spec) != "pairs":
             return None
         n = int(spec["n"])
-        means = {}
-        for c, (label, symmetric) in enumerate((("t_tsym", True), ("t_scrambling", False))):
-            processes = [
-                self.process(spec, np.random.default_rng(substream(seed, 0, c, k)), symmetric)
-                for k in range(CALIBRATION_PROCESSES)
-            ]
-            roots = [substream(seed, 1, c, k) for k in range(CALIBRATION_PROCESSES)]
-            arrays = sample(processes, CALIBRATION_EXPERIMENTS, roots, substream(seed, 2, c))
-            values = [pair_fraction_sums(a).sum() / (n * CALIBRATION_EXPERIMENTS) for a in arrays]
-            means[label] = float(np.mean(values))
+        means = self._class_means(
+            spec,
+            sample,
+            seed,
+            CALIBRATION_EXPERIMENTS,
+            lambda a: pair_fraction_sums(a).sum() / (n * CALIBRATION_EXPERIMENTS),
+            ("t_tsym", "t_scrambling"),
+        )
         return {
             "rule": "pairs",
             "tau": 0.5 * (means["t_tsym"] + means["t_scrambling"]),
@@ -308,15 +306,14 @@ class TimeReversal(Task):
         :data:`CALIBRATION_PROCESSES` held-out processes per class, :data:`CALIBRATION_SHOTS`
         shots each, drawn from ``seed`` as in :meth:`calibrate_rule` (docs/theory.md §18.3)."""
         n = int(spec["n"])
-        means = {}
-        for c, (label, symmetric) in enumerate((("d_tsym", True), ("d_scrambling", False))):
-            processes = [
-                self.process(spec, np.random.default_rng(substream(seed, 0, c, k)), symmetric)
-                for k in range(CALIBRATION_PROCESSES)
-            ]
-            roots = [substream(seed, 1, c, k) for k in range(CALIBRATION_PROCESSES)]
-            arrays = sample(processes, CALIBRATION_SHOTS, roots, substream(seed, 2, c))
-            means[label] = float(np.mean([d_hat(a["bits"], n) for a in arrays]))
+        means = self._class_means(
+            spec,
+            sample,
+            seed,
+            CALIBRATION_SHOTS,
+            lambda a: d_hat(a["bits"], n),
+            ("d_tsym", "d_scrambling"),
+        )
         return {
             "rule": "collisions",
             "tau": 0.5 * (means["d_tsym"] + means["d_scrambling"]),
@@ -325,6 +322,22 @@ class TimeReversal(Task):
             "shots_per_process": CALIBRATION_SHOTS,
             "stream": CALIBRATION_STREAM,
         }
+
+    def _class_means(self, spec: dict, sample, seed, shots: int, statistic, labels) -> dict:
+        """The mean of ``statistic(arrays)`` over :data:`CALIBRATION_PROCESSES` held-out
+        processes of each class (``labels``: symmetric first, then scrambling), ``shots`` each.
+        Class c's processes come from ``substream(seed, 0, c, k)``, their sampling roots from
+        ``substream(seed, 1, c, k)`` and the batch from ``substream(seed, 2, c)``."""
+        means = {}
+        for c, (label, symmetric) in enumerate(zip(labels, (True, False), strict=True)):
+            processes = [
+                self.process(spec, np.random.default_rng(substream(seed, 0, c, k)), symmetric)
+                for k in range(CALIBRATION_PROCESSES)
+            ]
+            roots = [substream(seed, 1, c, k) for k in range(CALIBRATION_PROCESSES)]
+            arrays = sample(processes, shots, roots, substream(seed, 2, c))
+            means[label] = float(np.mean([statistic(a) for a in arrays]))
+        return means
 
     def learner(self, spec: dict, protocol, instance: Instance, calibration) -> Learner:
         """The protocol's rule, chosen by what its data hold (``bits``: collisions)."""
