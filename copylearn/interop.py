@@ -195,6 +195,12 @@ def from_pennylane(bits, recipes=None, *, wire_map: Sequence[Any] | None = None,
         if wire_map is None:
             wire_map = getattr(shadow, "wire_map", None)
     if recipes is None:
+        if np.ndim(bits) == 2:  # bits alone: a PennyLane shadow is two arrays (§21.1)
+            raise CopylearnError(
+                f"pennylane bits of shape {np.shape(bits)} without recipes: a PennyLane shadow "
+                "is two (T, n) arrays, bits and recipes: pass from_pennylane(bits, recipes), "
+                "or on the command line RECIPES.npy after BITS.npy (or one .npz with both)."
+            )
         stacked = _integer_array(bits, "pennylane bits", top=2, ndim=(3,))
         if stacked.shape[0] != 2:
             raise CopylearnError(
@@ -423,15 +429,17 @@ def read_recirq_states(files: Sequence[str | os.PathLike]):
     """A dataset from ReCirq states files: ``Q-size-{n}-pauli-{P}.npy`` alone
     (``learn_states_q``), or with its ``-basis.npy`` file (``learn_states_c``, either order).
 
-    Names in ReCirq's pattern are checked against the arrays (n, the Pauli); other names are
-    read by shape alone.
+    Every name must be in ReCirq's states pattern (docs/theory.md §21.2), which is checked
+    against the arrays (n, the Pauli): the name carries the hidden Pauli and tells the bits
+    from the basis file. Arrays under other names are read with :func:`from_recirq_states`.
 
     Raises
     ------
     CopylearnError
-        No file or more than two, two files that are not bits and basis, a name whose n does
-        not fit the array, a ``learn_states_c`` bits file without its basis file, an
-        unreadable or pickled file, or arrays :func:`from_recirq_states` refuses.
+        No file or more than two, a name not in the states pattern (e.g. a dynamics file,
+        ``1D-scramble-…``), two files that are not bits and basis, a name whose n does not
+        fit the array, a ``learn_states_c`` bits file without its basis file, an unreadable
+        or pickled file, or arrays :func:`from_recirq_states` refuses.
     """
     names = [str(f) for f in files]
     if not 1 <= len(names) <= 2:
@@ -440,48 +448,55 @@ def read_recirq_states(files: Sequence[str | os.PathLike]):
             "and Q-size-N-pauli-P-basis.npy (learn_states_c)."
         )
     matches = [STATES_NAME.match(Path(name).name) for name in names]
-    if len(names) == 1 and matches[0] is not None and matches[0]["basis"]:
+    for name, match in zip(names, matches, strict=True):
+        if match is None:
+            dynamics = Path(name).name.startswith("1D-scramble-")
+            hint = " (a dynamics file: use --format recirq-dynamics)" if dynamics else ""
+            raise CopylearnError(
+                f"{Path(name).name} is not a ReCirq states file name{hint}: --format "
+                "recirq-states reads Q-size-N-pauli-P.npy [Q-size-N-pauli-P-basis.npy]; "
+                "for other names use copylearn.from_recirq_states(bits, basis, pauli=P)."
+            )
+    if len(names) == 1 and matches[0]["basis"]:
         raise CopylearnError(
             f"{names[0]} is a learn_states_c basis file: give its bits file "
             f"({Path(names[0]).name.removesuffix('-basis.npy')}.npy) too."
         )
     if len(names) == 2:
-        if matches[0] is not None and matches[0]["basis"]:
+        if matches[0]["basis"]:
             names.reverse()
             matches.reverse()
-        if matches[0] is not None and matches[0]["basis"]:
+        if matches[0]["basis"]:
             raise CopylearnError(
                 f"{names[0]} and {names[1]} are both basis files: give the bits file and its "
                 "-basis.npy file."
             )
-    named = [m for m in matches if m is not None]
-    pauli = named[0]["pauli"] if named else None
-    if any(m["pauli"] != pauli or m["n"] != named[0]["n"] for m in named):
+    pauli = matches[0]["pauli"]
+    if any(m["pauli"] != pauli or m["n"] != matches[0]["n"] for m in matches):
         raise CopylearnError(
             f"{' and '.join(Path(n).name for n in names)} name different runs: give one run's "
             "bits file and its -basis.npy file."
         )
     bits = _load_npy(names[0])
     basis = _load_npy(names[1]) if len(names) == 2 else None
-    if named:
-        n = int(named[0]["n"])
-        if len(pauli) != n:
-            raise CopylearnError(
-                f"{Path(names[0]).name}: size {n} with a {len(pauli)}-letter Pauli: check the name."
-            )
-        columns = bits.shape[1] if bits.ndim == 2 else 1
-        if basis is None and columns == n and n > 0 and columns != 2 * n:
-            raise CopylearnError(
-                f"{Path(names[0]).name}: {n} columns for size {n}, learn_states_c bits: give "
-                f"its basis file too ({recirq_states_names(n, pauli, basis=True)[1]})."
-            )
-        wanted = n if basis is not None else 2 * n
-        if columns != wanted:
-            raise CopylearnError(
-                f"{Path(names[0]).name}: array of shape {bits.shape}, but size-{n} "
-                f"{'learn_states_c' if basis is not None else 'learn_states_q'} data have "
-                f"{wanted} columns: check the file or its name."
-            )
+    n = int(matches[0]["n"])
+    if len(pauli) != n:
+        raise CopylearnError(
+            f"{Path(names[0]).name}: size {n} with a {len(pauli)}-letter Pauli: check the name."
+        )
+    columns = bits.shape[1] if bits.ndim == 2 else 1
+    if basis is None and columns == n and n > 0 and columns != 2 * n:
+        raise CopylearnError(
+            f"{Path(names[0]).name}: {n} columns for size {n}, learn_states_c bits: give "
+            f"its basis file too ({recirq_states_names(n, pauli, basis=True)[1]})."
+        )
+    wanted = n if basis is not None else 2 * n
+    if columns != wanted:
+        raise CopylearnError(
+            f"{Path(names[0]).name}: array of shape {bits.shape}, but size-{n} "
+            f"{'learn_states_c' if basis is not None else 'learn_states_q'} data have "
+            f"{wanted} columns: check the file or its name."
+        )
     return from_recirq_states(bits, basis, pauli=pauli, files=names)
 
 

@@ -413,7 +413,7 @@ def _files(tmp_path, case: str) -> list[Path]:
         ("pl-three", "--format pennylane reads"),
         ("rs-code3", "codes 0..2"),
         ("rs-nobasis", "basis file"),
-        ("rs-odd", "3 columns"),
+        ("rs-odd", "data.npy is not a ReCirq states file name"),
         ("rs-basisonly", "give its bits file (Q-size-3-pauli-XYZ.npy)"),
         ("rs-size", "4 columns"),
         ("rs-runs", "different runs"),
