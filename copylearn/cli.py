@@ -519,6 +519,8 @@ def _estimate(args: argparse.Namespace) -> int:
     ]
     if spec.supports("tr(rho^2)"):
         pairs.append((data.purity(), None))
+    if spec.supports("tr(Q rho Q rho)/tr(rho^2)"):  # Bell: the principal ratio, uncalibrated
+        pairs.append((data.estimate_principal_ratio(observables), None))
     if not pairs:
         why = spec.unsupported_notes.get("estimators", "").strip()
         raise CopylearnError(

@@ -415,7 +415,9 @@ class Dataset:
         """Unbiased estimate of tr(Q rho)^2 with its standard error.
 
         Bell data: the mean of f_Q (docs/theory.md §4.2), with the sample standard error (or,
-        if every shot agreed, the binomial error at the Jeffreys estimate). Shadow data: the
+        if every shot agreed, the binomial error at the Jeffreys estimate, scaled to the
+        protocol's value range ``Protocol.value_bound``: partial-bell's f_Q is 0 or +-c,
+        docs/theory.md §20.2). Shadow data: the
         U-statistic (S1^2 - S2) / (N (N - 1)) over pairs of distinct snapshots (docs/theory.md
         §3.3). Its standard error is the U-statistic variance
         (4 (N-2) zeta1 + 2 zeta2) / (N (N-1)) with zeta1 = mu^2 sigma^2 and
@@ -451,7 +453,7 @@ class Dataset:
                 "tr(Q rho)^2",
                 paulis.labels,
                 mean,
-                _pm1_stderr(mean, var, n),
+                _pm1_stderr(mean, var, n, spec.value_bound(paulis)),
                 n,
                 f"{self.protocol} mean",
             )
@@ -554,7 +556,11 @@ class Dataset:
         The standard error is the delta method's:
         Var R ~ [Var(f sigma) - 2 R Cov(f sigma, sigma) + R^2 Var(sigma)] / (K mean(sigma)^2)
         with sample (co)variances over the K shots. When sum sigma <= 0 the ratio is not
-        defined: its value is NaN and its error infinite.
+        defined: its value is NaN and its error infinite. When every shot gave the same f_Q
+        (e.g. 2 shots, or a Pauli that fixes a pure state) that variance is 0, and the error
+        is not: as for ``estimate_square``'s Bell data, an unseen f_Q at the far end of
+        [-1, 1] with the Jeffreys probability p = 0.5 / (K + 1) gives the numerator
+        (1 + |R|)^2 p (1 - p) (docs/theory.md §19.3).
 
         Raises
         ------
@@ -569,10 +575,13 @@ class Dataset:
         sy = np.zeros(len(paulis))
         syy, sxy = np.zeros(len(paulis)), np.zeros(len(paulis))
         sx = sxx = 0.0
+        f_low, f_high = np.full(len(paulis), np.inf), np.full(len(paulis), -np.inf)
         for chunk in plane_chunks(k, len(paulis)):
             part = {name: a[chunk] for name, a in self.arrays.items()}
             x = spec.purity_values(part)
-            y = spec.sums_values(paulis, part) * x[:, None]
+            f = spec.sums_values(paulis, part)
+            y = f * x[:, None]
+            f_low, f_high = np.minimum(f_low, f.min(axis=0)), np.maximum(f_high, f.max(axis=0))
             sx, sxx = sx + float(x.sum()), sxx + float(x @ x)
             sy, syy, sxy = sy + y.sum(axis=0), syy + (y * y).sum(axis=0), sxy + x @ y
         mx, my = sx / k, sy / k
@@ -582,6 +591,11 @@ class Dataset:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(sx > 0, sy / sx, np.nan)
             var = (vy - 2 * ratio * cxy + ratio**2 * vx) / (k * mx**2)
+            # Every shot gave the same f_Q: y - R x is 0 on every shot, its sample variance
+            # too; the unseen f_Q at the far end of [-1, 1] (Jeffreys p) bounds it instead.
+            p = 0.5 / (k + 1)
+            floor = (1.0 + np.minimum(np.abs(ratio), 1.0)) ** 2 * p * (1.0 - p) / (k * mx**2)
+            var = np.where(f_low == f_high, floor, var)
             stderr = np.where(sx > 0, np.sqrt(np.maximum(var, 0.0)), np.inf)
         return Estimates(
             "tr(Q rho Q rho)/tr(rho^2)",
@@ -674,14 +688,28 @@ def walsh_squares(histogram: np.ndarray, n: int) -> np.ndarray:
     return means * (1 - 2 * (y_count & 1))
 
 
-def _pm1_stderr(mean: np.ndarray, var: np.ndarray, n: int) -> np.ndarray:
-    """Standard error of the mean of n values in {+1, -1}.
+def _pm1_stderr(mean: np.ndarray, var: np.ndarray, n: int, bound: Any = 1.0) -> np.ndarray:
+    """Standard error of the mean of n values in [-bound, bound] (default: {+1, -1}).
 
     The sample variance is used, except when every shot agreed (variance 0): the error is
-    then not zero, and the binomial error at the Jeffreys point estimate 0.5 / (n + 1) of the
-    unseen outcome's probability is reported instead.
+    then not zero, and the error of a two-point law is reported instead: the observed value
+    and an unseen one at the far end of the range, bound + |mean| away (2 for +-1 values),
+    with the Jeffreys point estimate p = 0.5 / (n + 1) of the unseen outcome's probability,
+    variance (bound + |mean|)^2 p (1 - p).
+
+    Parameters
+    ----------
+    mean, var : np.ndarray, shape (M,)
+        Sample means and variances of the single-shot values.
+    n : int
+        Shots (>= 1).
+    bound : float or np.ndarray of shape (M,)
+        The largest |single-shot value| (``Protocol.value_bound``).
     """
-    floor = 4.0 * (0.5 / (n + 1)) * (1.0 - 0.5 / (n + 1))
+    p = 0.5 / (n + 1)
+    bound = np.asarray(bound, dtype=float)
+    far = bound + np.minimum(np.abs(mean), bound)
+    floor = far**2 * p * (1.0 - p)
     return np.sqrt(np.where(var > 0, var, floor) / n)
 
 

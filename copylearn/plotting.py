@@ -312,6 +312,36 @@ def _draw_series(
     return handle, y_values, bool(missing)
 
 
+def n_star_errorbar(ax: Any, x: Any, y: Any, ci: Any, *, marker: str, colour: str, label: str):
+    """Measured N* with its confidence interval as error bars, in the style the side figures
+    share (``noise_fraction`` of :mod:`copylearn.qpca_plot`, ``predictions`` of
+    :mod:`copylearn.query_plot`).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    x, y : array-like, shape (P,)
+        Positions and N* of the P measured points.
+    ci : array-like, shape (P, 2)
+        Lower and upper ends of N*'s interval (a missing end already replaced by N*).
+    marker, colour, label : str
+        The series' marker, colour and legend label.
+    """
+    ci = np.asarray(ci, dtype=float).reshape(-1, 2)
+    y = np.asarray(y, dtype=float)
+    return ax.errorbar(
+        x,
+        y,
+        yerr=[y - ci[:, 0], ci[:, 1] - y],
+        fmt=marker,
+        ms=3.5,
+        color=colour,
+        lw=0.8,
+        capsize=1.5,
+        label=label,
+    )
+
+
 def _not_reached_handle() -> Line2D:
     return Line2D(
         [],

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from copylearn.plotting import OKABE_ITO, _measured, _strategy_style
+from copylearn.plotting import OKABE_ITO, _measured, _strategy_style, n_star_errorbar
 
 __all__ = ["has_noise_fraction_sweep", "noise_fraction_figure", "theory_shape"]
 
@@ -78,15 +78,13 @@ def noise_fraction_figure(rows: list[dict[str, Any]]) -> Figure:
             ],
             dtype=float,
         ).reshape(-1, 2)
-        ax.errorbar(
+        n_star_errorbar(
+            ax,
             lam,
             y,
-            yerr=[y - ci[:, 0], ci[:, 1] - y],
-            fmt=style["marker"],
-            ms=3.5,
-            color=colour,
-            lw=0.8,
-            capsize=1.5,
+            ci,
+            marker=style["marker"],
+            colour=colour,
             label=f"{style['label']}, n = {n}",
         )
         missing = [r for r in members if not _measured(r)]

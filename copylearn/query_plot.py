@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from copylearn.plotting import OKABE_ITO, _declared_overlays, _measured, _strategy_style
+from copylearn.plotting import (
+    OKABE_ITO,
+    _declared_overlays,
+    _measured,
+    _strategy_style,
+    n_star_errorbar,
+)
 from copylearn.query_fits import fit_log_queries
 
 __all__ = ["has_query_sweep", "predictions_figure"]
@@ -61,17 +67,7 @@ def predictions_figure(rows: list[dict[str, Any]]) -> Figure:
         label = f"{style['label']}, n = {group['n']}"
         if group.get("known_queries"):
             label += " (queries known in advance)"
-        ax.errorbar(
-            m,
-            y,
-            yerr=[y - ci[:, 0], ci[:, 1] - y],
-            fmt=style["marker"],
-            ms=3.5,
-            color=colour,
-            lw=0.8,
-            capsize=1.5,
-            label=label,
-        )
+        n_star_errorbar(ax, m, y, ci, marker=style["marker"], colour=colour, label=label)
         if fit["b"] is None:
             continue
         grid = np.geomspace(max(5, m.min()), m.max(), 50)

@@ -72,3 +72,89 @@ def test_recirq_states_refuses_a_foreign_partner_of_a_states_file(tmp_path, caps
         "bases.npy",
         words=["bases.npy is not a ReCirq states file name"],
     )
+
+
+# ----- 4: the principal ratio's error when every shot agreed; its CLI route --------------------
+def _jeffreys_numerator(k: int, far: float) -> float:
+    p = 0.5 / (k + 1)
+    return far**2 * p * (1 - p)
+
+
+@pytest.fixture(scope="module")
+def fixed_bell():
+    """Bell data of (I + XY)/4: f_XY = 1 on every shot, sigma = +-1 (tr rho^2 = 1/2)."""
+    return cl.collect(cl.PauliMixedState("XY", alpha=1.0), "bell", copies=400, seed=5)
+
+
+def test_principal_ratio_error_is_not_zero_when_every_shot_agreed(fixed_bell):
+    spec = fixed_bell.spec
+    sigma = spec.purity_values(fixed_bell.arrays)
+    assert np.all(spec.sums_values(cl.parse_paulis(["XY"], 2), fixed_bell.arrays) == 1)
+    for k in (fixed_bell.shots, int(np.flatnonzero(np.cumsum(sigma) > 0)[1]) + 1):
+        part = {name: a[:k] for name, a in fixed_bell.arrays.items()}
+        est = cl.Dataset("bell", 2, part, fixed_bell.metadata).estimate_principal_ratio("XY")
+        mx = sigma[:k].mean()
+        assert est.values[0] == 1.0
+        expected = np.sqrt(_jeffreys_numerator(k, 2.0) / (k * mx**2))
+        assert est.stderr[0] == pytest.approx(expected, rel=1e-12), k
+
+
+def test_estimate_cli_prints_the_principal_ratio_of_bell_data(fixed_bell, tmp_path, capsys):
+    import json
+
+    path = fixed_bell.save(tmp_path / "b.npz")
+    assert main(["estimate", str(path), "--observables", "XY,ZZ", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ratio = [r for r in report["results"] if r["quantity"] == "tr(Q rho Q rho)/tr(rho^2)"]
+    assert len(ratio) == 1
+    direct = fixed_bell.estimate_principal_ratio(["XY", "ZZ"])
+    assert [e["value"] for e in ratio[0]["estimates"]] == pytest.approx(direct.values.tolist())
+    assert main(["estimate", str(path), "--observables", "XY"]) == 0
+    assert "tr(Q rho Q rho)/tr(rho^2)" in capsys.readouterr().out
+
+
+# ----- 7: partial-bell's zero-variance floor follows its value range ---------------------------
+def test_partial_bell_square_floor_scales_with_its_values():
+    """Pauli rest, k = 0, Q = XYZ: f_Q is 0 or +-27 (docs/theory.md §20.2); 12 shots of
+    seed 0 all miss, so the sample variance is 0 and the floor is 27 sqrt(p (1 - p) / N)."""
+    state = cl.PauliMixedState("XYZ", alpha=0.5)
+    options = {"memory_qubits": 0, "rest": "pauli"}
+    data = cl.collect(state, "partial-bell", copies=24, seed=0, backend="stim", options=options)
+    f = data.spec.sums_values(cl.parse_paulis(["XYZ"], 3), data.arrays)
+    assert data.shots == 12 and np.all(f == 0)
+    est = data.estimate_square("XYZ")
+    expected = np.sqrt(_jeffreys_numerator(12, 27.0) / 12)
+    assert est.values[0] == 0.0 and est.stderr[0] == pytest.approx(expected, rel=1e-12)
+    # Bell data keep the +-1 floor: every shot of (I + XY)/4 gives f_XY = 1.
+    bell = cl.collect(cl.PauliMixedState("XY", alpha=1.0), "bell", copies=40, seed=5)
+    sq = bell.estimate_square("XY")
+    assert sq.stderr[0] == pytest.approx(np.sqrt(_jeffreys_numerator(20, 2.0) / 20), rel=1e-12)
+
+
+# ----- 9: the side figures' N* error bars come from one helper --------------------------------
+@pytest.mark.parametrize(
+    ("module", "figure", "store"),
+    [
+        ("qpca_plot", "noise_fraction_figure", "qpca_noise_fraction"),
+        ("query_plot", "predictions_figure", "predictions_vs_copies"),
+    ],
+)
+def test_side_figures_draw_n_star_through_the_shared_helper(monkeypatch, module, figure, store):
+    import importlib
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from copylearn import plotting
+
+    mod = importlib.import_module(f"copylearn.{module}")
+    calls = []
+
+    def recording(ax, x, y, ci, **style):
+        calls.append(style)
+        return plotting.n_star_errorbar(ax, x, y, ci, **style)
+
+    monkeypatch.setattr(mod, "n_star_errorbar", recording)
+    rows = plotting._read_rows(Path(__file__).resolve().parent.parent / "figures" / store)
+    getattr(mod, figure)(rows)
+    assert calls and all(set(c) == {"marker", "colour", "label"} for c in calls)

@@ -366,6 +366,12 @@ class Protocol:
         """``(shots, M)`` single-shot values (the terms of :meth:`sums`)."""
         raise NotImplementedError
 
+    def value_bound(self, paulis) -> np.ndarray:
+        """``(M,)`` the largest |single-shot value| of each Pauli (default 1: +-1 values, as
+        Bell sampling's f_Q); the zero-variance error floor of ``estimate_square`` scales
+        with it."""
+        return np.ones(len(paulis))
+
     def calibration_stderr(self, mean: np.ndarray, w: np.ndarray, shots: int) -> np.ndarray:
         """Standard error of a damping mean from its signed single-shot values ``w``."""
         return w.std(axis=0, ddof=1) / np.sqrt(shots)

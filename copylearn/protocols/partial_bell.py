@@ -364,6 +364,11 @@ class PartialBell(Protocol):
             return np.where(weight > 0, 2.0 ** (n - k) + 1.0, 1.0)
         return np.power(3.0, weight)
 
+    def value_bound(self, paulis: Paulis) -> np.ndarray:
+        """``(M,)`` the largest |f_Q|: c, since an experiment yields 0 or +-c with c the second
+        moment (docs/theory.md §20.2); ``estimate_square``'s zero-variance floor uses it."""
+        return self.second_moment(paulis)
+
     def sums_values(self, paulis: Paulis, data: dict[str, np.ndarray]) -> np.ndarray:
         """``(shots, M)`` single-shot values f_Q (docs/theory.md §20.2)."""
         n, k = paulis.n, self.memory_qubits
