@@ -158,3 +158,15 @@ def test_side_figures_draw_n_star_through_the_shared_helper(monkeypatch, module,
     rows = plotting._read_rows(Path(__file__).resolve().parent.parent / "figures" / store)
     getattr(mod, figure)(rows)
     assert calls and all(set(c) == {"marker", "colour", "label"} for c in calls)
+
+
+# ----- 5: principal-component refuses the degenerate n = 2 -----------------------------------
+def test_principal_component_refuses_n_2_in_one_line(tmp_path, capsys):
+    config = tmp_path / "qpca.toml"
+    config.write_text(
+        '[sweep]\ntask = "principal-component"\nseed = 1\nstrategies = ["bell"]\n'
+        "[grid]\nn = [2, 3]\n"
+    )
+    assert main(["sweep", str(config), "--out", str(tmp_path / "out")]) == 2
+    _one_line(capsys, "grid.n", "n = 2", "n >= 3", "§19.1")
+    assert not (tmp_path / "out").exists()

@@ -54,8 +54,11 @@ from copylearn.tasks.purity_testing import (
 #: The estimator key of Bell data's ratio (``copylearn.protocols.ESTIMATORS``).
 RATIO = "tr(Q rho Q rho)/tr(rho^2)"
 NOISE_KINDS = ("white", "structured")
-#: Smallest n: the hidden P needs a random part on n - 1 >= 1 qubits.
+#: Smallest n of the state: the hidden P needs a random part on n - 1 >= 1 qubits.
 MIN_QUBITS = 2
+#: Smallest n of the task (docs/theory.md §19.1): at n = 2 the random part is one qubit, and a
+#: cold Q that commutes with P often has |<Q>_psi| near 1, so the rules cannot separate it.
+TASK_MIN_QUBITS = 3
 #: Smallest n of the fits of N* versus n (docs/theory.md §19.4: the finite-n floor).
 FIT_N_MIN = 5
 
@@ -363,11 +366,11 @@ class PrincipalComponent(Task):
         """Reject what the task cannot run, naming the key, with the fix."""
         super().check_spec(spec)
         n = spec["n"]
-        if n < MIN_QUBITS:
+        if n < TASK_MIN_QUBITS:
             raise ParameterError(
                 "n",
-                f"n = {n}: the principal component needs n >= {MIN_QUBITS} qubits (a random "
-                "part on n - 1 qubits and a parity qubit).",
+                f"n = {n}: the task needs n >= {TASK_MIN_QUBITS} qubits (at n = 2 a cold query "
+                "commuting with P often has |<Q>_psi| near 1, docs/theory.md §19.1): use n >= 3.",
             )
         try:
             noise_input(spec.get("noise_state", "white"), n)
