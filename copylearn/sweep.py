@@ -630,7 +630,11 @@ _MEMORY_FIXES = {
 
 
 def check_runnable(
-    config: Config, memory: int | None = None, specs: Sequence[Mapping[str, Any]] | None = None
+    config: Config,
+    memory: int | None = None,
+    specs: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    workers: int = 1,
 ) -> None:
     """Refuse, before any work, a config whose points this machine cannot run.
 
@@ -647,6 +651,11 @@ def check_runnable(
         Bytes available; default :func:`available_memory` (no memory check if unknown).
     specs : sequence of mapping, optional
         Check only these points (e.g. those a resumed sweep has still to run); default all.
+    workers : int
+        Processes that may each hold a point's memory at once: the pool's workers run that
+        many points together, and a long point spreads its trials over that many processes
+        (:func:`copylearn.complexity.run_point`'s ``workers``, :mod:`copylearn.trial_workers`).
+        The estimate is multiplied by it.
 
     Raises
     ------
@@ -686,16 +695,26 @@ def check_runnable(
     memory = available_memory() if memory is None else memory
     if memory is None:
         return
+    processes = max(1, int(workers))
     for spec in points:
         parts = point_memory(spec)
-        total = sum(parts.values()) + (256 << 20)  # plus the interpreter, Cirq and qsim
+        each = sum(parts.values()) + (256 << 20)  # plus the interpreter, Cirq and qsim
+        total = processes * each
         if total > memory:
             key = max(parts, key=parts.__getitem__)
+            part = f"{key}: {parts[key] / 2**30:.1f} GiB"
+            fix = _memory_fix(spec, key)
+            if processes == 1:
+                need = f"one point needs about {total / 2**30:.1f} GiB of memory ({part})"
+            else:
+                need = (
+                    f"{processes} worker processes need about {total / 2**30:.1f} GiB of memory "
+                    f"({each / 2**30:.1f} GiB each, {part})"
+                )
+                fix += f", or use fewer workers (--workers K, K < {processes})"
             raise CopylearnError(
-                f"{where(spec['strategy'], key)}: {spec['strategy']} at n = {spec['n']}: one "
-                f"point needs about {total / 2**30:.1f} GiB of memory ({key}: "
-                f"{parts[key] / 2**30:.1f} GiB), more than the {memory / 2**30:.1f} GiB "
-                f"available: {_memory_fix(spec, key)}."
+                f"{where(spec['strategy'], key)}: {spec['strategy']} at n = {spec['n']}: {need}, "
+                f"more than the {memory / 2**30:.1f} GiB available: {fix}."
             )
 
 
@@ -2158,7 +2177,13 @@ def _run_sweep(
         stored = [row for row in _read_rows(out / STORE_NAME)[0] if row["id"] in specs]
     if point_runner is None:
         done = {row["id"] for row in stored}
-        check_runnable(config, specs=[spec for pid, spec in specs.items() if pid not in done])
+        # Pool workers each hold a point (or a share of one point's trials) at once.
+        pool = 1 if workers == 0 or dask is not None else (workers or os.cpu_count() or 1)
+        check_runnable(
+            config,
+            specs=[spec for pid, spec in specs.items() if pid not in done],
+            workers=pool,
+        )
         from copylearn.complexity import run_point
 
         point_runner = run_point

@@ -170,3 +170,41 @@ def test_principal_component_refuses_n_2_in_one_line(tmp_path, capsys):
     assert main(["sweep", str(config), "--out", str(tmp_path / "out")]) == 2
     _one_line(capsys, "grid.n", "n = 2", "n >= 3", "§19.1")
     assert not (tmp_path / "out").exists()
+
+
+# ----- 8: the memory check counts every worker process ----------------------------------------
+_BIG = '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["bell"]\n[grid]\nn = 12\n'
+_BIG += 'queries = "all"\n'  # about 51 GiB per point (tests/test_sweep_hardening.py)
+
+
+def test_check_runnable_multiplies_by_the_workers():
+    from copylearn.sweep import check_runnable, parse_config, point_memory
+
+    config = parse_config(_BIG)
+    each = sum(point_memory(config.points()[0]).values()) + (256 << 20)
+    check_runnable(config, memory=64 << 30)  # one process fits
+    with pytest.raises(CopylearnError) as info:
+        check_runnable(config, memory=64 << 30, workers=2)
+    text = str(info.value)
+    assert f"2 worker processes need about {2 * each / 2**30:.1f} GiB" in text, text
+    assert f"{each / 2**30:.1f} GiB each" in text and "--workers K, K < 2" in text
+    assert "\n" not in text
+
+
+def test_sweep_cli_refuses_workers_that_do_not_fit(tmp_path, capsys, monkeypatch):
+    """A small point on a machine whose free memory holds one process's estimate, not two."""
+    from copylearn import sweep
+
+    text = (
+        '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["bell"]\n[grid]\nn = 2\n'
+        "trials = 40\nmax_copies = 2000\n"
+    )
+    point = sweep.parse_config(text).points()[0]
+    each = sum(sweep.point_memory(point).values()) + (256 << 20)
+    monkeypatch.setattr(sweep, "available_memory", lambda: int(1.5 * each))
+    config = tmp_path / "small.toml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    assert main(["sweep", str(config), "--out", str(out), "--workers", "2", "--quiet"]) == 2
+    _one_line(capsys, "2 worker processes", "fewer workers")
+    assert not out.exists()
