@@ -329,7 +329,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default="all-zeros",
         help="judge, two-query (Q) files: 'all-zeros' (default) is for noiseless data only, "
         "noise makes every file fail it; 'pairs' (needs --tau) is the noise-robust rule. "
-        "C files are always judged by the collision statistic",
+        "C files are always judged by the collision statistic (see --collision-tau)",
     )
     r.add_argument(
         "--tau",
@@ -338,6 +338,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="judge --rule pairs: 'scrambling' iff the fraction of non-(0,0) Bell pairs exceeds "
         "T; take T from held-out calibration of the same device and depth (a sweep row's "
         "decision_rule shows one), never from the files judged",
+    )
+    r.add_argument(
+        "--collision-tau",
+        type=float,
+        metavar="D",
+        help="judge, one-query (C) files: 'scrambling' iff the collision statistic D-hat "
+        "exceeds D; without it D = 1/(2(2^n + 1)), for noiseless data only (noise shrinks "
+        "D-hat). Take D from held-out calibration of the same device and depth (a noisy "
+        "conventional-y row's decision_rule tau)",
     )
     li = sub.add_parser("list", help="every registered task and protocol, with its parameters")
     li.add_argument("--json", action="store_true", help="one JSON document for machines")

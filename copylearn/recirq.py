@@ -214,7 +214,18 @@ def pair_fraction(data) -> float:
     return float(pair_fraction_sums(data.arrays).sum()) / (data.n * max(shots, 1))
 
 
-def judge(data, rule: str = "all-zeros", tau: float | None = None) -> str:
+def check_collision_tau(collision_tau: float | None) -> None:
+    """Refuse a collision threshold that D-hat (in [-1, 1]) cannot be compared with."""
+    if collision_tau is not None and not -1.0 <= collision_tau <= 1.0:  # also refuses nan
+        raise CopylearnError(
+            f"--collision-tau {collision_tau}: D-hat lies in [-1, 1], give a threshold there "
+            "(a noisy conventional-y row's decision_rule tau)."
+        )
+
+
+def judge(
+    data, rule: str = "all-zeros", tau: float | None = None, *, collision_tau: float | None = None
+) -> str:
     """The time-reversal task's decision on all of ``data``: "symmetric" or "scrambling".
 
     The rules are the task's (docs/theory.md §18). ``two-query-bell`` data: ``rule =
@@ -222,21 +233,26 @@ def judge(data, rule: str = "all-zeros", tau: float | None = None) -> str:
     noiseless data only (noise makes every process fail it); ``rule = "pairs"``,
     "scrambling" iff T, the fraction of non-(0,0) pairs, exceeds ``tau``, which should come
     from held-out calibration (a sweep row's ``decision_rule``). ``conventional-y`` data: the
-    collision statistic against 1/(2(d + 1)), whatever ``rule``.
+    collision statistic D-hat, whatever ``rule``, against ``collision_tau`` when given (the
+    held-out calibrated threshold of a noisy point, a sweep row's ``decision_rule`` tau,
+    §18.3), else against the noiseless 1/(2(d + 1)), which noise that shrinks Delta defeats.
 
     Raises
     ------
     CopylearnError
         An unknown rule, ``pairs`` without a ``tau`` in [0, 1], ``tau`` with ``all-zeros``,
-        or a dataset without shots.
+        a ``collision_tau`` outside [-1, 1], or a dataset without shots.
     """
     from copylearn.tasks import get_task
     from copylearn.tasks.time_reversal import Instance
 
     check_rule(rule, tau)
+    check_collision_tau(collision_tau)
     task = get_task("time-reversal")
     spec = {"n": data.n, "strategy": data.protocol, "rule": rule}
     calibration = {"tau": tau} if rule == "pairs" else None
+    if data.protocol != "two-query-bell":
+        calibration = None if collision_tau is None else {"tau": collision_tau}
     learner = task.learner(spec, data.spec, Instance(None, True), calibration)
     shots = len(next(iter(data.arrays.values())))
     if shots == 0:
@@ -245,12 +261,14 @@ def judge(data, rule: str = "all-zeros", tau: float | None = None) -> str:
     return "symmetric" if bool(learner.judge(data.arrays, ends, ends)[0]) else "scrambling"
 
 
-def describe_rule(data, rule: str, tau: float | None) -> str:
+def describe_rule(data, rule: str, tau: float | None, *, collision_tau: float | None = None) -> str:
     """How :func:`judge` decided on ``data``, for the command's output line."""
     from copylearn.tasks.time_reversal import collision_threshold
 
     if data.protocol != "two-query-bell":
-        return f"rule collisions, tau={collision_threshold(data.n):.6g}"
+        if collision_tau is not None:
+            return f"rule collisions, tau={collision_tau:.6g}, calibrated"
+        return f"rule collisions, tau={collision_threshold(data.n):.6g}, noiseless data"
     if rule == "pairs":
         return f"rule pairs, tau={tau:.6g}, T={pair_fraction(data):.6g}"
     return "rule all-zeros, noiseless data"
@@ -313,8 +331,10 @@ def run_cli(args: argparse.Namespace) -> int:
         print(import_files("recirq-dynamics", args.files, args.out, force=args.force))
     else:
         check_rule(args.rule, args.tau)
+        check_collision_tau(args.collision_tau)
         for name in args.files:
             data = import_file(name)
-            verdict = judge(data, args.rule, args.tau)
-            print(f"{name}: {verdict} ({describe_rule(data, args.rule, args.tau)})")
+            verdict = judge(data, args.rule, args.tau, collision_tau=args.collision_tau)
+            how = describe_rule(data, args.rule, args.tau, collision_tau=args.collision_tau)
+            print(f"{name}: {verdict} ({how})")
     return 0

@@ -208,3 +208,37 @@ def test_sweep_cli_refuses_workers_that_do_not_fit(tmp_path, capsys, monkeypatch
     assert main(["sweep", str(config), "--out", str(out), "--workers", "2", "--quiet"]) == 2
     _one_line(capsys, "2 worker processes", "fewer workers")
     assert not out.exists()
+
+
+# ----- 10: recirq judge takes a calibrated collision threshold for noisy C files ---------------
+def test_recirq_judge_takes_a_calibrated_collision_threshold(tmp_path, capsys):
+    """Depolarizing 0.05 at n = 3 shrinks a scrambling U's D-hat below the noiseless
+    1/(2(d + 1)); the midpoint of held-out classes' means (seeds 10-12, never the judged files'
+    40, 41) separates them again, as the task's noisy rule does (docs/theory.md §18.3)."""
+    from copylearn.collect import collect
+    from copylearn.processes import sample_process
+    from copylearn.recirq import export_dataset
+    from copylearn.tasks.time_reversal import collision_threshold, d_hat
+
+    def noisy(family, seed):
+        process = sample_process(family, 3, np.random.default_rng(seed))
+        return collect(process, "conventional-y", copies=400, noise="depolarizing:0.05", seed=seed)
+
+    means = [
+        np.mean([d_hat(noisy(family, seed).arrays["bits"], 3) for seed in range(10, 13)])
+        for family in ("tsym", "scrambling")
+    ]
+    tau = 0.5 * (means[0] + means[1])
+    assert means[1] < collision_threshold(3)  # the noiseless threshold cannot apply
+    files = [
+        str(export_dataset(noisy(f, s), tmp_path)) for f, s in (("tsym", 40), ("scrambling", 41))
+    ]
+    assert main(["recirq", "judge", *files]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("symmetric (rule collisions, tau=0.0555556, noiseless data)"), lines
+    assert main(["recirq", "judge", *files, "--collision-tau", str(tau)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{files[0]}: symmetric (rule collisions, tau={tau:.6g}, calib")
+    assert lines[1].startswith(f"{files[1]}: scrambling (rule collisions, tau={tau:.6g}, calib")
+    assert main(["recirq", "judge", files[0], "--collision-tau", "nan"]) == 2
+    _one_line(capsys, "--collision-tau nan", "[-1, 1]")
