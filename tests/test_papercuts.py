@@ -242,3 +242,46 @@ def test_recirq_judge_takes_a_calibrated_collision_threshold(tmp_path, capsys):
     assert lines[1].startswith(f"{files[1]}: scrambling (rule collisions, tau={tau:.6g}, calib")
     assert main(["recirq", "judge", files[0], "--collision-tau", "nan"]) == 2
     _one_line(capsys, "--collision-tau nan", "[-1, 1]")
+
+
+# ----- 3: every --out creates missing parent directories, as the README says ------------------
+def test_every_output_path_creates_missing_parents(tmp_path, capsys):
+    """collect, import, export (three layouts) and summary --csv, each into ``new/<command>/``
+    under a directory that does not exist yet (sweep and plot: the next test)."""
+    root = tmp_path / "new"
+    shadow, tq = root / "collect" / "s.npz", root / "collect2" / "q.npz"
+    common = ["--copies", "40", "--seed", "1"]
+    assert main(["collect", "--state", "pauli:XY", "--protocol", "pauli-shadow", *common,
+                 "--out", str(shadow)]) == 0  # fmt: skip
+    assert main(["collect", "--process", "tsym:n=2,seed=1", "--protocol", "two-query-bell",
+                 *common, "--out", str(tq)]) == 0  # fmt: skip
+    pl = root / "export" / "p.npz"
+    assert main(["export", "--format", "pennylane", str(shadow), "--out", str(pl)]) == 0
+    back = root / "import" / "b.npz"
+    assert main(["import", "--format", "pennylane", str(pl), "--out", str(back)]) == 0
+    rs = ["export", "--format", "recirq-states", str(shadow), "--pauli", "XY"]
+    assert main([*rs, "--out", str(root / "states" / "d")]) == 0
+    dyn = ["export", "--format", "recirq-dynamics", str(tq), "--out", str(root / "dyn" / "d")]
+    assert main(dyn) == 0
+    store = Path(__file__).resolve().parent.parent / "figures" / "qpca_noise_fraction"
+    csv = root / "summary" / "t.csv"
+    assert main(["summary", str(store), "--csv", str(csv)]) == 0
+    capsys.readouterr()
+    for path in (shadow, tq, pl, back, csv):
+        assert path.is_file(), path
+    for folder in ("states/d", "dyn/d"):
+        assert any((root / folder).iterdir()), folder
+
+
+def test_sweep_and_plot_create_missing_parents(tmp_path, capsys):
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["bell"]\n[grid]\nn = 2\n'
+        "trials = 40\nmax_copies = 200\n"
+    )
+    store = tmp_path / "new" / "sweep" / "store"
+    assert main(["sweep", str(config), "--out", str(store), "--workers", "0", "--quiet"]) == 0
+    figures = tmp_path / "new" / "plot" / "figs"
+    assert main(["plot", str(store), "--out", str(figures)]) == 0
+    capsys.readouterr()
+    assert (store / "results.jsonl").is_file() and any(figures.iterdir())
