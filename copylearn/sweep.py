@@ -1540,7 +1540,7 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
         Further spec keys to show (e.g. the ones that vary across the sweep).
     """
     spec = row["spec"]
-    extra = "".join(f" {k}={spec_value(spec, k)}" for k in keys if k not in ("strategy", "n"))
+    extra = _shown_keys(spec, keys)
     label = f"{spec['strategy']} n={spec['n']}{extra}"
     if row.get("reached") is False or row.get("n_star") is None:
         text = f"N* not reached (> max_copies = {spec_value(spec, 'max_copies')})"
@@ -1563,6 +1563,13 @@ def varying_keys(specs: Sequence[Mapping[str, Any]]) -> list[str]:
         if len({json.dumps(spec.get(key, _default(spec, key))) for spec in specs}) > 1:
             keys.append(key)
     return keys
+
+
+def _shown_keys(spec: Mapping[str, Any], keys: Sequence[str]) -> str:
+    """`` KEY=VALUE`` for each of ``keys`` (but strategy and n) that the point has: a protocol
+    option of another strategy (``memory_qubits`` beside ``clifford-shadow``) is left out."""
+    shown = [k for k in keys if k not in ("strategy", "n")]
+    return "".join(f" {k}={_default(spec, k)}" for k in shown if _default(spec, k) is not None)
 
 
 def _default(spec: Mapping[str, Any], key: str) -> Any:
@@ -1731,7 +1738,7 @@ class _Progress:
         spec = self.pending.get(pid) if pid is not None else None
         where = f"point {self.resumed + self.done + 1}/{self.total}" if self.workers == 1 else ""
         if spec is not None:
-            extra = "".join(f" {k}={spec_value(spec, k)}" for k in self.keys if k != "strategy")
+            extra = _shown_keys(spec, self.keys)
             where = f"{where} ({spec['strategy']} n={spec['n']}{extra})".strip()
         self.inner_text = f"{where}: {message}" if where else str(message)
         if self.enabled:
