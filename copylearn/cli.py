@@ -669,6 +669,17 @@ def _load_fits(rows: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"fits unavailable: {exc}"
 
 
+def _fits_in_n(rows: list[dict], fits: list[dict]) -> list[dict]:
+    """The fits of series whose rows span two or more n (a series of one n, e.g. one
+    ``memory_qubits`` of a sweep over k at fixed n, has nothing to fit in n)."""
+    from copylearn.fits import _group_key
+
+    spans: dict[str, set] = {}
+    for row in rows:
+        spans.setdefault(_group_key(row["spec"]), set()).add(row["spec"]["n"])
+    return [f for f in fits if len(spans.get(_group_key({**f["group"], "n": 0}), ())) >= 2]
+
+
 def _fit_module(name: str):
     """``copylearn.<name>``, a module built on copylearn.fits (``query_fits``: the
     N* = a + b ln M fits; ``memory_tradeoff``: the fits in n - k), or None without
@@ -776,24 +787,30 @@ def _summary(args: argparse.Namespace) -> int:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    if fits:
+    shown = _fits_in_n(rows, fits)  # a series that holds one n has nothing to fit in n
+    if shown:
         print(
             "\nfitted log N* = a + n log b (weighted least squares, n where N* is off its floor):"
         )
-        for fit in fits:
-            group = fit.get("group", {})
-            label = " ".join(f"{k}={group[k]}" for k in keys if k in group)
-            ns = fit.get("ns") or []
-            span = f"n = {min(ns)}..{max(ns)} ({len(ns)} points)" if ns else "no points"
-            if fit.get("fit_n_min") is not None:
-                span += f", the task's fit range n >= {fit['fit_n_min']}"
-            name = " ".join([str(fit.get("strategy", group.get("strategy", "?"))), label]).strip()
-            print(
-                f"  {name}: "
-                f"b = {_fmt_number(fit.get('base'))} {_fmt_interval(fit.get('base_ci'))}, "
-                f"log b = {_fmt_number(fit.get('log_base'))} "
-                f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
-            )
+    for fit in shown:
+        group = fit.get("group", {})
+        label = " ".join(f"{k}={group[k]}" for k in keys if k in group)
+        ns = fit.get("ns") or []
+        span = f"n = {min(ns)}..{max(ns)} ({len(ns)} points)" if ns else "no points"
+        if fit.get("fit_n_min") is not None:
+            span += f", the task's fit range n >= {fit['fit_n_min']}"
+        name = " ".join([str(fit.get("strategy", group.get("strategy", "?"))), label]).strip()
+        print(
+            f"  {name}: "
+            f"b = {_fmt_number(fit.get('base'))} {_fmt_interval(fit.get('base_ci'))}, "
+            f"log b = {_fmt_number(fit.get('log_base'))} "
+            f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
+        )
+    if len(shown) < len(fits):
+        print(
+            f"{'' if shown else chr(10)}  ({len(fits) - len(shown)} series hold a single n each: "
+            "no fit in n for them)"
+        )
     memory = _fit_module("memory_tradeoff")
     for line in memory.summary_lines(rows) if memory else []:  # n - k (docs/theory.md §20.4)
         print(line)

@@ -240,15 +240,28 @@ def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def memory_figure(rows: Sequence[dict[str, Any]]):
     """Copies needed versus k: measured N* with 95% intervals, the single-copy level, and
-    the theory curves (memory branch, single-copy level and their minimum, per alpha)."""
+    the theory curves (memory branch, single-copy level and their minimum, per alpha); one
+    panel per n when the store holds several."""
     from matplotlib.figure import Figure
+
+    fits = fit_memory(rows)
+    ns = sorted({fit["n"] for fit in fits})
+    fig = Figure(figsize=(3.6 * max(1, len(ns)), 2.9))
+    axes = fig.subplots(1, max(1, len(ns)), squeeze=False)[0]
+    for ax, n in zip(axes, ns, strict=False):
+        _memory_panel(ax, [fit for fit in fits if fit["n"] == n], rows)
+        if len(ns) > 1:
+            ax.set_title(f"n = {n}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _memory_panel(ax, fits: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> None:
+    """One n: the groups of ``fits`` (all at that n), their levels and theory curves."""
     from matplotlib.lines import Line2D
 
     from copylearn.plotting import OKABE_ITO, _strategy_style
 
-    fits = fit_memory(rows)
-    fig = Figure(figsize=(3.6, 2.9))
-    ax = fig.add_subplot()
     palette = ["reddish_purple", "vermillion", "blue", "orange"]
     ys: list[float] = []
     c1_ref = c2_ref = None
@@ -328,8 +341,17 @@ def memory_figure(rows: Sequence[dict[str, Any]]):
     if ys:
         finite = [v for v in ys if v and math.isfinite(v) and v > 0]
         ax.set_ylim(min(finite) / 1.6, max(finite) * 1.6)
-    if n_ref is not None:
-        ax.set_xticks(range(n_ref + 1))
+    if fits:
+        ax.set_xticks(range(int(fits[0]["n"]) + 1))
+    if fits and all(fit["single"] is None for fit in fits):
+        ax.text(
+            0.98,
+            0.97,
+            "no single-copy level measured",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=6,
+            color="0.35",
+        )
     ax.legend(handles=handles, fontsize=5.5, loc="lower left", frameon=False)
-    fig.tight_layout()
-    return fig

@@ -867,15 +867,27 @@ def point_seed(sweep_seed: int, pid: str) -> np.random.SeedSequence:
 
 
 def sort_key(spec: Mapping[str, Any]) -> tuple:
-    """Deterministic order of points: strategy, n, then the other spec keys by name."""
+    """Deterministic order of points: strategy, the protocol's options by name (e.g.
+    ``memory_qubits``, at their defaults where the spec leaves them out), n, then the other
+    spec keys by name."""
 
     def rank(value: object) -> tuple:
         return (1, value) if isinstance(value, str) else (0, value)
 
+    def option_rank(value: object) -> tuple:  # numbers by value, anything else by its text
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, value)
+        return (1, json.dumps(value, sort_keys=True))
+
+    try:
+        options = protocol_defaults(spec["strategy"])
+    except CopylearnError:  # a protocol not registered here: its options sort with the rest
+        options = {}
+    head = tuple(option_rank(spec.get(k, options[k])) for k in sorted(options))
     rest = tuple(
         rank(spec_value(spec, k)) for k in sorted(_keys_of(spec)) if k not in ("strategy", "n")
     )
-    return (spec["strategy"], spec["n"], *rest)
+    return (spec["strategy"], *head, spec["n"], *rest)
 
 
 def _schedule_key(spec: Mapping[str, Any]) -> tuple:
