@@ -116,7 +116,7 @@ def fit_memory(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        Per group: ``group`` (spec without k), ``strategy``, ``n``, ``ks`` (every k with an
+        Per group that holds two or more k: ``group`` (spec without k), ``strategy``, ``n``, ``ks`` (every k with an
         N*), everything :func:`copylearn.fits.fit_exponential` returns for x = n - k over
         k <= n - 1 (``base``, ``base_ci``, ``ns`` holding the n - k used, ...), ``single``
         (the single-copy level: ``strategy``, ``n_star``, ``n_star_ci``; None if the store
@@ -126,6 +126,8 @@ def fit_memory(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     fits = []
     for group, members in _groups(rows):
+        if len(members) < 2:  # one k (e.g. N* versus n at fixed k): nothing to fit in n - k
+            continue
         n = int(group["n"])
         usable = [r for r in members if _usable(r)]
         fitted = [r for r in usable if memory_of(r["spec"]) < n]
