@@ -116,11 +116,12 @@ def fit_memory(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        Per group that holds two or more k: ``group`` (spec without k), ``strategy``, ``n``, ``ks`` (every k with an
-        N*), everything :func:`copylearn.fits.fit_exponential` returns for x = n - k over
-        k <= n - 1 (``base``, ``base_ci``, ``ns`` holding the n - k used, ...), ``single``
-        (the single-copy level: ``strategy``, ``n_star``, ``n_star_ci``; None if the store
-        has none) and ``beats_from`` (smallest k from which every measured N* is below the
+        Per group that holds two or more k: ``group`` (spec without k), ``strategy``,
+        ``n``, ``ks`` (every k with an N*), everything
+        :func:`copylearn.fits.fit_exponential` returns for x = n - k over k <= n - 1
+        (``base``, ``base_ci``, ``ns`` holding the n - k used, ...), ``single`` (the
+        single-copy level: ``strategy``, ``n_star``, ``n_star_ci``; None if the store has
+        none) and ``beats_from`` (smallest k from which every measured N* is below the
         single-copy N*; None if none or no level), ``beats_from_ci`` (the same with the
         upper end of each k's 95% interval below the lower end of the level's).
     """
