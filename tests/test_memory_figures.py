@@ -104,3 +104,28 @@ def test_memory_figure_draws_one_panel_per_n():
     # the theory-only alpha = 0.3 curve is drawn at n = 8 (not in the store there), not at 6
     assert any(t.startswith("theory, α = 0.3") for t in texts[1])
     assert not any(t.startswith("theory, α") for t in texts[0])
+
+
+# ----- the committed stores ----------------------------------------------------------------
+def _fit_line(text: str, series: str) -> re.Match:
+    match = re.search(
+        rf"^  {re.escape(series)}: b = ([\d.]+) \[([\d.]+), ([\d.]+)\], .*n = 3\.\.8 \(6 points\)$",
+        text,
+        flags=re.M,
+    )
+    assert match, f"no fitted base for {series} over n = 3..8 in the summary"
+    return match
+
+
+def test_memory_vs_n_summary_fits_a_base_per_series(capsys):
+    """figures/memory_vs_n: both series fitted over n = 3..8; the k = 2 learner's interval
+    holds the theory base 2 (docs/theory.md §20.5), its N* is below the single-copy N* at every
+    n, and no fit in n - k is printed (the store holds one k)."""
+    text = _summary(capsys, FIGURES / "memory_vs_n")
+    memory = _fit_line(text, "partial-bell memory_qubits=2")
+    _fit_line(text, "clifford-shadow")
+    assert float(memory[2]) <= 2.0 <= float(memory[3])
+    assert "(n - k)" not in text and "b = - -" not in text
+    rows = [json.loads(line) for line in (FIGURES / "memory_vs_n" / "results.jsonl").open()]
+    by = {(r["spec"]["strategy"], r["spec"]["n"]): r["n_star"] for r in rows}
+    assert all(by["partial-bell", n] < by["clifford-shadow", n] for n in range(3, 9))
