@@ -671,13 +671,19 @@ def _load_fits(rows: list[dict]) -> tuple[list[dict], str | None]:
 
 def _fits_in_n(rows: list[dict], fits: list[dict]) -> list[dict]:
     """The fits of series whose rows span two or more n (a series of one n, e.g. one
-    ``memory_qubits`` of a sweep over k at fixed n, has nothing to fit in n)."""
-    from copylearn.fits import _group_key
+    ``memory_qubits`` of a sweep over k at fixed n, has nothing to fit in n). A series' rows
+    are those whose spec without n is its group (or, for a group that names fewer keys,
+    those that agree with it on every key it names)."""
 
-    spans: dict[str, set] = {}
-    for row in rows:
-        spans.setdefault(_group_key(row["spec"]), set()).add(row["spec"]["n"])
-    return [f for f in fits if len(spans.get(_group_key({**f["group"], "n": 0}), ())) >= 2]
+    def span(group: dict) -> int:
+        group = {k: v for k, v in group.items() if k != "n"}
+        exact = {r["spec"]["n"] for r in rows if {**r["spec"], "n": None} == {**group, "n": None}}
+        if exact:
+            return len(exact)
+        agree = [r for r in rows if all(r["spec"].get(k) == v for k, v in group.items())]
+        return len({r["spec"]["n"] for r in agree})
+
+    return [f for f in fits if span(f.get("group", {})) >= 2]
 
 
 def _fit_module(name: str):
