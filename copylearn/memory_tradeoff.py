@@ -330,10 +330,11 @@ def _memory_panel(ax, fits: Sequence[dict[str, Any]], rows: Sequence[dict[str, A
                 color="0.35",
             )
     handles, _ = ax.get_legend_handles_labels()
-    handles += [
-        Line2D([], [], ls="--", color="0.3", lw=0.8, label="theory c₂(2^(n−k)+1)/α⁴"),
-        Line2D([], [], ls=":", color="0.2", lw=1.2, label="theory min(c₁(2^n+1)/α², ·)"),
-    ]
+    handles.append(Line2D([], [], ls="--", color="0.3", lw=0.8, label="theory c₂(2^(n−k)+1)/α⁴"))
+    if n_ref is not None:  # the min is drawn only where a single-copy level gives c1
+        handles.append(
+            Line2D([], [], ls=":", color="0.2", lw=1.2, label="theory min(c₁(2^n+1)/α², ·)")
+        )
     if extra and n_ref is not None:
         handles.append(
             Line2D([], [], ls="-.", color="0.45", lw=1.0, label=f"theory min at α = {extra[0]:g}")

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from committed_rows import recompute_row
 
 from copylearn.cli import main
 from copylearn.sweep import load_config, point_summary, sort_key
@@ -129,3 +130,35 @@ def test_memory_vs_n_summary_fits_a_base_per_series(capsys):
     rows = [json.loads(line) for line in (FIGURES / "memory_vs_n" / "results.jsonl").open()]
     by = {(r["spec"]["strategy"], r["spec"]["n"]): r["n_star"] for r in rows}
     assert all(by["partial-bell", n] < by["clifford-shadow", n] for n in range(3, 9))
+
+
+def test_memory_figure_without_a_level_draws_no_min_in_the_legend():
+    from copylearn.memory_tradeoff import memory_figure
+
+    rows = [_row("partial-bell", 12, k, 13 * (2.0 ** (12 - k) + 1) / 0.9**4) for k in (8, 9, 10)]
+    (ax,) = memory_figure(rows).get_axes()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "theory c₂(2^(n−k)+1)/α⁴" in labels
+    assert not any(label.startswith("theory min") for label in labels)
+
+
+PROVENANCE = {"seconds", "versions", "format", "sweep_seed", "config_hash", "copylearn"}
+
+
+@pytest.mark.parametrize(
+    ("store", "k"),
+    [
+        ("memory_tradeoff_n12", 12),
+        pytest.param("memory_tradeoff_small", 6, marks=pytest.mark.slow),  # about 15 s
+    ],
+)
+def test_a_committed_memory_point_is_reproduced(tmp_path, store, k):
+    """The cheapest point of a new store, run again from its committed config's seed: the
+    same row bit for bit (but provenance)."""
+    config = load_config(REPO / "experiments" / f"{store}.toml")
+    rows = [json.loads(line) for line in (FIGURES / store / "results.jsonl").open()]
+    (row,) = [r for r in rows if r["spec"].get("memory_qubits") == k]
+    computed = recompute_row(row, config.seed, tmp_path / "store")
+    assert computed["id"] == row["id"]
+    fresh = {key: v for key, v in computed.items() if key not in PROVENANCE}
+    assert fresh == {key: v for key, v in row.items() if key not in PROVENANCE}
