@@ -26,7 +26,7 @@ OUT = Path(os.environ.get("COPYLEARN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="c
 REPO = Path(__file__).resolve().parent.parent if "__file__" in globals() else Path.cwd()
 
 # %% [markdown]
-# ## A small sweep over k (quick: n = 4, k = 2..4)
+# ## A small sweep over k (quick: n = 4, k = 1..4)
 
 # %%
 config = parse_config(
@@ -44,7 +44,7 @@ trials = {20 if QUICK else 100}
 max_copies = 200000
 backend = "auto"
 [strategy.partial-bell]
-memory_qubits = {[2, 3, 4] if QUICK else list(range(6, 13))}
+memory_qubits = {[1, 2, 3, 4] if QUICK else list(range(6, 13))}
 """,
     "memory_tradeoff_n12 (example)",
 )

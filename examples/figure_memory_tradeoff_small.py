@@ -27,7 +27,7 @@ OUT = Path(os.environ.get("COPYLEARN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="c
 REPO = Path(__file__).resolve().parent.parent if "__file__" in globals() else Path.cwd()
 
 # %% [markdown]
-# ## A small sweep over k (quick: n = 3, α = 0.6, k = 2, 3)
+# ## A small sweep over k (quick: n = 3, α = 0.7, k = 1..3)
 
 # %%
 config = parse_config(
@@ -38,14 +38,14 @@ seed = 2405
 strategies = ["partial-bell", "clifford-shadow"]
 [grid]
 n = {3 if QUICK else 6}
-alpha = {0.6 if QUICK else 0.3}
+alpha = {0.7 if QUICK else 0.3}
 queries = 1
 target = {0.6 if QUICK else 0.9}
 trials = {20 if QUICK else 100}
 max_copies = 400000
 backend = "auto"
 [strategy.partial-bell]
-memory_qubits = {[2, 3] if QUICK else [3, 4, 5, 6]}
+memory_qubits = {[1, 2, 3] if QUICK else [2, 3, 4, 5, 6]}
 """,
     "memory_tradeoff_small (example)",
 )
