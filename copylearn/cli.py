@@ -798,20 +798,20 @@ def _summary(args: argparse.Namespace) -> int:
         print(
             "\nfitted log N* = a + n log b (weighted least squares, n where N* is off its floor):"
         )
-    for fit in shown:
-        group = fit.get("group", {})
-        label = " ".join(f"{k}={group[k]}" for k in keys if k in group)
-        ns = fit.get("ns") or []
-        span = f"n = {min(ns)}..{max(ns)} ({len(ns)} points)" if ns else "no points"
-        if fit.get("fit_n_min") is not None:
-            span += f", the task's fit range n >= {fit['fit_n_min']}"
-        name = " ".join([str(fit.get("strategy", group.get("strategy", "?"))), label]).strip()
-        print(
-            f"  {name}: "
-            f"b = {_fmt_number(fit.get('base'))} {_fmt_interval(fit.get('base_ci'))}, "
-            f"log b = {_fmt_number(fit.get('log_base'))} "
-            f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
-        )
+        for fit in shown:
+            group = fit.get("group", {})
+            label = " ".join(f"{k}={group[k]}" for k in keys if k in group)
+            ns = fit.get("ns") or []
+            span = f"n = {min(ns)}..{max(ns)} ({len(ns)} points)" if ns else "no points"
+            if fit.get("fit_n_min") is not None:
+                span += f", the task's fit range n >= {fit['fit_n_min']}"
+            name = " ".join([str(fit.get("strategy", group.get("strategy", "?"))), label]).strip()
+            print(
+                f"  {name}: "
+                f"b = {_fmt_number(fit.get('base'))} {_fmt_interval(fit.get('base_ci'))}, "
+                f"log b = {_fmt_number(fit.get('log_base'))} "
+                f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
+            )
     if len(shown) < len(fits):
         print(
             f"{'' if shown else chr(10)}  ({len(fits) - len(shown)} series hold a single n each: "
