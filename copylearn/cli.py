@@ -680,6 +680,23 @@ def _load_fits(rows: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"fits unavailable: {exc}"
 
 
+def _fits_in_n(rows: list[dict], fits: list[dict]) -> list[dict]:
+    """The fits of series whose rows span two or more n (a series of one n, e.g. one
+    ``memory_qubits`` of a sweep over k at fixed n, has nothing to fit in n). A series' rows
+    are those whose spec without n is its group (or, for a group that names fewer keys,
+    those that agree with it on every key it names)."""
+
+    def span(group: dict) -> int:
+        group = {k: v for k, v in group.items() if k != "n"}
+        exact = {r["spec"]["n"] for r in rows if {**r["spec"], "n": None} == {**group, "n": None}}
+        if exact:
+            return len(exact)
+        agree = [r for r in rows if all(r["spec"].get(k) == v for k, v in group.items())]
+        return len({r["spec"]["n"] for r in agree})
+
+    return [f for f in fits if span(f.get("group", {})) >= 2]
+
+
 def _fit_module(name: str):
     """``copylearn.<name>``, a module built on copylearn.fits (``query_fits``: the
     N* = a + b ln M fits; ``memory_tradeoff``: the fits in n - k), or None without
@@ -787,11 +804,12 @@ def _summary(args: argparse.Namespace) -> int:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    if fits:
+    shown = _fits_in_n(rows, fits)  # a series that holds one n has nothing to fit in n
+    if shown:
         print(
             "\nfitted log N* = a + n log b (weighted least squares, n where N* is off its floor):"
         )
-        for fit in fits:
+        for fit in shown:
             group = fit.get("group", {})
             label = " ".join(f"{k}={group[k]}" for k in keys if k in group)
             ns = fit.get("ns") or []
@@ -805,6 +823,11 @@ def _summary(args: argparse.Namespace) -> int:
                 f"log b = {_fmt_number(fit.get('log_base'))} "
                 f"{_fmt_interval(fit.get('log_base_ci'))}, {span}"
             )
+    if len(shown) < len(fits):
+        print(
+            f"{'' if shown else chr(10)}  ({len(fits) - len(shown)} series hold a single n each: "
+            "no fit in n for them)"
+        )
     memory = _fit_module("memory_tradeoff")
     for line in memory.summary_lines(rows) if memory else []:  # n - k (docs/theory.md §20.4)
         print(line)

@@ -116,16 +116,19 @@ def fit_memory(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        Per group: ``group`` (spec without k), ``strategy``, ``n``, ``ks`` (every k with an
-        N*), everything :func:`copylearn.fits.fit_exponential` returns for x = n - k over
-        k <= n - 1 (``base``, ``base_ci``, ``ns`` holding the n - k used, ...), ``single``
-        (the single-copy level: ``strategy``, ``n_star``, ``n_star_ci``; None if the store
-        has none) and ``beats_from`` (smallest k from which every measured N* is below the
+        Per group that holds two or more k: ``group`` (spec without k), ``strategy``,
+        ``n``, ``ks`` (every k with an N*), everything
+        :func:`copylearn.fits.fit_exponential` returns for x = n - k over k <= n - 1
+        (``base``, ``base_ci``, ``ns`` holding the n - k used, ...), ``single`` (the
+        single-copy level: ``strategy``, ``n_star``, ``n_star_ci``; None if the store has
+        none) and ``beats_from`` (smallest k from which every measured N* is below the
         single-copy N*; None if none or no level), ``beats_from_ci`` (the same with the
         upper end of each k's 95% interval below the lower end of the level's).
     """
     fits = []
     for group, members in _groups(rows):
+        if len(members) < 2:  # one k (e.g. N* versus n at fixed k): nothing to fit in n - k
+            continue
         n = int(group["n"])
         usable = [r for r in members if _usable(r)]
         fitted = [r for r in usable if memory_of(r["spec"]) < n]
@@ -240,15 +243,28 @@ def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def memory_figure(rows: Sequence[dict[str, Any]]):
     """Copies needed versus k: measured N* with 95% intervals, the single-copy level, and
-    the theory curves (memory branch, single-copy level and their minimum, per alpha)."""
+    the theory curves (memory branch, single-copy level and their minimum, per alpha); one
+    panel per n when the store holds several."""
     from matplotlib.figure import Figure
+
+    fits = fit_memory(rows)
+    ns = sorted({fit["n"] for fit in fits})
+    fig = Figure(figsize=(3.6 * max(1, len(ns)), 2.9))
+    axes = fig.subplots(1, max(1, len(ns)), squeeze=False)[0]
+    for ax, n in zip(axes, ns, strict=False):
+        _memory_panel(ax, [fit for fit in fits if fit["n"] == n], rows)
+        if len(ns) > 1:
+            ax.set_title(f"n = {n}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _memory_panel(ax, fits: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> None:
+    """One n: the groups of ``fits`` (all at that n), their levels and theory curves."""
     from matplotlib.lines import Line2D
 
     from copylearn.plotting import OKABE_ITO, _strategy_style
 
-    fits = fit_memory(rows)
-    fig = Figure(figsize=(3.6, 2.9))
-    ax = fig.add_subplot()
     palette = ["reddish_purple", "vermillion", "blue", "orange"]
     ys: list[float] = []
     c1_ref = c2_ref = None
@@ -314,10 +330,11 @@ def memory_figure(rows: Sequence[dict[str, Any]]):
                 color="0.35",
             )
     handles, _ = ax.get_legend_handles_labels()
-    handles += [
-        Line2D([], [], ls="--", color="0.3", lw=0.8, label="theory c₂(2^(n−k)+1)/α⁴"),
-        Line2D([], [], ls=":", color="0.2", lw=1.2, label="theory min(c₁(2^n+1)/α², ·)"),
-    ]
+    handles.append(Line2D([], [], ls="--", color="0.3", lw=0.8, label="theory c₂(2^(n−k)+1)/α⁴"))
+    if n_ref is not None:  # the min is drawn only where a single-copy level gives c1
+        handles.append(
+            Line2D([], [], ls=":", color="0.2", lw=1.2, label="theory min(c₁(2^n+1)/α², ·)")
+        )
     if extra and n_ref is not None:
         handles.append(
             Line2D([], [], ls="-.", color="0.45", lw=1.0, label=f"theory min at α = {extra[0]:g}")
@@ -328,8 +345,17 @@ def memory_figure(rows: Sequence[dict[str, Any]]):
     if ys:
         finite = [v for v in ys if v and math.isfinite(v) and v > 0]
         ax.set_ylim(min(finite) / 1.6, max(finite) * 1.6)
-    if n_ref is not None:
-        ax.set_xticks(range(n_ref + 1))
+    if fits:
+        ax.set_xticks(range(int(fits[0]["n"]) + 1))
+    if fits and all(fit["single"] is None for fit in fits):
+        ax.text(
+            0.98,
+            0.97,
+            "no single-copy level measured",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=6,
+            color="0.35",
+        )
     ax.legend(handles=handles, fontsize=5.5, loc="lower left", frameon=False)
-    fig.tight_layout()
-    return fig

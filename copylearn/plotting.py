@@ -77,7 +77,13 @@ _FALLBACK_STYLE = {
     "marker_name": "◆",
     "colours": ["black", "reddish_purple", "bluish_green"],
 }
-_KEY_LABELS = {"alpha": "α", "queries": "M", "noise": "noise", "weight": "weight"}
+_KEY_LABELS = {
+    "alpha": "α",
+    "queries": "M",
+    "noise": "noise",
+    "weight": "weight",
+    "memory_qubits": "k",
+}
 
 _STYLE = {
     "font.size": 8,
@@ -160,6 +166,17 @@ def _context_text(groups: Sequence[dict[str, Any]]) -> str:
     if all(g.get("calibration_copies", 0) for g in groups):
         parts.append("noise-calibrated rule")
     return "; ".join(parts)
+
+
+def _options_set(group: dict[str, Any]) -> list[str]:
+    """The protocol options a series sets away from their defaults (e.g. ``memory_qubits``
+    of partial-bell at fixed k): part of what the series is, so its label names them."""
+    from copylearn.sweep import protocol_defaults
+
+    try:
+        return [k for k in protocol_defaults(str(group.get("strategy"))) if k in group]
+    except CopylearnError:
+        return []
 
 
 def _setting_text(group: dict[str, Any], keys: Sequence[str]) -> str:
@@ -551,7 +568,8 @@ def _separation_legend_figure(rows: list[dict[str, Any]], fits: list[dict[str, A
     for fit, colour in zip(fits, colours, strict=True):
         strategy = str(fit["strategy"])
         pts = members[_group_of({**fit["group"], "n": 0})]
-        setting = _setting_text(fit["group"], varying)
+        shown = [*varying, *(k for k in _options_set(fit["group"]) if k not in varying)]
+        setting = _setting_text(fit["group"], shown)
         label = f"{_series_label(strategy, setting)}: {_fmt_base(fit)}"
         handle, ys, censored = _draw_series(
             ax, pts, colour=colour, marker=_strategy_style(strategy)["marker"], label=label

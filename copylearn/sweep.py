@@ -886,15 +886,27 @@ def point_seed(sweep_seed: int, pid: str) -> np.random.SeedSequence:
 
 
 def sort_key(spec: Mapping[str, Any]) -> tuple:
-    """Deterministic order of points: strategy, n, then the other spec keys by name."""
+    """Deterministic order of points: strategy, the protocol's options by name (e.g.
+    ``memory_qubits``, at their defaults where the spec leaves them out), n, then the other
+    spec keys by name."""
 
     def rank(value: object) -> tuple:
         return (1, value) if isinstance(value, str) else (0, value)
 
+    def option_rank(value: object) -> tuple:  # numbers by value, anything else by its text
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, value)
+        return (1, json.dumps(value, sort_keys=True))
+
+    try:
+        options = protocol_defaults(spec["strategy"])
+    except CopylearnError:  # a protocol not registered here: its options sort with the rest
+        options = {}
+    head = tuple(option_rank(spec.get(k, options[k])) for k in sorted(options))
     rest = tuple(
         rank(spec_value(spec, k)) for k in sorted(_keys_of(spec)) if k not in ("strategy", "n")
     )
-    return (spec["strategy"], spec["n"], *rest)
+    return (spec["strategy"], *head, spec["n"], *rest)
 
 
 def _schedule_key(spec: Mapping[str, Any]) -> tuple:
@@ -1559,7 +1571,7 @@ def point_summary(row: Mapping[str, Any], keys: Sequence[str] = ()) -> str:
         Further spec keys to show (e.g. the ones that vary across the sweep).
     """
     spec = row["spec"]
-    extra = "".join(f" {k}={spec_value(spec, k)}" for k in keys if k not in ("strategy", "n"))
+    extra = _shown_keys(spec, keys)
     label = f"{spec['strategy']} n={spec['n']}{extra}"
     if row.get("reached") is False or row.get("n_star") is None:
         text = f"N* not reached (> max_copies = {spec_value(spec, 'max_copies')})"
@@ -1582,6 +1594,13 @@ def varying_keys(specs: Sequence[Mapping[str, Any]]) -> list[str]:
         if len({json.dumps(spec.get(key, _default(spec, key))) for spec in specs}) > 1:
             keys.append(key)
     return keys
+
+
+def _shown_keys(spec: Mapping[str, Any], keys: Sequence[str]) -> str:
+    """`` KEY=VALUE`` for each of ``keys`` (but strategy and n) that the point has: a protocol
+    option of another strategy (``memory_qubits`` beside ``clifford-shadow``) is left out."""
+    shown = [k for k in keys if k not in ("strategy", "n")]
+    return "".join(f" {k}={_default(spec, k)}" for k in shown if _default(spec, k) is not None)
 
 
 def _default(spec: Mapping[str, Any], key: str) -> Any:
@@ -1750,7 +1769,7 @@ class _Progress:
         spec = self.pending.get(pid) if pid is not None else None
         where = f"point {self.resumed + self.done + 1}/{self.total}" if self.workers == 1 else ""
         if spec is not None:
-            extra = "".join(f" {k}={spec_value(spec, k)}" for k in self.keys if k != "strategy")
+            extra = _shown_keys(spec, self.keys)
             where = f"{where} ({spec['strategy']} n={spec['n']}{extra})".strip()
         self.inner_text = f"{where}: {message}" if where else str(message)
         if self.enabled:

@@ -216,6 +216,7 @@ STORES = {
     "noise_crossover": "noise_crossover.toml",
     "weber_separation": "weber_separation.toml",
     "memory_tradeoff": "memory_tradeoff.toml",
+    "memory_vs_n": "memory_vs_n.toml",
 }
 
 

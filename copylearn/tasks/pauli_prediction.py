@@ -341,7 +341,8 @@ class PauliPrediction(Task):
         """Noiseless series: a shadow protocol's C base^n from its declared
         ``variance_growth`` (random-Pauli 3^n for a hidden P of full weight, §7.2; random
         Clifford 2^n for any P, §13.1) and the single-copy lower bound N_LB (§7.3) for
-        single-copy protocols, Bell flat in n (§7.4)."""
+        single-copy protocols, Bell flat in n (§7.4), partial-bell with a Clifford rest
+        C 2^n at fixed k (§20.5)."""
         out: list[dict] = []
         clean = group.get("noise", "none") in ("none", None, "") and group.get(
             "device", "none"
@@ -354,6 +355,10 @@ class PauliPrediction(Task):
                 out.append({"kind": "exponential", "base": float(base), "label": label})
         if clean and protocol.statistic == "tr(Q rho)^2" and growth is None:  # not partial-bell
             out.append({"kind": "flat", "label": "Bell"})
+        if clean and protocol.statistic == "tr(Q rho)^2" and growth is not None:
+            # partial-bell at fixed k, Clifford rest: c2 (2^(n-k) + 1) / alpha^4 (§20.5)
+            if group.get("rest", "clifford") == "clifford":
+                out.append({"kind": "exponential", "base": float(growth[0]), "label": growth[1]})
         if protocol.copies_per_shot == 1:
             out.append({"kind": "single-copy-lower-bound"})
         if clean and group.get("query_grid") == "log" and "n" in group:
