@@ -8,8 +8,8 @@ A dataset's bytes are a function of its seed *and* of the stream version it was 
   flips as ``Generator.integers(0, 2)`` bytes, measurement bases as ``integers(0, 3)`` bytes
   and block outcomes by comparing a float64 uniform with the block's cumulative
   distribution. Kept bit-identical so that committed figures stay reproducible.
-* **Stream 2** (the default of datasets and sweep stores made with copylearn 0.3 and 0.4): drawn for speed from
-  packed 64-bit raw words of the bit generator (``bit_generator.random_raw``):
+* **Stream 2** (the default of datasets and sweep stores made with copylearn 0.3 and 0.4):
+  drawn for speed from packed 64-bit raw words of the bit generator (``bit_generator.random_raw``):
 
   - flips: bit ``i % 64`` of raw word ``i // 64`` of the shot (exactly uniform bits);
   - bases X, Y, Z: each byte of a raw word (least significant byte first) below 243 = 3^5

@@ -185,9 +185,7 @@ def test_compiled_and_numpy_give_the_same_bytes(protocol, noise, monkeypatch):
         else:
             monkeypatch.setenv(compiled.ENV_NO_NUMBA, "1")
         copies = 2 * (streams.SHOT_CHUNK + 77)
-        data = cl.collect(
-            state, protocol=protocol, copies=copies, noise=noise, seed=3, stream=2
-        )
+        data = cl.collect(state, protocol=protocol, copies=copies, noise=noise, seed=3, stream=2)
         assert data.metadata["stream"] == 2
         runs.append((digest(data.arrays), data.metadata["execution"]))
     assert runs[0] == runs[1]

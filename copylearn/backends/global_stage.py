@@ -232,9 +232,7 @@ def _front(
     return tuple(front), cirq.Circuit(rest) + cirq.Circuit(cirq.I.on_each(*order))
 
 
-def _front_state(
-    stage: GlobalStage, resolver: cirq.ParamResolver
-) -> np.ndarray:
+def _front_state(stage: GlobalStage, resolver: cirq.ParamResolver) -> np.ndarray:
     """``(2^q,)`` complex64 product state of the resolved front from |0...0>: per qubit, the
     product of its operations' ``cirq.unitary`` applied to |0>, in circuit order."""
     vectors = {q: np.array([1.0, 0.0], dtype=np.complex128) for q in stage.order}
@@ -372,9 +370,7 @@ def _resolve_table(
             key = ("op", j, setting)
             entry = cache.get(key)
             if entry is None:
-                resolver = {
-                    parameter_names[c]: v for c, v in zip(columns, setting, strict=True)
-                }
+                resolver = {parameter_names[c]: v for c, v in zip(columns, setting, strict=True)}
                 entry = _kind_and_table(cirq.unitary(cirq.resolve_parameters(op, resolver)))
                 cache[key] = entry
             entries.append(entry)
@@ -411,9 +407,7 @@ def _offsets(axes: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
     return base, np.array([0, s1, s0, s0 + s1], dtype=np.int64)
 
 
-def _apply_numpy(
-    re: np.ndarray, im: np.ndarray, table: _Table, codes: np.ndarray, q: int
-) -> None:
+def _apply_numpy(re: np.ndarray, im: np.ndarray, table: _Table, codes: np.ndarray, q: int) -> None:
     """Apply the stage to ``(R, 2^q)`` float64 parts in place, operation by operation.
 
     Each output amplitude is a left-to-right sum over the matrix row's terms
@@ -554,11 +548,9 @@ def run_global_stage(
                 else:
                     _apply_numpy(re, im, table, codes, q)
                     index[picked] = _sample_numpy(re, im, shot_rows, u[picked])
-                executed += stop - start
+                executed += int(stop - start)
         for j, (key, position, invert) in enumerate(stage.targets):
-            out[key][:, position] = ((index >> (q - 1 - j)) & 1).astype(np.uint8) ^ np.uint8(
-                invert
-            )
+            out[key][:, position] = ((index >> (q - 1 - j)) & 1).astype(np.uint8) ^ np.uint8(invert)
     info = {
         "path": "global-stage",
         "state_qubits": q,
