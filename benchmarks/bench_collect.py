@@ -69,11 +69,8 @@ def estimates(protocol, experiment, outcomes, n, labels):
 
 
 def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, rng) -> None:
-    print(
-        f"[running {protocol} n={n}: {repeats} repeats of both paths ...]",
-        file=sys.stderr,
-        flush=True,
-    )
+    print(f"[running {protocol} n={n}: {repeats} repeats of both paths ...]", file=sys.stderr,
+          flush=True)
     pauli = "".join(rng.choice(list("XYZ"), size=n))
     state = cl.PauliMixedState(pauli, alpha=0.9, sign=-1)
     names = ("state_a", "state_b", "protocol")
@@ -84,9 +81,8 @@ def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, r
     fast_times = []
     for r in range(repeats):
         start = time.perf_counter()
-        outcomes, info = execute(
-            circuit, experiment.parameter_names, experiment.values, np.random.SeedSequence([11, r])
-        )
+        outcomes, info = execute(circuit, experiment.parameter_names, experiment.values,
+                                 np.random.SeedSequence([11, r]))
         fast_times.append((time.perf_counter() - start) / shots)
     fast = statistics.median(fast_times)
     base_times = []
@@ -96,11 +92,9 @@ def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, r
             base = per_shot_baseline(experiment, model, baseline_shots, seed=100 + r)
             base_times.append((time.perf_counter() - start) / baseline_shots)
     except MemoryError:
-        print(
-            f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
-            f"{'out of memory':>19}  (the per-shot path merges all {len(circuit.all_qubits())} "
-            "qubits at the measurement)"
-        )
+        print(f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
+              f"{'out of memory':>19}  (the per-shot path merges all {len(circuit.all_qubits())} "
+              "qubits at the measurement)")
         return
     labels = [pauli, "I" * (n - 1) + pauli[-1], pauli[0] + "I" * (n - 1)]
     ours = estimates(protocol, experiment, outcomes, n, labels)
@@ -112,11 +106,9 @@ def case(protocol: str, n: int, shots: int, baseline_shots: int, repeats: int, r
         spread * np.sqrt(1 / ours.shots + 1 / theirs.shots) + 1e-300
     )
     slow = statistics.median(base_times)
-    print(
-        f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
-        f"{slow * 1e6:>11.1f} us/shot {slow / fast:>10.0f}x   max|z|={z.max():.2f} "
-        f"({'same' if z.max() < 5 else 'DIFFERENT'})"
-    )
+    print(f"{protocol:<13} n={n:<3} {info['path']:<8} {fast * 1e6:>10.2f} us/shot "
+          f"{slow * 1e6:>11.1f} us/shot {slow / fast:>10.0f}x   max|z|={z.max():.2f} "
+          f"({'same' if z.max() < 5 else 'DIFFERENT'})")
 
 
 def main() -> None:
@@ -132,44 +124,30 @@ def main() -> None:
         floor(args.copies, args.repeats)
         return
     rng = np.random.default_rng(2024)
-    print(
-        f"machine: {platform.machine()}, CPython {platform.python_version()}, "
-        f"cirq {cirq.__version__}, noise {NOISE}; medians of {args.repeats} runs"
-    )
-    print(
-        f"{'protocol':<13} {'n':<5} {'path':<8} {'copylearn':>17} {'per-shot run_sweep':>19} "
-        f"{'speed-up':>11}"
-    )
+    print(f"machine: {platform.machine()}, CPython {platform.python_version()}, "
+          f"cirq {cirq.__version__}, noise {NOISE}; medians of {args.repeats} runs")
+    print(f"{'protocol':<13} {'n':<5} {'path':<8} {'copylearn':>17} {'per-shot run_sweep':>19} "
+          f"{'speed-up':>11}")
     for n in (int(s) for s in args.sizes.split(",") if s.strip()):
         for protocol in ("bell", "pauli-shadow"):
             case(protocol, n, args.shots, args.baseline_shots, args.repeats, rng)
 
-    print(
-        "\nwhole collect path, two-copy Bell sampling, noise",
-        NOISE,
-        "(each in a fresh process, so its peak memory is its own)",
-    )
+    print("\nwhole collect path, two-copy Bell sampling, noise", NOISE,
+          "(each in a fresh process, so its peak memory is its own)")
     for n in (20, 40):
         times, peaks = [], []
-        print(
-            f"[running collect n={n}: {args.repeats} fresh processes ...]",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(f"[running collect n={n}: {args.repeats} fresh processes ...]", file=sys.stderr,
+              flush=True)
         for r in range(args.repeats):
             report = subprocess.run(
                 [sys.executable, "-c", COLLECT_ONE, str(n), str(args.copies), str(r)],
-                capture_output=True,
-                text=True,
-                check=True,
+                capture_output=True, text=True, check=True,
             ).stdout.split()
             times.append(float(report[0]))
             peaks.append(float(report[1]))
         t = statistics.median(times)
-        print(
-            f"n={n} ({2 * n} qubits): {args.copies} copies in {t:.2f} s "
-            f"({args.copies / t:,.0f} copies/s); peak RSS {max(peaks):.0f} MiB"
-        )
+        print(f"n={n} ({2 * n} qubits): {args.copies} copies in {t:.2f} s "
+              f"({args.copies / t:,.0f} copies/s); peak RSS {max(peaks):.0f} MiB")
     print()
     floor(args.copies, args.repeats)
 
@@ -185,17 +163,12 @@ def floor(copies: int, repeats: int) -> None:
     sampler = "numba" if compiled.load(compiled.BLOCKS) is not None else "absent (NumPy)"
     state = cl.PauliMixedState(FLOOR_PAULI, alpha=0.9, sign=-1)
     cases = [(p, noise) for p in ("bell", "pauli-shadow") for noise in (None, NOISE)]
-    print(
-        f"the random-bit floor: collect of {state.spec()}, {copies} copies, against "
-        f"rng.integers(0, 2, (experiments, measured qubits), uint8) = {copies * n} bits; "
-        f"compiled sampler: {sampler}; "
-        f"medians of {repeats}"
-    )
-    print(
-        f"[running the floor: {len(cases)} cold collects, then {repeats} repeats ...]",
-        file=sys.stderr,
-        flush=True,
-    )
+    print(f"the random-bit floor: collect of {state.spec()}, {copies} copies, against "
+          f"rng.integers(0, 2, (experiments, measured qubits), uint8) = {copies * n} bits; "
+          f"compiled sampler: {sampler}; "
+          f"medians of {repeats}")
+    print(f"[running the floor: {len(cases)} cold collects, then {repeats} repeats ...]",
+          file=sys.stderr, flush=True)
     cold = {}
     for case_ in cases:
         start = time.perf_counter()
@@ -225,18 +198,14 @@ def floor(copies: int, repeats: int) -> None:
             first[case_].append(time.perf_counter() - start)
     base = statistics.median(floors)
     print(f"floor: {base:.3f} s")
-    print(
-        f"{'protocol':<13} {'noise':<32} {'collect':>9} {'/ floor':>8} {'cold':>8} "
-        f"{'NumPy sampler / floor':>22} {'stream 1 / floor':>17}"
-    )
+    print(f"{'protocol':<13} {'noise':<32} {'collect':>9} {'/ floor':>8} {'cold':>8} "
+          f"{'NumPy sampler / floor':>22} {'stream 1 / floor':>17}")
     for (protocol, noise), values in times.items():
         t = statistics.median(values)
         p = statistics.median(plain[protocol, noise])
         one = statistics.median(first[protocol, noise])
-        print(
-            f"{protocol:<13} {noise or 'none':<32} {t:>8.3f}s {t / base:>7.1f}x "
-            f"{cold[protocol, noise]:>7.2f}s {p / base:>21.1f}x {one / base:>16.1f}x"
-        )
+        print(f"{protocol:<13} {noise or 'none':<32} {t:>8.3f}s {t / base:>7.1f}x "
+              f"{cold[protocol, noise]:>7.2f}s {p / base:>21.1f}x {one / base:>16.1f}x")
 
 
 def kernels_min_work(value: int | None) -> int:

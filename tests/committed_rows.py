@@ -24,7 +24,7 @@ def one_point_config(row: dict, seed: int) -> str:
         if key not in ("task", "strategy") and key not in options
     )
     own = "".join(f"{key} = {json.dumps(spec[key])}\n" for key in options if key in spec)
-    section = f"[strategy.{spec['strategy']}]\n{own}" if own else ""
+    section = f'[strategy.{spec["strategy"]}]\n{own}' if own else ""
     return (
         f'[sweep]\ntask = "{spec["task"]}"\nseed = {seed}\n'
         f'strategies = ["{spec["strategy"]}"]\nstream = {row.get("stream", 1)}\n'
