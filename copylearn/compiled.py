@@ -1,13 +1,15 @@
 """Whether copylearn runs its compiled (numba) kernels: decided here, for every kernel set.
 
-numba is optional (``pip install 'copylearn[fast]'``). Three modules hold compiled kernels,
+numba is optional (``pip install 'copylearn[fast]'``). Four modules hold compiled kernels,
 each with a NumPy fallback in its caller that computes the same numbers:
 
 * :data:`BLOCKS` (:mod:`copylearn.backends.block_kernels`): the block sampler's per-shot loop;
 * :data:`COLLAPSE` (:mod:`copylearn.backends.collapse_kernels`): the state path's reduced
   states and collapse (docs/theory.md §12.2);
 * :data:`ESTIMATORS` (:mod:`copylearn.estimator_kernels_numba`): the bit-sliced Pauli sums
-  (docs/theory.md §3.2, §4.2).
+  (docs/theory.md §3.2, §4.2);
+* :data:`GLOBAL_STAGE` (:mod:`copylearn.backends.global_stage_kernels`): the global-stage
+  path's per-setting unitaries and inverse-CDF draw (docs/theory.md §12.6).
 
 Each of them imports numba at module level and is imported only through :func:`load`.
 
@@ -43,6 +45,7 @@ ENV_NO_NUMBA = "COPYLEARN_NO_NUMBA"
 BLOCKS = "copylearn.backends.block_kernels"
 COLLAPSE = "copylearn.backends.collapse_kernels"
 ESTIMATORS = "copylearn.estimator_kernels_numba"
+GLOBAL_STAGE = "copylearn.backends.global_stage_kernels"
 
 _loaded: dict[str, ModuleType] = {}
 _failed: set[str] = set()
@@ -69,7 +72,7 @@ def load(module: str, *, work: int | None = None, load_after: int = 0) -> Module
     Parameters
     ----------
     module : str
-        One of :data:`BLOCKS`, :data:`COLLAPSE`, :data:`ESTIMATORS`.
+        One of :data:`BLOCKS`, :data:`COLLAPSE`, :data:`ESTIMATORS`, :data:`GLOBAL_STAGE`.
     work : int, optional
         The caller's work in this call; it counts towards ``load_after`` until the module is
         loaded. Without it the module is loaded now.

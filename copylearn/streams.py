@@ -1,15 +1,15 @@
 """Random-stream versions: what a collection draws from its seed, and in which form.
 
 A dataset's bytes are a function of its seed *and* of the stream version it was drawn with
-(``metadata["stream"]``; a sweep store's rows carry ``"stream"`` too). Two versions exist
+(``metadata["stream"]``; a sweep store's rows carry ``"stream"`` too). Three versions exist
 (docs/theory.md §15):
 
 * **Stream 1** (datasets and stores made before the version existed, which record none):
   flips as ``Generator.integers(0, 2)`` bytes, measurement bases as ``integers(0, 3)`` bytes
   and block outcomes by comparing a float64 uniform with the block's cumulative
   distribution. Kept bit-identical so that committed figures stay reproducible.
-* **Stream 2** (the default of new datasets and new sweep stores): drawn for speed from
-  packed 64-bit raw words of the bit generator (``bit_generator.random_raw``):
+* **Stream 2** (the default of datasets and sweep stores made with copylearn 0.3 and 0.4):
+  drawn for speed from packed 64-bit raw words of the bit generator (``bit_generator.random_raw``):
 
   - flips: bit ``i % 64`` of raw word ``i // 64`` of the shot (exactly uniform bits);
   - bases X, Y, Z: each byte of a raw word (least significant byte first) below 243 = 3^5
@@ -27,6 +27,11 @@ A dataset's bytes are a function of its seed *and* of the stream version it was 
   block sampler, which writes its outcomes packed, so no ``(shots, parameters)`` byte array
   is built. Other paths (state, whole circuit, stim) take the same flips and bases and draw
   their outcomes as in stream 1.
+* **Stream 3** (the default of new datasets and new sweep stores): stream 2, except that a
+  circuit with a per-shot multi-qubit measurement stage on qsim (a random global Clifford
+  measuring a state that is not a stabilizer state) runs on the global-stage path
+  (:mod:`copylearn.backends.global_stage`) instead of the whole-circuit path. Every circuit
+  that the global-stage path does not take draws exactly as on stream 2.
 """
 
 from __future__ import annotations
@@ -39,9 +44,9 @@ import numpy as np
 from copylearn.errors import CopylearnError
 
 #: Stream versions this copylearn draws.
-STREAMS = (1, 2)
+STREAMS = (1, 2, 3)
 #: What new datasets and new sweep stores draw with.
-DEFAULT_STREAM = 2
+DEFAULT_STREAM = 3
 #: What a dataset or a store that records no stream was drawn with.
 LEGACY_STREAM = 1
 
@@ -70,7 +75,7 @@ def check_stream(stream) -> int:
     ):
         raise CopylearnError(
             f"stream={stream!r} is not a random-stream version: use 1 (as the figures made "
-            f"before stream versions) or 2 (the default)."
+            f"before stream versions), 2 (as copylearn 0.3 and 0.4) or 3 (the default)."
         )
     return int(stream)
 

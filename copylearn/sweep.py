@@ -161,7 +161,7 @@ class Config:
         modules from any directory.
     stream : int or None
         ``[sweep] stream``: the random-stream version of the points (:mod:`copylearn.streams`).
-        None (not given): a new store draws with stream 2, a store with rows keeps its rows'
+        None (not given): a new store draws with stream 3, a store with rows keeps its rows'
         stream (1 for rows that record none).
     """
 

@@ -185,7 +185,7 @@ def test_compiled_and_numpy_give_the_same_bytes(protocol, noise, monkeypatch):
         else:
             monkeypatch.setenv(compiled.ENV_NO_NUMBA, "1")
         copies = 2 * (streams.SHOT_CHUNK + 77)
-        data = cl.collect(state, protocol=protocol, copies=copies, noise=noise, seed=3)
+        data = cl.collect(state, protocol=protocol, copies=copies, noise=noise, seed=3, stream=2)
         assert data.metadata["stream"] == 2
         runs.append((digest(data.arrays), data.metadata["execution"]))
     assert runs[0] == runs[1]
@@ -214,7 +214,13 @@ COLLECT_CASES = {
 def test_collect_is_bit_identical_to_the_pinned_stream_2(case, expected, sampler):
     spec, protocol, copies, noise, backend, seed = case
     data = cl.collect(
-        _state(spec), protocol=protocol, copies=copies, noise=noise, backend=backend, seed=seed
+        _state(spec),
+        protocol=protocol,
+        copies=copies,
+        noise=noise,
+        backend=backend,
+        seed=seed,
+        stream=2,
     )
     assert data.metadata["stream"] == 2 and data.metadata["execution"]["path"] == "blocks"
     assert digest(data.arrays) == expected
@@ -249,6 +255,7 @@ def test_calibrated_collect_is_pinned_on_stream_2(sampler):
         noise=NOISE,
         seed=9,
         calibration_copies=200,
+        stream=2,
     )
     assert data.metadata["stream"] == 2
     assert digest(data.arrays) == CALIBRATED
@@ -267,7 +274,7 @@ def test_stream_1_is_the_pinned_stream_and_recorded():
     assert data.metadata["stream"] == 1 and digest(data.arrays) == "ae25e62f40229b97"
 
 
-@pytest.mark.parametrize("bad", [0, 3, "2", 2.0, True, None])
+@pytest.mark.parametrize("bad", [0, 4, "2", 2.0, True, None])
 def test_an_unknown_stream_is_refused_in_one_line(bad):
     with pytest.raises(CopylearnError, match=r"stream=.* is not a random-stream version") as err:
         cl.collect(_state("pauli:XZ:1:1"), protocol="bell", copies=10, seed=1, stream=bad)
@@ -296,18 +303,26 @@ def _sweep(tmp_path, stream_line: str, name: str = "s"):
     return run_sweep(config, tmp_path / name, workers=0, progress=False)
 
 
-def test_a_new_store_draws_and_records_stream_2_and_keeps_it(tmp_path):
+def test_a_new_store_draws_and_records_stream_3_and_keeps_it(tmp_path):
     (row,) = _sweep(tmp_path, "")
-    assert row["stream"] == 2
-    (again,) = _sweep(tmp_path, "stream = 2")  # resumed: nothing to run, the same row
+    assert row["stream"] == 3
+    (again,) = _sweep(tmp_path, "stream = 3")  # resumed: nothing to run, the same row
     assert again == row
-    with pytest.raises(CopylearnError, match=r"drew with stream 2: resuming would mix"):
-        _sweep(tmp_path, "stream = 1")
+    with pytest.raises(CopylearnError, match=r"drew with stream 3: resuming would mix"):
+        _sweep(tmp_path, "stream = 2")
+
+
+def test_stream_3_draws_as_stream_2_off_the_global_stage_path(tmp_path):
+    """Stream 3 changes only circuits that take the global-stage path: a Bell store's rows
+    are stream 2's, field for field but the recorded stream."""
+    (two,) = _sweep(tmp_path, "stream = 2", "two")
+    (three,) = _sweep(tmp_path, "stream = 3", "three")
+    assert two["curve"] == three["curve"] and two["n_star"] == three["n_star"]
 
 
 def test_stream_1_rows_record_no_stream_and_differ_from_stream_2(tmp_path):
     (one,) = _sweep(tmp_path, "stream = 1", "one")
-    (two,) = _sweep(tmp_path, "", "two")
+    (two,) = _sweep(tmp_path, "stream = 2", "two")
     assert "stream" not in one and one["id"] == two["id"]
     assert one["curve"] != two["curve"] or one["n_star"] != two["n_star"]
 
@@ -321,11 +336,11 @@ def test_store_stream_rules():
         return parse_config(SWEEP.format(stream=line))
 
     out = Path("store")
-    assert _store_stream(config(""), [], out) == 2
+    assert _store_stream(config(""), [], out) == 3
     assert _store_stream(config("stream = 1"), [], out) == 1
     assert _store_stream(config(""), [{"id": "a"}], out) == 1  # rows before stream versions
     assert _store_stream(config(""), [{"stream": 2}], out) == 2
     with pytest.raises(CopylearnError, match="rows of random streams"):
         _store_stream(config(""), [{"id": "a"}, {"stream": 2}], out)
     with pytest.raises(CopylearnError, match=r"sweep\.stream"):
-        parse_config(SWEEP.format(stream="stream = 3"))
+        parse_config(SWEEP.format(stream="stream = 4"))

@@ -12,10 +12,18 @@ shot and returns ``{measurement key: (shots, bits) uint8}`` in shot order. Three
 * ``state`` (:mod:`copylearn.backends.state_sampling`): a parameter-free preparation followed
   by single-qubit measurement stages: the preparation is executed once and every shot is
   measured, in its own basis, from that simulated state: one simulation per collection.
+* ``global-stage`` (:mod:`copylearn.backends.global_stage`): a noiseless preparation
+  followed by a per-shot multi-qubit unitary measurement stage (a random global Clifford):
+  each distinct preparation is executed once on qsim and each shot's stage is applied to
+  that state with Cirq's unitaries of the stage's operations. Taken by ``auto`` only on
+  random stream 3 and later (:mod:`copylearn.streams`), so that data drawn on streams 1
+  and 2 (through the whole-circuit path) stay reproducible.
 
 ``execution="auto"`` takes the block path whenever the circuit factors into blocks of at most
 4 qubits, else the state path when the circuit has its shape (and, if it also factors, the
-register has at most 24 qubits), else blocks, else the whole circuit. The simulators:
+register has at most 24 qubits), else blocks, else the whole circuit; on random stream 3
+and later with qsim, the global-stage path comes first whenever the circuit has its shape.
+The simulators:
 
 * ``qsim``: qsimcirq; whole-register noise by Monte-Carlo trajectories; noiseless blocks by
   their final state vector, noisy blocks by Cirq's density-matrix simulator (qsim gives no
@@ -47,6 +55,7 @@ import numpy as np
 
 from copylearn.backends import exact, qsim
 from copylearn.backends.blocks import Block, plan_blocks, run_blocks
+from copylearn.backends.global_stage import GlobalStage, plan_global_stage, run_global_stage
 from copylearn.backends.grouped import run_grouped
 from copylearn.backends.limits import check_register, check_state
 from copylearn.backends.state_sampling import DENSITY_MATRIX_QUBITS, Stage, plan_state, run_state
@@ -55,7 +64,9 @@ from copylearn.seeding import substream
 from copylearn.streams import CURRENT, as_array
 
 BACKEND_NAMES = ("qsim", "exact", "stim", "auto")
-EXECUTION_MODES = ("auto", "blocks", "state", "circuit")
+EXECUTION_MODES = ("auto", "blocks", "state", "global-stage", "circuit")
+#: The first random stream on which ``auto`` takes the global-stage path.
+GLOBAL_STAGE_FROM_STREAM = 3
 _MODULES = {"qsim": qsim, "exact": exact}
 
 
@@ -94,6 +105,10 @@ class Plan:
         The independent blocks, or ``None`` for the state or whole-register path.
     stage : Stage or None
         The preparation / measurement-stage split of the state path, or ``None``.
+    global_stage : GlobalStage or None
+        The preparation / global-stage split (for the whole-register plans of qsim), taken on
+        stream >= :data:`GLOBAL_STAGE_FROM_STREAM` under ``execution="auto"``, always under
+        ``execution="global-stage"``; ``None`` where it does not apply.
     cache : dict
         Outcome distributions of the block circuits executed so far, or the state path's
         prepared state (kept across runs).
@@ -104,6 +119,8 @@ class Plan:
     backend: str
     blocks: list[Block] | None
     stage: Stage | None = None
+    global_stage: GlobalStage | None = None
+    forced_global: bool = False
     cache: dict = field(default_factory=dict)
 
     def run(
@@ -118,6 +135,17 @@ class Plan:
         """
         module = _MODULES[self.backend]
         stream = CURRENT.get() if stream is None else stream
+        if self.global_stage is not None and (
+            self.forced_global or stream >= GLOBAL_STAGE_FROM_STREAM
+        ):
+            return run_global_stage(
+                self.global_stage,
+                self.parameter_names,
+                as_array(values),
+                np.random.default_rng(substream(seed, 4)),
+                _key_sizes(self.circuit),
+                cache=self.cache,
+            )
         if self.blocks is None:
             values = as_array(values)
         if self.blocks is not None:
@@ -196,6 +224,16 @@ def plan(
         return plan_stim(circuit, parameter_names, backend, execution)
     blocks = None
     stage = None
+    if execution == "global-stage":
+        split, reason = plan_global_stage(circuit, parameter_names)
+        if split is None or backend != "qsim":
+            reason = reason or f"backend {backend!r} (the path runs on qsim)"
+            raise CopylearnError(
+                f"the global-stage path does not apply to this circuit ({reason}): use "
+                "execution='auto' or 'circuit'."
+            )
+        check_state(split.qubits, density_matrix=False)
+        return Plan(circuit, tuple(parameter_names), backend, None, None, split, True)
     if execution in ("auto", "blocks"):
         blocks = plan_blocks(circuit, parameter_names)
         if blocks is None and execution == "blocks":
@@ -225,11 +263,16 @@ def plan(
                 stage = None  # many blocks: a whole-register state would not pay
             else:
                 blocks = None
+    global_stage = None
     if stage is not None:  # refuse a prepared state that cannot fit, before allocating
         check_state(stage.qubits, density_matrix=stage.noisy or backend == "exact")
     elif blocks is None:  # the whole register at once: refuse what cannot fit
         check_register(len(circuit.all_qubits()), backend)
-    return Plan(circuit, tuple(parameter_names), backend, blocks, stage)
+    if stage is None and execution == "auto" and backend == "qsim":
+        # Taken on stream >= 3 (Plan.run), before blocks: every block of a global stage
+        # would be one simulator call per distinct setting.
+        global_stage, _ = plan_global_stage(circuit, parameter_names)
+    return Plan(circuit, tuple(parameter_names), backend, blocks, stage, global_stage)
 
 
 def execute(
@@ -254,9 +297,10 @@ def execute(
         Seed of all randomness drawn here.
     backend : {"qsim", "exact", "stim", "auto"}
         Simulator family (``auto``: stim for a Clifford circuit with Pauli noise, else qsim).
-    execution : {"auto", "blocks", "state", "circuit"}
-        Force a path, or let the planner choose (``"auto"``: blocks when the circuit factors,
-        else the state path when it applies, else the whole circuit).
+    execution : {"auto", "blocks", "state", "global-stage", "circuit"}
+        Force a path, or let the planner choose (``"auto"``: on stream >= 3 with qsim the
+        global-stage path when it applies, then blocks when the circuit factors, else the
+        state path when it applies, else the whole circuit).
 
     Returns
     -------

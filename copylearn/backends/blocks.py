@@ -214,7 +214,7 @@ def run_blocks(
     from the same uniforms and so gives bit-identical outcomes.
     """
     cache = {} if cache is None else cache
-    if stream == 2:
+    if stream >= 2:
         return _run_blocks_stream2(
             blocks, parameter_names, values, distribution, rng, key_sizes, cache
         )

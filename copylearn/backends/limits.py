@@ -283,10 +283,12 @@ def path_limits(available: int | None = None) -> dict[str, int]:
 
     Keys: ``"blocks"`` (qubits per block, any register size), ``"circuit qsim"`` (state
     vector), ``"circuit exact"`` (density matrix), ``"state pure"`` (state vector),
-    ``"state noisy"`` (density matrix), then registered paths. Bell sampling of n qubits
-    needs 2n.
+    ``"state noisy"`` (density matrix), ``"global-stage"`` (state vector, at most
+    :data:`copylearn.backends.global_stage.MAX_QUBITS`), then registered paths. Bell
+    sampling of n qubits needs 2n.
     """
     from copylearn.backends.blocks import MAX_BLOCK_QUBITS
+    from copylearn.backends.global_stage import MAX_QUBITS as GLOBAL_STAGE_QUBITS
 
     if available is None:
         available = available_memory()
@@ -296,6 +298,9 @@ def path_limits(available: int | None = None) -> dict[str, int]:
         "circuit exact": max_register("exact", available),
         "state pure": max_state(density_matrix=False, available=available),
         "state noisy": max_state(density_matrix=True, available=available),
+        "global-stage": min(
+            GLOBAL_STAGE_QUBITS, max_state(density_matrix=False, available=available)
+        ),
     }
     for name, largest in _PATH_LIMITS.items():
         limits[name] = int(largest(available))

@@ -464,10 +464,10 @@ def state_columns(state, rng: np.random.Generator, shots: int, stream: int):
     """
     from copylearn.streams import PackedColumns
 
-    if stream == 2 and hasattr(state, "sample_packed"):
+    if stream >= 2 and hasattr(state, "sample_packed"):
         return state.sample_packed(rng, shots)
     values = state.sample_parameters(rng, shots)
-    if stream == 2 and values.shape[1] == 0:
+    if stream >= 2 and values.shape[1] == 0:
         return PackedColumns(np.zeros((shots, 0), dtype=np.uint64), 0)
     return values
 

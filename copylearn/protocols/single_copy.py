@@ -81,7 +81,7 @@ class PauliShadow(Protocol):
         and, for a state that draws packed columns, the values are bit-packed
         (:class:`copylearn.streams.PackedColumns`).
         """
-        if stream_of(rngs) == 2:
+        if stream_of(rngs) >= 2:
             return self._draw_packed(state, shots, rngs)
         codes = rngs["protocol"].integers(0, 3, size=(shots, state.n), dtype=np.uint8)
         own = state.sample_parameters(rngs["state_a"], shots)
