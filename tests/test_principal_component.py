@@ -329,19 +329,43 @@ def test_state_refuses_a_noise_input_that_is_not_a_state():
 PROVENANCE = ("seconds", "versions", "config_hash", "copylearn")
 
 
-def test_committed_noise_fraction_store_reproduces_its_cheapest_row(tmp_path):
-    """figures/qpca_noise_fraction: the Bell n = 3, lambda = 0 row, recomputed bit for bit."""
+def _recomputed(store_name: str, pick, tmp_path):
+    """A committed row of ``figures/<store_name>`` (the one ``pick(spec)`` selects) and the
+    same point recomputed from its spec and the store's seed."""
     from pathlib import Path
 
     from committed_rows import recompute_row
 
     from copylearn.sweep import load_config
 
-    store = Path(__file__).resolve().parents[1] / "figures" / "qpca_noise_fraction"
+    store = Path(__file__).resolve().parents[1] / "figures" / store_name
     config = load_config(store / "config.toml")
     rows = [json.loads(line) for line in (store / "results.jsonl").read_text().splitlines()]
-    (row,) = [r for r in rows if r["spec"]["noise_fraction"] == 0.0]
-    computed = recompute_row(row, config.seed, tmp_path / "p")
+    (row,) = [r for r in rows if pick(r["spec"])]
+    return row, recompute_row(row, config.seed, tmp_path / "p")
+
+
+def test_committed_noise_fraction_store_reproduces_its_cheapest_row(tmp_path):
+    """figures/qpca_noise_fraction: the Bell n = 5, lambda = 0 row, recomputed bit for bit."""
+    row, computed = _recomputed(
+        "qpca_noise_fraction",
+        lambda spec: spec["noise_fraction"] == 0.0 and spec["strategy"] == "bell",
+        tmp_path,
+    )
     assert computed["id"] == row["id"]
+    fresh = {k: v for k, v in computed.items() if k not in PROVENANCE}
+    assert fresh == {k: v for k, v in row.items() if k not in PROVENANCE}
+
+
+@pytest.mark.slow
+def test_committed_single_copy_row_reproduces_on_the_global_stage_path(tmp_path):
+    """figures/qpca_separation: the Clifford-shadow n = 6 row (stream 3, global-stage path,
+    about a minute), recomputed bit for bit."""
+    row, computed = _recomputed(
+        "qpca_separation",
+        lambda spec: spec["strategy"] == "clifford-shadow" and spec["n"] == 6,
+        tmp_path,
+    )
+    assert row["stream"] == 3 and computed["id"] == row["id"]
     fresh = {k: v for k, v in computed.items() if k not in PROVENANCE}
     assert fresh == {k: v for k, v in row.items() if k not in PROVENANCE}

@@ -439,6 +439,7 @@ class PrincipalComponent(Task):
             return ({"kind": "flat", "label": "two-copy ratio R > 1/2 (no λ needed)"},)
         if protocol.variance_growth is not None:
             base, label = protocol.variance_growth
+            label = f"{label}, rule |x| > (1-λ)/2 (told λ)"
             return ({"kind": "exponential", "base": float(base), "label": label},)
         return ()
 
