@@ -24,24 +24,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
+from bench_clifford import _per_shot  # the same timing: median of repeats, µs per snapshot
 
 from copylearn.collect import prepare_collector
 from copylearn.states import PauliMixedState
 from copylearn.tasks.principal_component import PrincipalComponentState, principal_circuit
-
-
-def _per_shot(fn, shots: int, repeats: int) -> float:
-    """Median over ``repeats`` of microseconds per snapshot of ``fn()``."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e6 * statistics.median(times) / shots
 
 
 def _state(n: int) -> PrincipalComponentState:
