@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from copylearn.errors import CopylearnError
+from copylearn.streams import DEFAULT_STREAM
 
 DEMO_PAULI = "XYZIZX"
 # The names of copylearn.protocols.PROTOCOL_NAMES and copylearn.backends.BACKEND_NAMES, kept
@@ -185,10 +186,10 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--stream",
         type=_int,
-        default=2,
+        default=DEFAULT_STREAM,
         metavar="V",
-        help="random-stream version: 2 (default) or 1 (as data made before stream versions; "
-        "docs/theory.md section 15)",
+        help=f"random-stream version: {DEFAULT_STREAM} (default), 2 (as copylearn 0.3 and 0.4) "
+        "or 1 (as data made before stream versions; docs/theory.md section 15)",
     )
     c.add_argument(
         "--option",

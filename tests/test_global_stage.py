@@ -177,3 +177,36 @@ def test_many_shots_per_clifford_share_one_stage_application():
     )
     assert info["stage_settings_applied"] == 2 and info["preparations_simulated"] == 1
     assert outcomes["m"].shape == (500, 4)
+
+
+def test_forcing_the_path_on_another_backend_is_refused_in_one_line():
+    circuit, names, _ = clifford_experiment(principal_state(), 1)
+    for backend in ("stim", "auto", "exact"):
+        with pytest.raises(CopylearnError, match="global-stage") as err:
+            plan(circuit, names, backend, "global-stage")
+        assert "\n" not in str(err.value)
+
+
+def test_continuous_stage_parameters_keep_a_bounded_cache(monkeypatch):
+    """One resolved unitary per distinct value per run; at most CACHED_UNITARIES kept."""
+    from copylearn.backends import global_stage
+
+    monkeypatch.setattr(global_stage, "CACHED_UNITARIES", 10)
+    q = cirq.LineQubit.range(2)
+    s = sympy.Symbol("s")
+    circuit = cirq.Circuit(cirq.H(q[0]), cirq.CZ(*q) ** s, cirq.measure(*q, key="m"))
+    values = np.random.default_rng(0).random((200, 1))
+    the_plan = plan(circuit, ("s",), "qsim", "global-stage")
+    outcomes, _ = the_plan.run(values, np.random.SeedSequence(1))
+    assert outcomes["m"].shape == (200, 2)
+    assert sum(1 for k in the_plan.cache if isinstance(k, tuple) and k[0] == "op") == 10
+
+
+def test_the_cli_collects_on_the_default_stream(tmp_path):
+    from copylearn.cli import main
+    from copylearn.streams import DEFAULT_STREAM
+
+    out = tmp_path / "d.npz"
+    assert main(["collect", "--state", "pauli:XZ:0.8:1", "--copies", "20", "--seed", "1",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert cl.load(out).metadata["stream"] == DEFAULT_STREAM == 3

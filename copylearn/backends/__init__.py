@@ -218,6 +218,11 @@ def plan(
 ) -> Plan:
     """Choose the execution path for ``circuit`` (noise attached); see :func:`execute`."""
     check_backend(backend, execution)
+    if execution == "global-stage" and backend != "qsim":
+        raise CopylearnError(
+            f"execution='global-stage' runs on qsim, not backend {backend!r}: use "
+            "backend='qsim', or execution='auto'."
+        )
     if backend in ("stim", "auto"):  # imported here: stim's module subclasses Plan
         from copylearn.backends.stim import plan_stim
 
@@ -226,8 +231,7 @@ def plan(
     stage = None
     if execution == "global-stage":
         split, reason = plan_global_stage(circuit, parameter_names)
-        if split is None or backend != "qsim":
-            reason = reason or f"backend {backend!r} (the path runs on qsim)"
+        if split is None:
             raise CopylearnError(
                 f"the global-stage path does not apply to this circuit ({reason}): use "
                 "execution='auto' or 'circuit'."

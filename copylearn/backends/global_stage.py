@@ -60,6 +60,9 @@ IDENTITY_ATOL = 1e-12
 CHUNK_BYTES = 32 * 2**20
 #: Bytes of prepared states a plan keeps across runs (one per preparation setting).
 CACHE_BYTES = 256 * 2**20
+#: Resolved stage unitaries a plan keeps across runs (a stage with continuous per-shot
+#: parameters resolves each distinct value once per run and keeps at most this many).
+CACHED_UNITARIES = 1 << 14
 #: Work (stage operations times amplitudes) before the compiled kernels are loaded.
 COMPILED_LOAD_AFTER = 1 << 22
 
@@ -372,7 +375,9 @@ def _resolve_table(
             if entry is None:
                 resolver = {parameter_names[c]: v for c, v in zip(columns, setting, strict=True)}
                 entry = _kind_and_table(cirq.unitary(cirq.resolve_parameters(op, resolver)))
-                cache[key] = entry
+                if cache.get("unitaries", 0) < CACHED_UNITARIES:
+                    cache[key] = entry
+                    cache["unitaries"] = cache.get("unitaries", 0) + 1
             entries.append(entry)
         per_op.append(entries)
     width = max(len(entries) for entries in per_op)
