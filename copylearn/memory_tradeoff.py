@@ -279,7 +279,7 @@ def _memory_panel(ax, fits: Sequence[dict[str, Any]], rows: Sequence[dict[str, A
         ends = [(_ci_end(r.get("n_star_ci"), 0), _ci_end(r.get("n_star_ci"), 1)) for r in members]
         lo = np.array([v if e[0] is None else e[0] for e, v in zip(ends, y, strict=True)])
         hi = np.array([v if e[1] is None else e[1] for e, v in zip(ends, y, strict=True)])
-        base = "" if fit.get("base") is None else f", b = {fit['base']:.2f} in n − k"
+        base = "" if fit.get("base") is None else f",\nb = {fit['base']:.2f} in n − k"
         style = _strategy_style(fit["strategy"])
         ax.errorbar(
             k,
@@ -330,7 +330,11 @@ def _memory_panel(ax, fits: Sequence[dict[str, Any]], rows: Sequence[dict[str, A
                 color="0.35",
             )
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], ls="--", color="0.3", lw=0.8, label="theory c₂(2^(n−k)+1)/α⁴"))
+    handles.append(
+        Line2D(
+            [], [], ls="--", color="0.3", lw=0.8, label="theory c₂(2^(n−k)+1)/α⁴ (series colour)"
+        )
+    )
     if n_ref is not None:  # the min is drawn only where a single-copy level gives c1
         handles.append(
             Line2D([], [], ls=":", color="0.2", lw=1.2, label="theory min(c₁(2^n+1)/α², ·)")
