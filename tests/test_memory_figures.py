@@ -138,7 +138,7 @@ def test_memory_figure_without_a_level_draws_no_min_in_the_legend():
     rows = [_row("partial-bell", 12, k, 13 * (2.0 ** (12 - k) + 1) / 0.9**4) for k in (8, 9, 10)]
     (ax,) = memory_figure(rows).get_axes()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "theory c₂(2^(n−k)+1)/α⁴" in labels
+    assert "theory c₂(2^(n−k)+1)/α⁴ (series colour)" in labels
     assert not any(label.startswith("theory min") for label in labels)
 
 
