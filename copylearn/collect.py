@@ -127,6 +127,11 @@ class Collector:
     options: dict[str, Any] = field(default_factory=dict)
     #: The random-stream version drawn with (:mod:`copylearn.streams`).
     stream: int = DEFAULT_STREAM
+    #: The circuit whose identity :attr:`key` names, kept alive with the collector: a key
+    #: built from ``id()`` must not be reused by another circuit while the collector lives
+    #: (a freed family circuit's id was taken by a trial's new circuit, which was then
+    #: sampled with the family's plan).
+    anchor: Any = field(default=None, repr=False, compare=False)
 
     @property
     def module(self):
@@ -272,6 +277,8 @@ def _pool_members(record: dict[str, np.ndarray], shots: int, size: int) -> np.nd
 
 
 def circuit_key(state: PauliMixedState | PauliEigenstate | CircuitState) -> tuple:
+    """What a collector's plan is valid for: the Pauli family on n qubits, or one circuit by
+    its identity (valid while that circuit lives: a :class:`Collector` keeps its own)."""
     if isinstance(state, PauliMixedState | PauliEigenstate):
         return ("pauli", state.n)
     return ("circuit", id(state.circuit))
@@ -480,6 +487,7 @@ def _prepare(
         placed_on,
         {k: v for k, v in (options or {}).items() if k in module.options()},
         stream,
+        getattr(state, "circuit", None),
     )
 
 

@@ -153,3 +153,19 @@ def test_user_noise_model_is_applied():
 def test_unknown_device_is_rejected():
     with pytest.raises(CopylearnError, match="unknown device"):
         cl.collect(STATE, protocol="bell", copies=10, device="sycamore9000")
+
+
+def test_a_collector_keeps_the_circuit_its_key_names():
+    """A per-trial circuit must never take the key of a collector's freed circuit: the
+    family state of a point is dropped after planning, and a trial's new circuit that took
+    its id was sampled with the family's plan (a different state)."""
+    from copylearn.collect import circuit_key, prepare_collector
+    from copylearn.tasks.principal_component import PrincipalComponentState, principal_circuit
+
+    def fresh(seed):
+        circuit = principal_circuit("XZY", 1, np.random.default_rng(seed))
+        return PrincipalComponentState(circuit, name="t", pauli="XZY", sign=1)
+
+    collector = prepare_collector(fresh(0), "clifford-shadow")
+    states = [fresh(seed) for seed in range(1, 300)]
+    assert all(circuit_key(state) != collector.key for state in states)
