@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from copylearn.errors import CopylearnError
-from copylearn.streams import DEFAULT_STREAM
 
 DEMO_PAULI = "XYZIZX"
 # The names of copylearn.protocols.PROTOCOL_NAMES and copylearn.backends.BACKEND_NAMES, kept
@@ -186,10 +185,11 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--stream",
         type=_int,
-        default=DEFAULT_STREAM,
+        default=None,
         metavar="V",
-        help=f"random-stream version: {DEFAULT_STREAM} (default), 2 (as copylearn 0.3 and 0.4) "
-        "or 1 (as data made before stream versions; docs/theory.md section 15)",
+        help="random-stream version: 3 (the default, copylearn.streams.DEFAULT_STREAM), 2 (as "
+        "copylearn 0.3 and 0.4) or 1 (as data made before stream versions; docs/theory.md "
+        "section 15)",
     )
     c.add_argument(
         "--option",
@@ -432,6 +432,7 @@ def _collect(args: argparse.Namespace) -> int:
     # so a second run racing to the same new file refuses instead of overwriting it.
     out = check_output_file(args.out, suffix=".npz", force=args.force, what="--out")
     from copylearn.collect import collect
+    from copylearn.streams import DEFAULT_STREAM
 
     state = _unknown_of(args)
     start = time.perf_counter()
@@ -447,7 +448,7 @@ def _collect(args: argparse.Namespace) -> int:
         noise_scale=args.noise_scale,
         progress=True,
         options=parse_options(args.option),
-        stream=args.stream,
+        stream=DEFAULT_STREAM if args.stream is None else args.stream,
         observables=args.observables,
     )
     path = data.save(out, overwrite=args.force)

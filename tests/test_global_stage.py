@@ -210,3 +210,16 @@ def test_the_cli_collects_on_the_default_stream(tmp_path):
     assert main(["collect", "--state", "pauli:XZ:0.8:1", "--copies", "20", "--seed", "1",
                  "--out", str(out)]) == 0  # fmt: skip
     assert cl.load(out).metadata["stream"] == DEFAULT_STREAM == 3
+
+
+def test_the_cli_help_names_the_default_stream():
+    import subprocess
+    import sys
+
+    from copylearn.streams import DEFAULT_STREAM
+
+    out = subprocess.run(
+        [sys.executable, "-m", "copylearn", "collect", "--help"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert f"{DEFAULT_STREAM} (the default" in " ".join(out.split())
