@@ -397,6 +397,30 @@ class Protocol:
         }
 
 
+def prefix_sums(values: np.ndarray, ends=None) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``(shots, M)`` single-shot ``values`` and of their squares: ``(M,)`` each over
+    all shots, or ``(len(ends), M)`` per prefix (the :meth:`Protocol.sums` contract) for
+    protocols whose estimators are per-shot values (``clifford-shadow``, ``partial-bell``).
+
+    Raises
+    ------
+    CopylearnError
+        ``ends`` not increasing prefix lengths within 0..shots.
+    """
+    if ends is None:
+        return values.sum(axis=0), (values**2).sum(axis=0)
+    ends = np.asarray(ends, dtype=np.int64)
+    shots = values.shape[0]
+    if ends.ndim != 1 or np.any(ends < 0) or np.any(ends > shots) or np.any(np.diff(ends) < 0):
+        raise CopylearnError(
+            f"ends must be increasing prefix lengths within 0..{shots}, got {ends.tolist()}."
+        )
+    zero = np.zeros((1, values.shape[1]))
+    c1 = np.concatenate([zero, np.cumsum(values, axis=0)])
+    c2 = np.concatenate([zero, np.cumsum(values**2, axis=0)])
+    return c1[ends], c2[ends]
+
+
 def register_protocol(cls: type[Protocol]) -> type[Protocol]:
     """Class decorator: register one instance of ``cls`` under ``cls.name``.
 

@@ -31,7 +31,7 @@ from copylearn.clifford import (
 from copylearn.errors import CopylearnError
 from copylearn.parameters import Parameter
 from copylearn.pauli import n_words, pack_bits, unpack_bits
-from copylearn.protocols import Protocol, register_protocol
+from copylearn.protocols import Protocol, prefix_sums, register_protocol
 
 _TABLEAU_ARRAYS = ("tableau_x", "tableau_z")
 # Shots per chunk of the vectorised estimator: bounds its (shots, M, 2n) temporaries.
@@ -240,16 +240,4 @@ class CliffordShadow(Protocol):
 
     def sums(self, paulis, arrays, ends=None):
         """Sums of x̂_Q and x̂_Q^2, over all shots or per prefix (see :meth:`Protocol.sums`)."""
-        values = self.sums_values(paulis, arrays)
-        if ends is None:
-            return values.sum(axis=0), (values**2).sum(axis=0)
-        ends = np.asarray(ends, dtype=np.int64)
-        shots = values.shape[0]
-        if ends.ndim != 1 or np.any(ends < 0) or np.any(ends > shots) or np.any(np.diff(ends) < 0):
-            raise CopylearnError(
-                f"ends must be increasing prefix lengths within 0..{shots}, got {ends.tolist()}."
-            )
-        zero = np.zeros((1, values.shape[1]))
-        c1 = np.concatenate([zero, np.cumsum(values, axis=0)])
-        c2 = np.concatenate([zero, np.cumsum(values**2, axis=0)])
-        return c1[ends], c2[ends]
+        return prefix_sums(self.sums_values(paulis, arrays), ends)

@@ -55,7 +55,7 @@ from copylearn.pauli import (
     shadow_values,
     unpack_bits,
 )
-from copylearn.protocols import Protocol, register_protocol, state_columns
+from copylearn.protocols import Protocol, prefix_sums, register_protocol, state_columns
 from copylearn.protocols.two_copy import registers
 from copylearn.streams import as_array, stream_of
 
@@ -138,22 +138,6 @@ def _restricted(paulis: Paulis, lo: int, hi: int) -> Paulis:
         np.ones(len(paulis), dtype=paulis.sign.dtype),
         paulis.labels,
     )
-
-
-def _prefix_sums(values: np.ndarray, ends) -> tuple[np.ndarray, np.ndarray]:
-    """Sums of ``values`` and of their squares over all shots, or per prefix with ``ends``."""
-    if ends is None:
-        return values.sum(axis=0), (values**2).sum(axis=0)
-    ends = np.asarray(ends, dtype=np.int64)
-    shots = values.shape[0]
-    if ends.ndim != 1 or np.any(ends < 0) or np.any(ends > shots) or np.any(np.diff(ends) < 0):
-        raise CopylearnError(
-            f"ends must be increasing prefix lengths within 0..{shots}, got {ends.tolist()}."
-        )
-    zero = np.zeros((1, values.shape[1]))
-    c1 = np.concatenate([zero, np.cumsum(values, axis=0)])
-    c2 = np.concatenate([zero, np.cumsum(values**2, axis=0)])
-    return c1[ends], c2[ends]
 
 
 @register_protocol
@@ -404,4 +388,4 @@ class PartialBell(Protocol):
 
     def sums(self, paulis, arrays, ends=None):
         """Sums of f_Q and f_Q^2, over all shots or per prefix (see :meth:`Protocol.sums`)."""
-        return _prefix_sums(self.sums_values(paulis, arrays), ends)
+        return prefix_sums(self.sums_values(paulis, arrays), ends)
