@@ -54,7 +54,7 @@ def _shots_per_unitary(value) -> int:
 
 def tableaux(arrays: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The recorded tableaux, unpacked: ``(shots, 2n, n)``, ``(shots, 2n, n)``, ``(shots, 2n)``."""
-    shots = arrays["bits"].shape[0]
+    shots = arrays["tableau_x"].shape[0]
     words = n_words(n)
     xs, zs = (unpack_bits(arrays[name].reshape(shots, 2 * n, words), n) for name in _TABLEAU_ARRAYS)
     rs = np.concatenate(

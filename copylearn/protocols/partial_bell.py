@@ -56,6 +56,7 @@ from copylearn.pauli import (
     unpack_bits,
 )
 from copylearn.protocols import Protocol, prefix_sums, register_protocol, state_columns
+from copylearn.protocols.clifford_shadow import tableaux
 from copylearn.protocols.two_copy import registers
 from copylearn.streams import as_array, stream_of
 
@@ -295,17 +296,8 @@ class PartialBell(Protocol):
     def _tableaux(self, arrays, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The rest's m-qubit tableaux: ``(shots, 2m, m)`` twice and ``(shots, 2m)``."""
         m = n - self.memory_qubits
-        shots = arrays["m_a"].shape[0]
-        words = n_words(n)
-        xs, zs = (
-            unpack_bits(arrays[name].reshape(shots, 2 * n, words), n)[:, : 2 * m, :m]
-            for name in _TABLEAU_ARRAYS
-        )
-        rs = np.concatenate(
-            [unpack_bits(arrays["signs_x"], n)[:, :m], unpack_bits(arrays["signs_z"], n)[:, :m]],
-            axis=1,
-        )
-        return xs, zs, rs
+        xs, zs, rs = tableaux(arrays, n)  # clifford-shadow's layout, the rest in rows < 2m
+        return xs[:, : 2 * m, :m], zs[:, : 2 * m, :m], rs[:, np.r_[0:m, n : n + m]]
 
     def unpack(self, arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         """``"m_a"``, ``"m_b"`` ``(shots, n)`` (qubits < k: Bell outcomes, (0,0) = Phi+,
