@@ -61,6 +61,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from copylearn.atomic import atomic_path
+from copylearn.backends.limits import available_memory
 from copylearn.errors import CopylearnError
 from copylearn.noise import parse_noise
 from copylearn.protocols import get_protocol, protocol_names, unit_noun
@@ -570,19 +571,27 @@ def _trials_for(target: float) -> int:
     return trials
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available to new work on this machine (``MemAvailable``), or None."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
+def trial_processes(workers: int, points: int) -> int:
+    """Processes each point of a pool sweep may spread its trials over.
+
+    The pool runs ``min(workers, points)`` points at once; each may fork trial helpers
+    (:mod:`copylearn.trial_workers`) up to its share of ``workers``, so that pool workers and
+    helpers together never exceed ``workers`` processes (the count :func:`check_runnable`
+    multiplies a point's memory by).
+
+    Parameters
+    ----------
+    workers : int
+        Processes the sweep may use (``--workers``), >= 1.
+    points : int
+        Points still to run, >= 1.
+
+    Returns
+    -------
+    int
+        ``max(1, workers // min(workers, points))``.
+    """
+    return max(1, workers // max(1, min(workers, points)))
 
 
 def point_memory(spec: Mapping[str, Any]) -> dict[str, int]:
@@ -648,7 +657,9 @@ def check_runnable(
     config : Config
         A validated config.
     memory : int, optional
-        Bytes available; default :func:`available_memory` (no memory check if unknown).
+        Bytes available; default :func:`copylearn.backends.limits.available_memory` (capped
+        by the environment variable ``COPYLEARN_MEMORY_GIB`` when set; no memory check if
+        unknown).
     specs : sequence of mapping, optional
         Check only these points (e.g. those a resumed sweep has still to run); default all.
     workers : int
@@ -2257,9 +2268,12 @@ def _run_sweep(
             else:
                 count = workers if workers is not None else (os.cpu_count() or 1)
                 if "workers" in getattr(point_runner, "keywords", {}):
-                    # A point may spread its trials over as many processes as the pool has
-                    # (identical rows whatever the count, copylearn.trial_workers).
-                    point_runner = functools.partial(point_runner, workers=count)
+                    # A point may spread its trials over the processes the pool leaves idle
+                    # (identical rows whatever the count, copylearn.trial_workers), so that
+                    # pool workers and their trial helpers together never exceed ``count``.
+                    point_runner = functools.partial(
+                        point_runner, workers=trial_processes(count, len(jobs))
+                    )
                 results = _with_pool(
                     point_runner, jobs, config.seed, count, bar.refresh, lock_fd=store.lock_fd
                 )
