@@ -27,6 +27,7 @@ Copies count copies of rho consumed; a Bell experiment consumes two.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,10 @@ _BATCH_ROWS = 1 << 19
 #: Shots of one doubling stage (all trials together) from which a point with ``workers > 1``
 #: forks its trial helpers: below this (a few seconds of work) forking costs more than it saves.
 PARALLEL_SHOTS = 1 << 24
+#: Seconds of the last doubling stage from which the next one (about twice as long) forks the
+#: trial helpers, whatever its shot count: shots that cost milliseconds each (a random
+#: Clifford on a state vector) reach minutes long before 2^24 shots.
+PARALLEL_SECONDS = 2.0
 #: Bytes of prepared states the per-instance collectors of one point keep at most.
 _INSTANCE_CACHE_BYTES = 1 << 30
 
@@ -190,9 +195,11 @@ def run_point(
     workers : int
         Processes the point's trials may be spread over (default 1: this process only).
         From the first doubling stage that simulates at least :data:`PARALLEL_SHOTS` shots
-        (all trials together), ``workers - 1`` forked helpers each judge a fixed share of
-        the trials to the end of the point (:mod:`copylearn.trial_workers`); the result is
-        bit-identical for every ``workers``. Where processes cannot be forked it runs here.
+        (all trials together), or that follows a stage of at least :data:`PARALLEL_SECONDS`
+        seconds (when to fork changes no result), ``workers - 1`` forked helpers each judge
+        a fixed share of the trials to the end of the point (:mod:`copylearn.trial_workers`);
+        the result is bit-identical for every ``workers``. Where processes cannot be forked
+        it runs here.
         Each process holds its own simulator batch, so the batch memory of
         :func:`copylearn.sweep.point_memory` is needed up to ``workers`` times.
 
@@ -297,6 +304,7 @@ def run_point(
 
     success = np.zeros((trials, len(copies), width), dtype=bool)
     done, stage, reached = 0, 0, False
+    last_seconds = 0.0
     helpers: TrialWorkers | None = None
     try:
         while done < len(copies):
@@ -305,15 +313,18 @@ def run_point(
                 stop = len(copies) - 1
             first_shot = int(shots_at[done - 1]) if done else 0
             work = trials * (int(shots_at[stop]) - first_shot)
-            if helpers is None and workers > 1 and work >= PARALLEL_SHOTS and can_fork():
+            long = work >= PARALLEL_SHOTS or last_seconds >= PARALLEL_SECONDS
+            if helpers is None and workers > 1 and long and can_fork():
                 # Forked now, the helpers inherit every learner as it stands (docs/theory.md
                 # §6.7): each keeps its share of the trials to the end of the point.
                 helpers = TrialWorkers(run_stage, shares(trials, workers))
+            started = time.perf_counter()
             if helpers is None:
                 success[:, done : stop + 1] = run_stage(range(trials), done, stop, stage)
             else:
                 parts = helpers.run(done, stop, stage)
                 success[:, done : stop + 1] = np.concatenate(parts, axis=0)
+            last_seconds = time.perf_counter() - started
             done = stop + 1
             stage += 1
             rate = success[:, stop, -1].mean()

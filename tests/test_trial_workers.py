@@ -59,12 +59,42 @@ def test_helpers_fork_only_for_long_stages(monkeypatch):
             super().__init__(work, parts)
 
     monkeypatch.setattr(complexity, "TrialWorkers", Counting)
+    monkeypatch.setattr(complexity, "PARALLEL_SECONDS", float("inf"))  # shots alone decide
     spec, seed = _spec("bell", "none", trials=23), np.random.SeedSequence(3)
     complexity.run_point(dict(spec), seed, workers=2)  # far below 2^24 shots a stage
     assert forked == []
     monkeypatch.setattr(complexity, "PARALLEL_SHOTS", 200)
     complexity.run_point(dict(spec), seed, workers=2)
     assert forked == [2]
+
+
+class _SlowClock:
+    """perf_counter that advances 10 s per call: every stage 'takes' 10 s."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 10.0
+        return self.now
+
+
+def test_helpers_fork_after_a_long_stage_with_identical_rows(monkeypatch):
+    """Few, slow shots (a Clifford on a state vector): forked after the first stage, by time."""
+    forked = []
+
+    class Counting(TrialWorkers):
+        def __init__(self, work, parts):
+            forked.append(len(parts))
+            super().__init__(work, parts)
+
+    spec, seed = _spec("bell", "none", trials=23), np.random.SeedSequence(5)
+    alone = complexity.run_point(dict(spec), seed, workers=1)
+    monkeypatch.setattr(complexity, "TrialWorkers", Counting)
+    monkeypatch.setattr(complexity, "time", _SlowClock())
+    spread = complexity.run_point(dict(spec), seed, workers=2)  # far below 2^24 shots
+    assert forked == [2]
+    assert json.dumps(spread, sort_keys=True) == json.dumps(alone, sort_keys=True)
 
 
 def test_shares_are_contiguous_and_cover_the_trials():
