@@ -3,8 +3,8 @@
 A store that sweeps a protocol's ``memory_qubits`` option (``partial-bell``, docs/theory.md
 §20) at fixed n holds one N* per k. :func:`fit_memory` fits ``log N* = a + (n - k) log b`` by
 the weighted least squares of :func:`copylearn.fits.fit_exponential` (weights from each
-point's 95% interval, pair-bootstrap interval on b) over k <= n - 1: at k = n the rest is
-empty and the protocol is Bell sampling, whose single-shot second moment is 1, not
+point's 95% interval, the interval on b of docs/theory.md §10.2) over k <= n - 1: at k = n
+the rest is empty and the protocol is Bell sampling, whose single-shot second moment is 1, not
 2^0 + 1 = 2, so that point is off the law by construction (§20.4) and is drawn, not fitted.
 It also compares every k with the single-copy level of the same store (the N* of a
 single-copy protocol at the same n, alpha and query count).
