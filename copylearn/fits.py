@@ -2,7 +2,8 @@
 
 The fit follows docs/theory.md §10: ``log N*(n) = a + n log b`` by weighted least squares over
 the n where N* is off its floor, with weights ``1 / Var(log N*)`` taken from each point's
-95% bootstrap interval, and a 95% interval on the base b from a pair bootstrap over n.
+95% bootstrap interval, and a 95% interval on the base b that is the hull of a pair bootstrap
+over n and the analytic WLS interval (:func:`slope_interval`, docs/theory.md §10.2).
 
 The theory curves follow docs/theory.md §7. They are *theory overlays*, never data: the
 random-Pauli shadow scaling ``C·3^k``, the single-copy lower bound
@@ -29,6 +30,7 @@ __all__ = [
     "fit_prefactor",
     "pauli_shadow_curve",
     "single_copy_lower_bound",
+    "slope_interval",
 ]
 
 _Z95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -90,6 +92,61 @@ def _bootstrap_slopes(
     return (s0 * sxy - sx * sy) / (s0 * sxx - sx * sx)
 
 
+#: ``ci_method`` of an interval that is the hull of the pair bootstrap and the WLS interval.
+HULL_METHOD = "pair-bootstrap+wls"
+
+
+def slope_interval(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    slope: float,
+    se: float,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """95% interval on the slope of a weighted line: the hull of the pair bootstrap and WLS.
+
+    The pair bootstrap over the points only sees their scatter about the line; the analytic
+    interval ``slope ± 1.96·se`` only sees the points' own error bars (the weights). With few
+    points either can be the narrower one (points closer to the line than their error bars
+    say, reduced χ² < 1: the bootstrap; more scatter than they say, χ² > 1: the analytic
+    one), so the interval reported is their hull: the smaller lower end and the larger upper
+    end (docs/theory.md §10.2). With two distinct x the bootstrap is degenerate and the
+    interval is the analytic one.
+
+    Parameters
+    ----------
+    x, y, w : ndarray, shape (m,)
+        The abscissae, ordinates and weights (1/variance) of the m points of the fit.
+    slope, se : float
+        The WLS slope and its analytic standard error (from the inverse normal matrix).
+    n_boot : int, default 2000
+        Pair-bootstrap resamples (resamples with fewer than 2 distinct x are skipped).
+    seed : int, default 0
+        Seed of the bootstrap, so the interval is reproducible.
+
+    Returns
+    -------
+    dict
+        ``ci`` ([lo, hi], the interval reported), ``method`` (:data:`HULL_METHOD`, or
+        ``"analytic"`` with fewer than 3 distinct x), ``bootstrap`` ([lo, hi] of the
+        percentile pair bootstrap, or None) and ``wls`` ([lo, hi], ``slope ± 1.96·se``).
+    """
+    wls = [slope - _Z95 * se, slope + _Z95 * se]
+    if np.unique(x).size < 3:
+        return {"ci": list(wls), "method": "analytic", "bootstrap": None, "wls": wls}
+    slopes = _bootstrap_slopes(x, y, w, n_boot, seed)
+    b_lo, b_hi = (float(v) for v in np.percentile(slopes, [2.5, 97.5]))
+    return {
+        "ci": [min(b_lo, wls[0]), max(b_hi, wls[1])],
+        "method": HULL_METHOD,
+        "bootstrap": [b_lo, b_hi],
+        "wls": wls,
+    }
+
+
 def _empty_fit(ns: list[int], note: str) -> dict[str, Any]:
     return {
         "base": None,
@@ -103,6 +160,8 @@ def _empty_fit(ns: list[int], note: str) -> dict[str, Any]:
         "residuals": [],
         "reduced_chi2": None,
         "ci_method": None,
+        "log_base_ci_bootstrap": None,
+        "log_base_ci_wls": None,
         "note": note,
     }
 
@@ -118,7 +177,7 @@ def fit_exponential(
     seed: int = 0,
     min_sd: float = 0.025,
 ) -> dict[str, Any]:
-    """Fit ``log N* = a + n log b`` by weighted least squares, with a bootstrap CI on b.
+    """Fit ``log N* = a + n log b`` by weighted least squares, with a 95% interval on b.
 
     Parameters
     ----------
@@ -144,14 +203,17 @@ def fit_exponential(
     Returns
     -------
     dict
-        ``base`` (b), ``base_ci`` (95% [lo, hi] on b), ``log_base`` (log b), ``log_base_ci``,
-        ``log_base_se`` (analytic WLS standard error of log b, from the interval-derived
-        variances), ``a`` (intercept, natural log of copies), ``ns`` (the n used, sorted),
-        ``n_min`` (smallest n used), ``residuals`` (log N* - fit at each n in ``ns``),
-        ``reduced_chi2`` (weighted residual sum of squares per degree of freedom; None with
-        2 points), ``ci_method`` (``"pair-bootstrap"``, or ``"analytic"`` when only two n are
-        usable and the bootstrap is degenerate) and ``note`` (None, or why the fit is
-        missing or weak). With fewer than 2 usable n, ``base`` and the other estimates are
+        ``base`` (b), ``base_ci`` (95% [lo, hi] on b, ``exp`` of ``log_base_ci``),
+        ``log_base`` (log b), ``log_base_ci`` (95% on log b: the hull of the pair bootstrap
+        and ``log b ± 1.96·log_base_se``, :func:`slope_interval`), ``log_base_se`` (analytic
+        WLS standard error of log b, from the interval-derived variances), ``a`` (intercept,
+        natural log of copies), ``ns`` (the n used, sorted), ``n_min`` (smallest n used),
+        ``residuals`` (log N* - fit at each n in ``ns``), ``reduced_chi2`` (weighted
+        residual sum of squares per degree of freedom; None with 2 points), ``ci_method``
+        (``"pair-bootstrap+wls"``, or ``"analytic"`` when only two n are usable and the
+        bootstrap is degenerate), ``log_base_ci_bootstrap`` and ``log_base_ci_wls`` (the two
+        intervals the hull joins; the first None with two n) and ``note`` (None, or why the
+        fit is missing or weak). With fewer than 2 usable n, ``base`` and the other estimates are
         None and ``note`` says why.
 
     Raises
@@ -210,16 +272,12 @@ def fit_exponential(
     reduced_chi2 = float(np.sum(w * residuals**2) / dof) if dof > 0 else None
 
     notes = []
-    if len(set(used_ns)) >= 3:
-        slopes = _bootstrap_slopes(x, y, w, n_boot, seed)
-        lo, hi = np.percentile(slopes, [2.5, 97.5])
-        ci_method = "pair-bootstrap"
-        if len(set(used_ns)) < 5:
-            notes.append(f"only {len(set(used_ns))} usable n: the bootstrap interval is rough")
-    else:
-        lo, hi = log_b - _Z95 * se, log_b + _Z95 * se
-        ci_method = "analytic"
+    interval = slope_interval(x, y, w, log_b, se, n_boot=n_boot, seed=seed)
+    lo, hi = interval["ci"]
+    if interval["method"] == "analytic":
         notes.append("only 2 usable n: the pair bootstrap is degenerate, CI from the WLS SE")
+    elif len(set(used_ns)) < 5:
+        notes.append(f"only {len(set(used_ns))} usable n: the bootstrap interval is rough")
     if dropped:
         notes.append("left out: " + ", ".join(dropped))
 
@@ -234,7 +292,9 @@ def fit_exponential(
         "n_min": used_ns[0],
         "residuals": [float(r) for r in residuals],
         "reduced_chi2": reduced_chi2,
-        "ci_method": ci_method,
+        "ci_method": interval["method"],
+        "log_base_ci_bootstrap": interval["bootstrap"],
+        "log_base_ci_wls": interval["wls"],
         "note": "; ".join(notes) + "." if notes else None,
     }
 

@@ -3,8 +3,8 @@
 A store that sweeps a protocol's ``memory_qubits`` option (``partial-bell``, docs/theory.md
 §20) at fixed n holds one N* per k. :func:`fit_memory` fits ``log N* = a + (n - k) log b`` by
 the weighted least squares of :func:`copylearn.fits.fit_exponential` (weights from each
-point's 95% interval, pair-bootstrap interval on b) over k <= n - 1: at k = n the rest is
-empty and the protocol is Bell sampling, whose single-shot second moment is 1, not
+point's 95% interval, the interval on b of docs/theory.md §10.2) over k <= n - 1: at k = n
+the rest is empty and the protocol is Bell sampling, whose single-shot second moment is 1, not
 2^0 + 1 = 2, so that point is off the law by construction (§20.4) and is drawn, not fitted.
 It also compares every k with the single-copy level of the same store (the N* of a
 single-copy protocol at the same n, alpha and query count).
@@ -263,7 +263,7 @@ def _memory_panel(ax, fits: Sequence[dict[str, Any]], rows: Sequence[dict[str, A
     """One n: the groups of ``fits`` (all at that n), their levels and theory curves."""
     from matplotlib.lines import Line2D
 
-    from copylearn.plotting import OKABE_ITO, _strategy_style
+    from copylearn.plotting import OKABE_ITO, _strategy_style, n_star_errorbar
 
     palette = ["reddish_purple", "vermillion", "blue", "orange"]
     ys: list[float] = []
@@ -281,14 +281,13 @@ def _memory_panel(ax, fits: Sequence[dict[str, Any]], rows: Sequence[dict[str, A
         hi = np.array([v if e[1] is None else e[1] for e, v in zip(ends, y, strict=True)])
         base = "" if fit.get("base") is None else f",\nb = {fit['base']:.2f} in n − k"
         style = _strategy_style(fit["strategy"])
-        ax.errorbar(
+        n_star_errorbar(
+            ax,
             k,
             y,
-            yerr=np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)]),
-            fmt=style.get("marker", "D"),
-            color=colour,
-            markersize=3.5,
-            elinewidth=0.8,
+            np.column_stack([lo, hi]),
+            marker=style.get("marker", "D"),
+            colour=colour,
             label=f"{style.get('label', fit['strategy'])}, n = {n}, α = {alpha:g}{base}",
             zorder=3,
         )

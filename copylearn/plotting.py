@@ -107,6 +107,10 @@ _STYLE = {
     "mathtext.default": "regular",
 }
 _WIDTH_IN = 3.4  # one journal column
+#: zorder of every N* marker (measured points and "not reached" lower bounds): above the error
+#: bars and caps of every series (zorder <= 3) and the theory lines, so that no bar or cap of
+#: any series is drawn over a marker's shape.
+MARKER_ZORDER = 3.5
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,6 +312,7 @@ def _draw_series(
             label=label,
             zorder=3,
         )
+        _markers_on_top(handle)
         y_values.extend(lo.tolist() + hi.tolist())
     else:
         handle = Line2D([], [], ls="none", marker=marker, color=colour, label=label)
@@ -322,17 +327,37 @@ def _draw_series(
             mec=colour,
             mew=0.8,
             ms=4.5,
-            zorder=3,
+            zorder=MARKER_ZORDER,
             gid="not-reached",
         )
         y_values.extend(cap[np.isfinite(cap)].tolist())
     return handle, y_values, bool(missing)
 
 
-def n_star_errorbar(ax: Any, x: Any, y: Any, ci: Any, *, marker: str, colour: str, label: str):
+def _markers_on_top(container: Any) -> Any:
+    """Lift the markers of an ``ax.errorbar`` result to :data:`MARKER_ZORDER`, above the bars
+    and caps of every series in the axes (matplotlib only lifts them above their own)."""
+    data_line = container.lines[0]
+    if data_line is not None:
+        data_line.set_zorder(MARKER_ZORDER)
+    return container
+
+
+def n_star_errorbar(
+    ax: Any,
+    x: Any,
+    y: Any,
+    ci: Any,
+    *,
+    marker: str,
+    colour: str,
+    label: str,
+    zorder: float = 2,
+):
     """Measured N* with its confidence interval as error bars, in the style the side figures
     share (``noise_fraction`` of :mod:`copylearn.qpca_plot`, ``predictions`` of
-    :mod:`copylearn.query_plot`).
+    :mod:`copylearn.query_plot`, ``memory_tradeoff`` of :mod:`copylearn.memory_tradeoff`).
+    The markers are drawn at :data:`MARKER_ZORDER`, above every error bar and cap.
 
     Parameters
     ----------
@@ -340,22 +365,28 @@ def n_star_errorbar(ax: Any, x: Any, y: Any, ci: Any, *, marker: str, colour: st
     x, y : array-like, shape (P,)
         Positions and N* of the P measured points.
     ci : array-like, shape (P, 2)
-        Lower and upper ends of N*'s interval (a missing end already replaced by N*).
+        Lower and upper ends of N*'s interval (a missing end already replaced by N*; an end
+        on the wrong side of N* draws no bar on that side).
     marker, colour, label : str
         The series' marker, colour and legend label.
+    zorder : float, default 2
+        The zorder of the bars and caps (the markers are above them at any value <= 3).
     """
     ci = np.asarray(ci, dtype=float).reshape(-1, 2)
     y = np.asarray(y, dtype=float)
-    return ax.errorbar(
-        x,
-        y,
-        yerr=[y - ci[:, 0], ci[:, 1] - y],
-        fmt=marker,
-        ms=3.5,
-        color=colour,
-        lw=0.8,
-        capsize=1.5,
-        label=label,
+    return _markers_on_top(
+        ax.errorbar(
+            x,
+            y,
+            yerr=[np.clip(y - ci[:, 0], 0, None), np.clip(ci[:, 1] - y, 0, None)],
+            fmt=marker,
+            ms=3.5,
+            color=colour,
+            lw=0.8,
+            capsize=1.5,
+            label=label,
+            zorder=zorder,
+        )
     )
 
 

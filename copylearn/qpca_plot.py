@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from copylearn.plotting import OKABE_ITO, _measured, _strategy_style, n_star_errorbar
+from copylearn.plotting import (
+    MARKER_ZORDER,
+    OKABE_ITO,
+    _measured,
+    _strategy_style,
+    n_star_errorbar,
+)
 
 __all__ = ["has_noise_fraction_sweep", "noise_fraction_figure", "theory_shape"]
 
@@ -96,6 +102,7 @@ def noise_fraction_figure(rows: list[dict[str, Any]]) -> Figure:
                 mfc="none",
                 color=colour,
                 label="not reached (> max_copies)",
+                zorder=MARKER_ZORDER,
             )
         if len(shown) < 1:
             continue

@@ -3,8 +3,9 @@
 "Measure first, ask questions later": at fixed accuracy the copies needed to answer M queries
 grow like ln M (docs/theory.md §16). :func:`fit_log_queries` fits ``N* = a + b ln M`` by
 weighted least squares over the query counts ``M >= m_min`` of a store that sweeps M (a
-``query_grid = "log"`` point, one summary row per M), with a 95% pair-bootstrap interval on
-the slope b and the weighted R²; :func:`implied_predictions` inverts the line,
+``query_grid = "log"`` point, one summary row per M), with a 95% interval on the slope b (the
+hull of the pair bootstrap and the WLS interval, :func:`copylearn.fits.slope_interval`, the
+same rule as the fits in n) and the weighted R²; :func:`implied_predictions` inverts the line,
 ``M(N) = exp((N - a) / b)``. :func:`chernoff_rate` and :func:`chernoff_slope` give the theory
 slope (copies per e-fold of M) that the task's overlay declares: the reciprocal Cramér rate of
 one null query crossing the midpoint threshold (§16.2). Theory only: nothing here makes data.
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from copylearn.errors import CopylearnError
-from copylearn.fits import _bootstrap_slopes, _ci_end, _wls_line
+from copylearn.fits import _ci_end, _wls_line, slope_interval
 
 __all__ = [
     "chernoff_rate",
@@ -120,10 +121,11 @@ def fit_log_queries(
     -------
     list of dict
         Per group: ``group`` (spec without M), ``strategy``, ``a``, ``b`` (copies per e-fold),
-        ``b_se`` (WLS standard error), ``b_ci`` (pair bootstrap, 95%), ``r2`` (weighted
-        R²), ``ms`` (the M fitted) and ``note`` (None, or why there is no fit). Weights are
-        1/Var(N*) from each point's 95% bootstrap interval, Var = ((hi - lo)/(2·1.96))²
-        (docs/theory.md §16.3).
+        ``b_se`` (WLS standard error), ``b_ci`` (95%: the hull of the pair bootstrap over M
+        and ``b ± 1.96·b_se``, as for the base in n, docs/theory.md §10.2), ``ci_method``
+        (``"pair-bootstrap+wls"``), ``r2`` (weighted R²), ``ms`` (the M fitted) and ``note``
+        (None, or why there is no fit). Weights are 1/Var(N*) from each point's 95%
+        bootstrap interval, Var = ((hi - lo)/(2·1.96))² (docs/theory.md §16.3).
     """
     groups: dict[str, list[dict]] = {}
     for row in rows:
@@ -144,7 +146,7 @@ def fit_log_queries(
         ]
         usable.sort(key=lambda r: r["spec"][key])
         fit: dict[str, Any] = {"group": group, "strategy": group["strategy"]}
-        fit.update(a=None, b=None, b_se=None, b_ci=None, r2=None, note=None)
+        fit.update(a=None, b=None, b_se=None, b_ci=None, ci_method=None, r2=None, note=None)
         fit["ms"] = [int(r["spec"][key]) for r in usable]
         if len(usable) < 3:
             fit["note"] = f"no fit: {len(usable)} query counts M >= {m_min} with N*, need 3."
@@ -163,15 +165,10 @@ def fit_log_queries(
         a, b, cov = _wls_line(x, y, w)
         mean = np.sum(w * y) / np.sum(w)
         r2 = 1.0 - np.sum(w * (y - a - b * x) ** 2) / np.sum(w * (y - mean) ** 2)
-        slopes = _bootstrap_slopes(x, y, w, n_boot, seed)
-        lo_b, hi_b = np.percentile(slopes, [2.5, 97.5])
-        fit.update(
-            a=a,
-            b=b,
-            b_se=math.sqrt(cov[1, 1]),
-            b_ci=[float(lo_b), float(hi_b)],
-            r2=float(r2),
-        )
+        b_se = math.sqrt(cov[1, 1])
+        interval = slope_interval(x, y, w, b, b_se, n_boot=n_boot, seed=seed)
+        fit.update(a=a, b=b, b_se=b_se, b_ci=interval["ci"], ci_method=interval["method"])
+        fit.update(r2=float(r2))
         fits.append(fit)
     return fits
 

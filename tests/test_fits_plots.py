@@ -51,7 +51,7 @@ def test_fit_recovers_base_three_within_its_ci():
     assert lo < fit["base"] < hi
     assert abs(fit["base"] - 3.0) < 0.05
     assert fit["log_base_ci"][0] < math.log(3.0) < fit["log_base_ci"][1]
-    assert fit["ci_method"] == "pair-bootstrap"
+    assert fit["ci_method"] == "pair-bootstrap+wls"
     assert 0 < fit["log_base_se"] < 0.02
     assert len(fit["residuals"]) == len(fit["ns"]) == 10
     assert fit["n_min"] == 1

@@ -157,7 +157,9 @@ def test_fit_log_queries_recovers_an_exact_line():
     assert fit["ms"] == [5, 9, 17, 33]  # M >= 5 only
     assert fit["a"] == pytest.approx(10.0) and fit["b"] == pytest.approx(24.0)
     assert fit["r2"] == pytest.approx(1.0)
-    assert fit["b_ci"][0] == pytest.approx(24.0) and fit["b_ci"][1] == pytest.approx(24.0)
+    # No scatter: the bootstrap collapses onto 24 and the interval is b ± 1.96 se (§10.2).
+    half = 1.959963984540054 * fit["b_se"]
+    assert fit["b_ci"] == pytest.approx([24.0 - half, 24.0 + half]) and half > 0
     assert implied_predictions(fit, 10.0 + 24.0 * math.log(100)) == pytest.approx(100)
 
 
