@@ -175,7 +175,7 @@ def run_point(
     progress: Callable[[str], None] | None = None,
     *,
     stream: int = DEFAULT_STREAM,
-    workers: int = 1,
+    workers: int | Callable[[], int] = 1,
 ) -> dict[str, Any]:
     """Estimate the copies needed at one grid point.
 
@@ -192,8 +192,10 @@ def run_point(
     stream : {1, 2}
         The random-stream version of every collection (:mod:`copylearn.streams`); the sweep
         passes its store's (:func:`copylearn.sweep.run_sweep`).
-    workers : int
-        Processes the point's trials may be spread over (default 1: this process only).
+    workers : int or callable
+        Processes the point's trials may be spread over (default 1: this process only), or a
+        function returning that count, asked at each doubling stage until the helpers fork
+        (a sweep's pool passes :func:`copylearn.sweep.pool_share`).
         From the first doubling stage that simulates at least :data:`PARALLEL_SHOTS` shots
         (all trials together), or that follows a stage of at least :data:`PARALLEL_SECONDS`
         seconds (when to fork changes no result), ``workers - 1`` forked helpers each judge
@@ -219,7 +221,9 @@ def run_point(
         ``n_star_ci`` and ``experiments_star`` are None: N* is only known to exceed the largest
         copy count evaluated (``curve["copies"][-1]``), whatever the curve crossed by chance.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if not callable(workers) and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
         raise CopylearnError(f"workers={workers!r}: give an integer >= 1 (1 runs in this process).")
     task = get_task(spec["task"])
     task.check_spec(spec)
@@ -314,10 +318,11 @@ def run_point(
             first_shot = int(shots_at[done - 1]) if done else 0
             work = trials * (int(shots_at[stop]) - first_shot)
             long = work >= PARALLEL_SHOTS or last_seconds >= PARALLEL_SECONDS
-            if helpers is None and workers > 1 and long and can_fork():
+            count = (workers() if callable(workers) else workers) if helpers is None else 1
+            if helpers is None and count > 1 and long and can_fork():
                 # Forked now, the helpers inherit every learner as it stands (docs/theory.md
                 # §6.7): each keeps its share of the trials to the end of the point.
-                helpers = TrialWorkers(run_stage, shares(trials, workers))
+                helpers = TrialWorkers(run_stage, shares(trials, count))
             started = time.perf_counter()
             if helpers is None:
                 success[:, done : stop + 1] = run_stage(range(trials), done, stop, stage)

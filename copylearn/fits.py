@@ -277,7 +277,7 @@ def fit_exponential(
     if interval["method"] == "analytic":
         notes.append("only 2 usable n: the pair bootstrap is degenerate, CI from the WLS SE")
     elif len(set(used_ns)) < 5:
-        notes.append(f"only {len(set(used_ns))} usable n: the bootstrap interval is rough")
+        notes.append(f"only {len(set(used_ns))} usable n: the interval on b is rough")
     if dropped:
         notes.append("left out: " + ", ".join(dropped))
 

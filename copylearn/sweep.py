@@ -571,27 +571,30 @@ def _trials_for(target: float) -> int:
     return trials
 
 
-def trial_processes(workers: int, points: int) -> int:
-    """Processes each point of a pool sweep may spread its trials over.
+#: In a pool worker: (the pool's unfinished points, a shared counter; ``--workers K``; the
+#: pool's process count). None outside a pool (set by :func:`_worker_init`).
+_POOL: tuple[Any, int, int] | None = None
 
-    The pool runs ``min(workers, points)`` points at once; each may fork trial helpers
-    (:mod:`copylearn.trial_workers`) up to its share of ``workers``, so that pool workers and
-    helpers together never exceed ``workers`` processes (the count :func:`check_runnable`
-    multiplies a point's memory by).
 
-    Parameters
-    ----------
-    workers : int
-        Processes the sweep may use (``--workers``), >= 1.
-    points : int
-        Points still to run, >= 1.
+def pool_share() -> int:
+    """Processes the calling pool worker's point may spread its trials over now.
+
+    ``K // min(pool processes, unfinished points)``: a point that runs while the pool is full
+    gets one process, a point left alone (or with fewer companions than the pool has
+    processes) gets its share of the idle ones. :func:`copylearn.complexity.run_point` asks
+    at each doubling stage until it forks its trial helpers (:mod:`copylearn.trial_workers`);
+    shares only grow as points finish, so pool workers and helpers together never exceed K
+    (the count :func:`check_runnable` multiplies a point's memory by). Outside a pool: 1.
 
     Returns
     -------
     int
-        ``max(1, workers // min(workers, points))``.
+        At least 1.
     """
-    return max(1, workers // max(1, min(workers, points)))
+    if _POOL is None:
+        return 1
+    unfinished, workers, processes = _POOL
+    return max(1, workers // max(1, min(processes, unfinished.value)))
 
 
 def point_memory(spec: Mapping[str, Any]) -> dict[str, int]:
@@ -636,6 +639,12 @@ _MEMORY_FIXES = {
     "max_copies": "lower max_copies (one trial's doubling stage is simulated in one batch) "
     "or use a smaller n",
 }
+
+
+def _gib(size: int) -> str:
+    """Bytes as GiB for a message: one decimal, two significant digits below 0.1 GiB."""
+    gib = size / 2**30
+    return f"{gib:.1f}" if gib >= 0.1 else f"{gib:.2g}"
 
 
 def check_runnable(
@@ -725,7 +734,7 @@ def check_runnable(
                 fix += f", or use fewer workers (--workers K, K < {processes})"
             raise CopylearnError(
                 f"{where(spec['strategy'], key)}: {spec['strategy']} at n = {spec['n']}: {need}, "
-                f"more than the {memory / 2**30:.1f} GiB available: {fix}."
+                f"more than the {_gib(memory)} GiB available: {fix}."
             )
 
 
@@ -1516,6 +1525,10 @@ def _execute(runner: PointRunner, spec: dict, sweep_seed: int, pid: str) -> tupl
     except Exception as exc:
         exc.add_note(f"copylearn: while running sweep point {pid}: {json.dumps(spec)}")
         raise
+    finally:
+        if _POOL is not None:  # one point fewer to share the pool's processes with
+            with _POOL[0].get_lock():
+                _POOL[0].value -= 1
     return pid, result, time.perf_counter() - start
 
 
@@ -1922,15 +1935,22 @@ def _signals_deferred() -> Iterator[None]:
 _PR_SET_PDEATHSIG = 1
 
 
-def _worker_init(parent: int, lock_fd: int | None) -> None:
+def _worker_init(
+    parent: int, lock_fd: int | None, unfinished: Any = None, workers: int = 1, processes: int = 1
+) -> None:
     """Pool worker start-up: die with the parent, never hold the store's lock.
 
     A forked worker shares the parent's lock descriptor (an ``flock`` lives as long as any
     copy of it): closing the copy at once leaves the lock to the parent alone. The kernel
     kills the worker when the parent dies (Linux ``PR_SET_PDEATHSIG``; elsewhere a thread
     watching the parent pid). Ctrl-C goes to the whole process group: the parent alone
-    handles it and stops the workers.
+    handles it and stops the workers. ``unfinished`` (a shared counter of the pool's points
+    not yet finished), ``workers`` (``--workers K``) and ``processes`` (the pool's size) are
+    what :func:`pool_share` divides.
     """
+    global _POOL
+    if unfinished is not None:
+        _POOL = (unfinished, workers, processes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if lock_fd is not None:
         with contextlib.suppress(OSError):
@@ -1974,11 +1994,13 @@ def _with_pool(
 ) -> Iterator[tuple[str, dict, float]]:
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else None)
+    processes = min(workers, len(jobs))
+    unfinished = context.Value("i", len(jobs))  # counted down by _execute in the workers
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)),
+        max_workers=processes,
         mp_context=context,
         initializer=_worker_init,
-        initargs=(os.getpid(), lock_fd if fork else None),
+        initargs=(os.getpid(), lock_fd if fork else None, unfinished, workers, processes),
     )
     pending: dict = {}
     try:
@@ -2268,12 +2290,10 @@ def _run_sweep(
             else:
                 count = workers if workers is not None else (os.cpu_count() or 1)
                 if "workers" in getattr(point_runner, "keywords", {}):
-                    # A point may spread its trials over the processes the pool leaves idle
-                    # (identical rows whatever the count, copylearn.trial_workers), so that
-                    # pool workers and their trial helpers together never exceed ``count``.
-                    point_runner = functools.partial(
-                        point_runner, workers=trial_processes(count, len(jobs))
-                    )
+                    # A point may spread its trials over the processes the pool leaves idle,
+                    # asked at each stage (identical rows whatever the count,
+                    # copylearn.trial_workers); pool workers and helpers never exceed count.
+                    point_runner = functools.partial(point_runner, workers=pool_share)
                 results = _with_pool(
                     point_runner, jobs, config.seed, count, bar.refresh, lock_fd=store.lock_fd
                 )

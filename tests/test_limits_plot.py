@@ -73,9 +73,10 @@ def test_memory_cap_from_the_environment(monkeypatch):
     monkeypatch.setenv(limits.MEMORY_ENV, "0.5")
     assert limits.available_memory() <= GIB // 2
     assert max_register("qsim") <= 26
-    monkeypatch.setenv(limits.MEMORY_ENV, "lots")
-    with pytest.raises(CopylearnError, match="positive number of GiB"):
-        limits.available_memory()
+    for bad in ("lots", "inf", "1e400", "nan", "0", "-1"):  # inf once overflowed int()
+        monkeypatch.setenv(limits.MEMORY_ENV, bad)
+        with pytest.raises(CopylearnError, match="positive number of GiB"):
+            limits.available_memory()
 
 
 def test_thirty_qubit_circuits_refuse_cleanly_in_a_subprocess(tmp_path):

@@ -294,6 +294,7 @@ def test_bad_parameters_are_refused_in_one_line(key, value, needle):
         ('n = 3\nnoise_state = "01"', "grid.noise_state"),
         ("n = 1", "grid.n"),
         ('n = 3\nnoise_state = "2x"', "grid.noise_state"),
+        ('n = 3\ndevice = "weber"', "grid.device"),  # non-neighbour CNOTs: not routed
     ],
 )
 def test_bad_specs_are_refused_naming_the_key(grid, needle):

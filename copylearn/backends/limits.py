@@ -41,6 +41,7 @@ the limit may still be refused by the operating system.
 
 from __future__ import annotations
 
+import math
 import os
 
 from copylearn.errors import CopylearnError
@@ -96,7 +97,7 @@ def available_memory() -> int | None:
             limit = float(cap)
         except ValueError:
             limit = -1.0
-        if not limit > 0:
+        if not (limit > 0 and math.isfinite(limit)):
             raise CopylearnError(
                 f"{MEMORY_ENV}={cap!r} must be a positive number of GiB (or unset it)."
             )

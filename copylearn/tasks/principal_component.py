@@ -387,6 +387,14 @@ class PrincipalComponent(Task):
             raise ParameterError(
                 "depth", f"depth = {depth} is below 2n = {2 * n}: use depth >= 2n or '2n'."
             )
+        if spec.get("device", "none") != "none":
+            raise ParameterError(
+                "device",
+                "the principal-component preparation puts the parity of every qubit onto the "
+                "last one with CNOTs between qubits that are not neighbours (docs/theory.md "
+                "§19.1), and copylearn does not route such circuits onto a device's couplers "
+                "yet: use device = 'none' with a noise model (e.g. noise = 'depolarizing:0.005').",
+            )
         if spec.get("calibration_copies", 0):
             raise ParameterError(
                 "calibration_copies",
