@@ -294,7 +294,7 @@ def test_bad_parameters_are_refused_in_one_line(key, value, needle):
         ('n = 3\nnoise_state = "01"', "grid.noise_state"),
         ("n = 1", "grid.n"),
         ('n = 3\nnoise_state = "2x"', "grid.noise_state"),
-        ('n = 3\ndevice = "weber"', "grid.device"),  # non-neighbour CNOTs: not routed
+        ('n = 3\ndevice = "weber"\npreparation = "haar"', "grid.preparation"),  # dense gate
     ],
 )
 def test_bad_specs_are_refused_naming_the_key(grid, needle):
@@ -370,3 +370,45 @@ def test_committed_single_copy_row_reproduces_on_the_global_stage_path(tmp_path)
     assert row["stream"] == 3 and computed["id"] == row["id"]
     fresh = {k: v for k, v in computed.items() if k not in PROVENANCE}
     assert fresh == {k: v for k, v in row.items() if k not in PROVENANCE}
+
+
+@pytest.mark.parametrize("n", [3, 4, 6])
+def test_nearest_neighbour_parity_is_the_same_preparation(n):
+    """For a device: CNOTs between line neighbours only, and the same unitary U (so the same
+    psi) as the parity fan-in onto the last qubit, from the same random draws."""
+    fan = principal_circuit("XYZZYX"[:n], -1, np.random.default_rng(n))
+    line = principal_circuit("XYZZYX"[:n], -1, np.random.default_rng(n), nearest_neighbour=True)
+    assert any(
+        len(op.qubits) == 2 and abs(op.qubits[0].x - op.qubits[1].x) > 1
+        for op in fan.all_operations()
+    )
+    assert all(
+        abs(op.qubits[0].x - op.qubits[1].x) == 1
+        for op in line.all_operations()
+        if len(op.qubits) == 2
+    )
+    qubits = cirq.LineQubit.range(n)
+    np.testing.assert_allclose(
+        line.unitary(qubit_order=qubits), fan.unitary(qubit_order=qubits), atol=1e-10
+    )
+
+
+def test_bell_data_on_a_simulated_device():
+    """A device-ready state (spec with a device) collects Bell data on weber: both copies'
+    preparations placed on a ladder of couplers, compiled, with calibrated noise."""
+    pytest.importorskip("cirq_google")
+    spec = {"n": 3, "noise_fraction": 0.2, "noise_state": "white", "device": "weber"}
+    state = TASK.sample_instance(spec, np.random.default_rng(1)).state
+    data = cl.collect(state, protocol="bell", copies=40, device="weber", seed=2)
+    assert data.metadata["device"]["device"] == "weber" and data.copies == 40
+
+
+@pytest.mark.slow  # ~75 s: every trial's circuit compiled for the device
+def test_bell_point_runs_on_a_simulated_device():
+    """A principal-component Bell point on weber (ladder placement, calibrated noise)."""
+    pytest.importorskip("cirq_google")
+    spec = _search_spec(noise="none", noise_fraction=0.2)
+    spec.update(device="weber", trials=12, target=0.7, max_copies=600)
+    TASK.check_spec(spec)
+    row = run_point(spec, np.random.SeedSequence(3))  # raised "not coupled" before
+    assert row["copies_per_experiment"] == 2 and row["curve"]["trials"] == 12

@@ -118,6 +118,7 @@ def principal_circuit(
     *,
     preparation: str = "brickwork",
     depth: int | None = None,
+    nearest_neighbour: bool = False,
 ) -> cirq.Circuit:
     """The preparation U of psi_{P,s} on ``LineQubit(0..n-1)`` (docs/theory.md §19.1).
 
@@ -134,6 +135,11 @@ def principal_circuit(
         layers, default 2n) or one dense Haar state (:func:`haar_circuit`, n - 1 <= 10).
     depth : int, optional
         Brickwork layers.
+    nearest_neighbour : bool, default False
+        Write the parity map with CNOTs between neighbours on the line only (for a device,
+        whose couplers form the line): CNOT(q_j, q_{j+1}) for j = 0..n-2, then the same for
+        j = n-3..0 to restore q_1..q_{n-2}. The same unitary as the n - 1 CNOTs onto q_{n-1}
+        (each q_j, j <= n-2, ends as it began; q_{n-1} gains the parity of all of them).
 
     Returns
     -------
@@ -152,7 +158,11 @@ def principal_circuit(
     else:
         circuit = brickwork_circuit(n - 1, 2 * n if depth is None else depth, rng)
     q = cirq.LineQubit.range(n)
-    circuit.append(cirq.CNOT(q[j], q[n - 1]) for j in range(n - 1))
+    if nearest_neighbour:
+        circuit.append(cirq.CNOT(q[j], q[j + 1]) for j in range(n - 1))
+        circuit.append(cirq.CNOT(q[j], q[j + 1]) for j in reversed(range(n - 2)))
+    else:
+        circuit.append(cirq.CNOT(q[j], q[n - 1]) for j in range(n - 1))
     if sign < 0:
         circuit.append(cirq.X(q[n - 1]))
     circuit.append(cirq.H(q[i]) for i, p in enumerate(pauli) if p in "XY")
@@ -387,13 +397,12 @@ class PrincipalComponent(Task):
             raise ParameterError(
                 "depth", f"depth = {depth} is below 2n = {2 * n}: use depth >= 2n or '2n'."
             )
-        if spec.get("device", "none") != "none":
+        if spec.get("device", "none") != "none" and spec.get("preparation") == "haar":
             raise ParameterError(
-                "device",
-                "the principal-component preparation puts the parity of every qubit onto the "
-                "last one with CNOTs between qubits that are not neighbours (docs/theory.md "
-                "§19.1), and copylearn does not route such circuits onto a device's couplers "
-                "yet: use device = 'none' with a noise model (e.g. noise = 'depolarizing:0.005').",
+                "preparation",
+                "'haar' prepares the random part with one dense gate on n - 1 qubits, which a "
+                "device cannot run: use preparation = 'brickwork' (two-qubit gates between "
+                "neighbours) with a device.",
             )
         if spec.get("calibration_copies", 0):
             raise ParameterError(
@@ -418,6 +427,7 @@ class PrincipalComponent(Task):
             rng,
             preparation=spec.get("preparation", "brickwork"),
             depth=2 * n if depth == "2n" else int(depth),
+            nearest_neighbour=spec.get("device", "none") != "none",
         )
         flips = noise_input(spec.get("noise_state", "white"), n)
         state = PrincipalComponentState(
