@@ -472,7 +472,7 @@ def _prepare(
                 model = None
         else:
             circuit, model, noise_description, placed_on = _on_device(
-                circuit, state, protocol, device, ladder, noise_scale
+                circuit, state, module, device, ladder, noise_scale
             )
         if model is not None:
             circuit = circuit.with_noise(model)
@@ -491,9 +491,7 @@ def _prepare(
     )
 
 
-def _on_device(
-    circuit: cirq.Circuit, state, protocol: str, name: str, ladder: bool, noise_scale: float
-):
+def _on_device(circuit: cirq.Circuit, state, module, name: str, ladder: bool, noise_scale: float):
     """Place ``circuit`` (built on LineQubits) on device ``name``, compile it, give its noise.
 
     Returns the compiled circuit, the noise model, its description and the device.
@@ -506,7 +504,7 @@ def _on_device(
         )
     device = devices.scale_noise(devices.load_device(name), noise_scale)
     n = state.n
-    physical = get_protocol(protocol).place(device, n, ladder)
+    physical = module.place(device, n, ladder)  # the protocol with its options
     placed = circuit.transform_qubits(lambda q: physical[q])
     compiled = devices.compile_for_device(placed, device)
     label = f"device:{name}" + ("" if device.noise_scale == 1.0 else f"*{device.noise_scale:g}")

@@ -688,13 +688,16 @@ def check_runnable(
         return f"{config.source}: {section}.{key}"
 
     points = config.points() if specs is None else list(specs)
-    largest: dict[tuple[str, str], int] = {}
+    largest: dict[tuple[str, str, str], int] = {}
+    options: dict[tuple[str, str, str], dict[str, Any]] = {}
     for spec in points:
         device = spec_value(spec, "device")
         if device != "none":
-            key = (device, spec["strategy"])
+            chosen = protocol_options(spec)
+            key = (device, spec["strategy"], json.dumps(chosen, sort_keys=True))
             largest[key] = max(largest.get(key, 0), spec["n"])
-    for (device, strategy), n in sorted(largest.items()):
+            options[key] = chosen
+    for (device, strategy, chosen), n in sorted(largest.items()):
         if importlib.util.find_spec("cirq_google") is None:
             raise CopylearnError(
                 f"{where(strategy, 'device')}: device {device!r} needs cirq-google, which is not "
@@ -703,7 +706,8 @@ def check_runnable(
         from copylearn import devices
 
         loaded = devices.load_device(device)
-        fits, layout = get_protocol(strategy).device_capacity(loaded)
+        protocol = get_protocol(strategy).with_options(options[(device, strategy, chosen)])
+        fits, layout = protocol.device_capacity(loaded)
         if n > fits:
             raise CopylearnError(
                 f"{where(strategy, 'n')}: {strategy} at n = {n} does not fit on {device}, "

@@ -449,3 +449,24 @@ memory_qubits = 1
     assert row["reached"] and row["spec"]["memory_qubits"] == 1 and row["spec"]["noise"]
     (again,) = run_sweep(parse_config(text), tmp_path / "b", workers=0, progress=False)
     assert again["n_star"] == row["n_star"] and again["curve"] == row["curve"]
+
+
+def test_pauli_rest_runs_on_a_simulated_device_and_clifford_rest_is_refused():
+    """Pauli rest: every (A_i, B_i) on a coupler of weber (the memory pairs' Bell stage), the
+    rest's bases single-qubit gates; compiled with calibrated noise. Clifford rest: one line."""
+    pytest.importorskip("cirq_google")
+    from copylearn import devices
+
+    weber = devices.load_device("weber")
+    pauli = {"memory_qubits": 1, "rest": "pauli"}
+    placed = PartialBell(**pauli).place(weber, 3, False)
+    for i in range(3):
+        assert devices.is_coupler(
+            weber, placed[cirq.LineQubit(2 * i)], placed[cirq.LineQubit(2 * i + 1)]
+        )
+    state = cl.PauliMixedState("XYZ")
+    data = cl.collect(state, "partial-bell", copies=40, seed=3, device="weber", options=pauli)
+    assert data.metadata["device"]["device"] == "weber" and data.copies == 40
+    with pytest.raises(CopylearnError, match="use rest = 'pauli' on a device") as info:
+        cl.collect(state, "partial-bell", copies=40, device="weber", options={"memory_qubits": 1})
+    assert "\n" not in str(info.value)

@@ -57,7 +57,7 @@ from copylearn.pauli import (
 )
 from copylearn.protocols import Protocol, prefix_sums, register_protocol, state_columns
 from copylearn.protocols.clifford_shadow import tableaux
-from copylearn.protocols.two_copy import registers
+from copylearn.protocols.two_copy import pair_capacity, place_pairs, registers
 from copylearn.streams import as_array, stream_of
 
 RESTS = ("clifford", "pauli")
@@ -316,17 +316,25 @@ class PartialBell(Protocol):
         return out
 
     def place(self, device, n: int, ladder: bool) -> dict[cirq.Qid, cirq.Qid]:
-        """Refused: the shared rotation has no placement on a device's couplers yet."""
-        raise CopylearnError(self._no_device())
+        """Pauli rest: every qubit pair (A_i, B_i) on a coupler, as Bell sampling places them
+        (the memory pairs' Bell stage acts on couplers, the rest's bases are single-qubit
+        gates). Clifford rest: refused (its Clifford joins qubits that are not neighbours,
+        and copylearn does not route circuits onto couplers)."""
+        if self.rest == "clifford":
+            raise CopylearnError(self._no_device())
+        return place_pairs(device, n, ladder)
 
     def device_capacity(self, device) -> tuple[int, str]:
-        """Refused, as :meth:`place`."""
-        raise CopylearnError(self._no_device())
+        """As :meth:`place`: the Bell pairs on couplers the device holds (Pauli rest)."""
+        if self.rest == "clifford":
+            raise CopylearnError(self._no_device())
+        return pair_capacity(device)
 
     def _no_device(self) -> str:
         return (
-            f"protocol {self.name!r} is not placed on devices (its rest rotation and Bell "
-            "pairs have no layout yet): run it without device=."
+            f"protocol {self.name!r} with rest = 'clifford' is not placed on devices (its "
+            "random Clifford joins qubits that are not neighbours, and copylearn does not route "
+            "circuits onto couplers): use rest = 'pauli' on a device, or run without a device."
         )
 
     # ----- estimators ----------------------------------------------------------------------

@@ -20,6 +20,25 @@ from copylearn.protocols import Protocol, register_protocol, state_columns
 from copylearn.streams import PackedColumns, as_array, stream_of, takes_packed
 
 
+def place_pairs(device, n: int, ladder: bool) -> dict[cirq.Qid, cirq.Qid]:
+    """Copy A's qubit i (``LineQubit(2i)``) and copy B's (``LineQubit(2i + 1)``) on a coupler
+    of ``device`` for every i (copy A a chain; copy B too with ``ladder``), as
+    :func:`copylearn.devices.place_pairs` finds them."""
+    from copylearn import devices
+
+    a, b = devices.place_pairs(device, n, ladder=ladder)
+    physical = {cirq.LineQubit(2 * i): a[i] for i in range(n)}
+    physical |= {cirq.LineQubit(2 * i + 1): b[i] for i in range(n)}
+    return physical
+
+
+def pair_capacity(device) -> tuple[int, str]:
+    """The most Bell pairs on couplers ``device`` holds, and what that counts."""
+    from copylearn import devices
+
+    return devices.max_pairs(device), "Bell pairs on couplers"
+
+
 def registers(n: int) -> tuple[list[cirq.LineQubit], list[cirq.LineQubit]]:
     """Copy A's and copy B's qubits: A_i = LineQubit(2i), B_i = LineQubit(2i + 1)."""
     return [cirq.LineQubit(2 * i) for i in range(n)], [cirq.LineQubit(2 * i + 1) for i in range(n)]
@@ -106,18 +125,11 @@ class BellSampling(Protocol):
 
     def place(self, device, n: int, ladder: bool) -> dict[cirq.Qid, cirq.Qid]:
         """Bell pairs on couplers (copy A a chain; copy B too with ``ladder``)."""
-        from copylearn import devices
-
-        a, b = devices.place_pairs(device, n, ladder=ladder)
-        physical = {cirq.LineQubit(2 * i): a[i] for i in range(n)}
-        physical |= {cirq.LineQubit(2 * i + 1): b[i] for i in range(n)}
-        return physical
+        return place_pairs(device, n, ladder)
 
     def device_capacity(self, device) -> tuple[int, str]:
         """The most Bell pairs on couplers the device holds."""
-        from copylearn import devices
-
-        return devices.max_pairs(device), "Bell pairs on couplers"
+        return pair_capacity(device)
 
     def sums(self, paulis, arrays, ends=None):
         """Sums of f_Q and f_Q^2 (see :meth:`Protocol.sums`)."""
