@@ -50,8 +50,9 @@ def test_point_is_bit_identical_for_every_number_of_processes(monkeypatch, strat
     assert len(texts) == 1
 
 
-def test_helpers_fork_only_for_long_stages(monkeypatch):
-    forked = []
+def _count_forks(monkeypatch) -> list[int]:
+    """Record the number of processes of every TrialWorkers the point forks."""
+    forked: list[int] = []
 
     class Counting(TrialWorkers):
         def __init__(self, work, parts):
@@ -59,6 +60,11 @@ def test_helpers_fork_only_for_long_stages(monkeypatch):
             super().__init__(work, parts)
 
     monkeypatch.setattr(complexity, "TrialWorkers", Counting)
+    return forked
+
+
+def test_helpers_fork_only_for_long_stages(monkeypatch):
+    forked = _count_forks(monkeypatch)
     monkeypatch.setattr(complexity, "PARALLEL_SECONDS", float("inf"))  # shots alone decide
     spec, seed = _spec("bell", "none", trials=23), np.random.SeedSequence(3)
     complexity.run_point(dict(spec), seed, workers=2)  # far below 2^24 shots a stage
@@ -81,16 +87,9 @@ class _SlowClock:
 
 def test_helpers_fork_after_a_long_stage_with_identical_rows(monkeypatch):
     """Few, slow shots (a Clifford on a state vector): forked after the first stage, by time."""
-    forked = []
-
-    class Counting(TrialWorkers):
-        def __init__(self, work, parts):
-            forked.append(len(parts))
-            super().__init__(work, parts)
-
     spec, seed = _spec("bell", "none", trials=23), np.random.SeedSequence(5)
     alone = complexity.run_point(dict(spec), seed, workers=1)
-    monkeypatch.setattr(complexity, "TrialWorkers", Counting)
+    forked = _count_forks(monkeypatch)
     monkeypatch.setattr(complexity, "time", _SlowClock())
     spread = complexity.run_point(dict(spec), seed, workers=2)  # far below 2^24 shots
     assert forked == [2]
