@@ -583,8 +583,11 @@ def pool_share() -> int:
     gets one process, a point left alone (or with fewer companions than the pool has
     processes) gets its share of the idle ones. :func:`copylearn.complexity.run_point` asks
     at each doubling stage until it forks its trial helpers (:mod:`copylearn.trial_workers`);
-    shares only grow as points finish, so pool workers and helpers together never exceed K
-    (the count :func:`check_runnable` multiplies a point's memory by). Outside a pool: 1.
+    shares only grow as points finish, so pool workers and helpers together never keep more
+    than K
+    busy processes (the count :func:`check_runnable` multiplies a point's memory by; a pool
+    worker whose point has finished stays alive, idle, until the sweep ends). Outside a pool:
+    1. A point that has forked keeps its helpers: its share does not grow after that.
 
     Returns
     -------
@@ -707,7 +710,10 @@ def check_runnable(
 
         loaded = devices.load_device(device)
         protocol = get_protocol(strategy).with_options(options[(device, strategy, chosen)])
-        fits, layout = protocol.device_capacity(loaded)
+        try:
+            fits, layout = protocol.device_capacity(loaded)
+        except CopylearnError as exc:  # a protocol (or its options) with no device layout
+            raise CopylearnError(f"{where(strategy, 'device')}: {strategy}: {exc}") from None
         if n > fits:
             raise CopylearnError(
                 f"{where(strategy, 'n')}: {strategy} at n = {n} does not fit on {device}, "

@@ -470,3 +470,17 @@ def test_pauli_rest_runs_on_a_simulated_device_and_clifford_rest_is_refused():
     with pytest.raises(CopylearnError, match="use rest = 'pauli' on a device") as info:
         cl.collect(state, "partial-bell", copies=40, device="weber", options={"memory_qubits": 1})
     assert "\n" not in str(info.value)
+
+
+def test_sweep_refuses_the_clifford_rest_on_a_device_naming_the_key(tmp_path, capsys):
+    pytest.importorskip("cirq_google")
+    config = tmp_path / "m.toml"
+    config.write_text(
+        '[sweep]\ntask = "pauli-prediction"\nseed = 1\nstrategies = ["partial-bell"]\n[grid]\n'
+        'n = 2\ndevice = "weber"\n[strategy.partial-bell]\nmemory_qubits = [1]\n'
+    )
+    out = tmp_path / "out"
+    assert main(["sweep", str(config), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.toml: grid.device: partial-bell" in err
+    assert "use rest = 'pauli'" in err and not out.exists()
