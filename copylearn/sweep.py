@@ -2022,7 +2022,15 @@ def _with_pool(
             tick()
             for future in sorted(done, key=pending.__getitem__):
                 del pending[future]
-                yield future.result()
+                try:
+                    result = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    raise CopylearnError(
+                        "a sweep worker process died while running a point (killed, e.g. by "
+                        "the kernel when memory ran out): finished points are kept; rerun the "
+                        "same command to resume, with fewer --workers if memory is short."
+                    ) from None
+                yield result
     finally:
         if pending:  # interrupted or failed: stop at once, do not wait for running points
             with _signals_deferred():

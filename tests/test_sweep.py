@@ -625,3 +625,22 @@ def test_command_errors_are_one_line(tmp_path, capsys, reference, argv, message)
     err = capsys.readouterr().err
     assert err.startswith("copylearn: error: ") and err.count("\n") == 1 and message in err
     assert not (tmp_path / "o").exists() and not (tmp_path / "figs").exists()
+
+
+def _killed_runner(spec: dict, seed: np.random.SeedSequence, progress=None) -> dict:
+    """Stand-in point runner whose n = 2 points SIGKILL their own (pool worker) process."""
+    if spec["n"] == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return fake_runner(spec, seed, progress)
+
+
+def test_a_killed_pool_worker_is_one_error_and_the_rerun_resumes(tmp_path, reference):
+    """SIGKILL of a pool worker: one CopylearnError (the CLI's one line, exit 2), not a
+    BrokenProcessPool traceback; the finished points stay and a rerun completes the store."""
+    out = tmp_path / "out"
+    config = load_config(reference[0])
+    with pytest.raises(CopylearnError, match="worker process died") as info:
+        run_sweep(config, out, workers=2, point_runner=_killed_runner, progress=False)
+    assert "\n" not in str(info.value) and "rerun the same command" in str(info.value)
+    run_sweep(config, out, workers=2, point_runner=fake_runner, progress=False)
+    assert canonical_store(out) == reference[1]
