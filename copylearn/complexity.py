@@ -317,12 +317,12 @@ def run_point(
                 stop = len(copies) - 1
             first_shot = int(shots_at[done - 1]) if done else 0
             work = trials * (int(shots_at[stop]) - first_shot)
-            long = work >= PARALLEL_SHOTS or last_seconds >= PARALLEL_SECONDS
-            count = (workers() if callable(workers) else workers) if helpers is None else 1
-            if helpers is None and count > 1 and long and can_fork():
-                # Forked now, the helpers inherit every learner as it stands (docs/theory.md
-                # §6.7): each keeps its share of the trials to the end of the point.
-                helpers = TrialWorkers(run_stage, shares(trials, count))
+            if helpers is None and (work >= PARALLEL_SHOTS or last_seconds >= PARALLEL_SECONDS):
+                count = workers() if callable(workers) else workers
+                if count > 1 and can_fork():
+                    # Forked now, the helpers inherit every learner as it stands (docs/theory.md
+                    # §6.7): each keeps its share of the trials to the end of the point.
+                    helpers = TrialWorkers(run_stage, shares(trials, count))
             started = time.perf_counter()
             if helpers is None:
                 success[:, done : stop + 1] = run_stage(range(trials), done, stop, stage)

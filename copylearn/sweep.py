@@ -571,23 +571,23 @@ def _trials_for(target: float) -> int:
     return trials
 
 
-#: In a pool worker: (the pool's unfinished points, a shared counter; ``--workers K``; the
-#: pool's process count). None outside a pool (set by :func:`_worker_init`).
-_POOL: tuple[Any, int, int] | None = None
+#: In a pool worker: (the pool's unfinished points, a shared counter; ``--workers K``). None
+#: outside a pool (set by :func:`_worker_init`).
+_POOL: tuple[Any, int] | None = None
 
 
 def pool_share() -> int:
     """Processes the calling pool worker's point may spread its trials over now.
 
-    ``K // min(pool processes, unfinished points)``: a point that runs while the pool is full
-    gets one process, a point left alone (or with fewer companions than the pool has
-    processes) gets its share of the idle ones. :func:`copylearn.complexity.run_point` asks
-    at each doubling stage until it forks its trial helpers (:mod:`copylearn.trial_workers`);
-    shares only grow as points finish, so pool workers and helpers together never keep more
-    than K
-    busy processes (the count :func:`check_runnable` multiplies a point's memory by; a pool
-    worker whose point has finished stays alive, idle, until the sweep ends). Outside a pool:
-    1. A point that has forked keeps its helpers: its share does not grow after that.
+    ``K // min(K, unfinished points)`` (the pool runs min(K, points) processes, and never
+    more points at once than are unfinished): a point that runs while the pool is full gets
+    one process, a point left alone (or with fewer companions than K) gets its share of the
+    idle ones. :func:`copylearn.complexity.run_point` asks at each doubling stage until it
+    forks its trial helpers (:mod:`copylearn.trial_workers`); shares only grow as points
+    finish, so pool workers and helpers together never keep more than K busy processes (the
+    count :func:`check_runnable` multiplies a point's memory by; a pool worker whose point
+    has finished stays alive, idle, until the sweep ends). A point that has forked keeps its
+    helpers: its share does not grow after that. Outside a pool: 1.
 
     Returns
     -------
@@ -596,8 +596,8 @@ def pool_share() -> int:
     """
     if _POOL is None:
         return 1
-    unfinished, workers, processes = _POOL
-    return max(1, workers // max(1, min(processes, unfinished.value)))
+    unfinished, workers = _POOL
+    return max(1, workers // max(1, min(workers, unfinished.value)))
 
 
 def point_memory(spec: Mapping[str, Any]) -> dict[str, int]:
@@ -691,15 +691,13 @@ def check_runnable(
         return f"{config.source}: {section}.{key}"
 
     points = config.points() if specs is None else list(specs)
-    largest: dict[tuple[str, str, str], int] = {}
-    options: dict[tuple[str, str, str], dict[str, Any]] = {}
+    largest: dict[tuple[str, str, str], int] = {}  # (device, strategy, options as JSON)
     for spec in points:
         device = spec_value(spec, "device")
         if device != "none":
-            chosen = protocol_options(spec)
-            key = (device, spec["strategy"], json.dumps(chosen, sort_keys=True))
+            chosen = json.dumps(protocol_options(spec), sort_keys=True)
+            key = (device, spec["strategy"], chosen)
             largest[key] = max(largest.get(key, 0), spec["n"])
-            options[key] = chosen
     for (device, strategy, chosen), n in sorted(largest.items()):
         if importlib.util.find_spec("cirq_google") is None:
             raise CopylearnError(
@@ -709,7 +707,7 @@ def check_runnable(
         from copylearn import devices
 
         loaded = devices.load_device(device)
-        protocol = get_protocol(strategy).with_options(options[(device, strategy, chosen)])
+        protocol = get_protocol(strategy).with_options(json.loads(chosen))
         try:
             fits, layout = protocol.device_capacity(loaded)
         except CopylearnError as exc:  # a protocol (or its options) with no device layout
@@ -1946,7 +1944,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _worker_init(
-    parent: int, lock_fd: int | None, unfinished: Any = None, workers: int = 1, processes: int = 1
+    parent: int, lock_fd: int | None, unfinished: Any = None, workers: int = 1
 ) -> None:
     """Pool worker start-up: die with the parent, never hold the store's lock.
 
@@ -1955,12 +1953,11 @@ def _worker_init(
     kills the worker when the parent dies (Linux ``PR_SET_PDEATHSIG``; elsewhere a thread
     watching the parent pid). Ctrl-C goes to the whole process group: the parent alone
     handles it and stops the workers. ``unfinished`` (a shared counter of the pool's points
-    not yet finished), ``workers`` (``--workers K``) and ``processes`` (the pool's size) are
-    what :func:`pool_share` divides.
+    not yet finished) and ``workers`` (``--workers K``) are what :func:`pool_share` divides.
     """
     global _POOL
     if unfinished is not None:
-        _POOL = (unfinished, workers, processes)
+        _POOL = (unfinished, workers)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if lock_fd is not None:
         with contextlib.suppress(OSError):
@@ -2004,13 +2001,12 @@ def _with_pool(
 ) -> Iterator[tuple[str, dict, float]]:
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else None)
-    processes = min(workers, len(jobs))
     unfinished = context.Value("i", len(jobs))  # counted down by _execute in the workers
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=processes,
+        max_workers=min(workers, len(jobs)),
         mp_context=context,
         initializer=_worker_init,
-        initargs=(os.getpid(), lock_fd if fork else None, unfinished, workers, processes),
+        initargs=(os.getpid(), lock_fd if fork else None, unfinished, workers),
     )
     pending: dict = {}
     try:

@@ -26,28 +26,27 @@ _CONFIG = (
 
 
 @pytest.mark.parametrize(
-    ("workers", "processes", "unfinished", "expected"),
+    ("workers", "unfinished", "expected"),
     [
-        (1, 1, 1, 1),
-        (2, 2, 12, 1),
-        (2, 2, 2, 1),
-        (2, 2, 1, 2),  # the last point takes the idle process
-        (2, 1, 1, 2),  # a pool of one for a single point
-        (4, 4, 3, 1),
-        (4, 4, 2, 2),
-        (8, 8, 3, 2),
-        (16, 5, 5, 3),
-        (4, 4, 0, 4),
+        (1, 1, 1),
+        (2, 12, 1),
+        (2, 2, 1),
+        (2, 1, 2),  # the last point takes the idle process
+        (4, 3, 1),
+        (4, 2, 2),
+        (8, 3, 2),
+        (16, 5, 3),
+        (4, 0, 4),
     ],
 )
 def test_pool_share_divides_the_workers_over_the_unfinished_points(
-    monkeypatch, workers, processes, unfinished, expected
+    monkeypatch, workers, unfinished, expected
 ):
     counter = multiprocessing.Value("i", unfinished)
-    monkeypatch.setattr(sweep, "_POOL", (counter, workers, processes))
+    monkeypatch.setattr(sweep, "_POOL", (counter, workers))
     got = sweep.pool_share()
     assert got == expected
-    assert min(processes, max(unfinished, 1)) * got <= workers
+    assert min(workers, max(unfinished, 1)) * got <= workers
 
 
 def test_pool_share_is_one_outside_a_pool(monkeypatch):
@@ -57,7 +56,7 @@ def test_pool_share_is_one_outside_a_pool(monkeypatch):
 
 def test_a_finished_point_counts_down_the_unfinished_points(monkeypatch):
     counter = multiprocessing.Value("i", 2)
-    monkeypatch.setattr(sweep, "_POOL", (counter, 2, 2))
+    monkeypatch.setattr(sweep, "_POOL", (counter, 2))
 
     def runner(spec, seed):
         assert sweep.pool_share() == 1  # two unfinished points share two processes
