@@ -11,24 +11,12 @@ import math
 
 import numpy as np
 import pytest
+from fit_data import synthetic
 
 from copylearn.fits import fit_exponential, slope_interval
 from copylearn.query_fits import fit_log_queries
 
 Z95 = 1.959963984540054
-
-
-def synthetic(ns, base, *, scatter, width, seed, prefactor=10.0):
-    """N* = c·b^n with log-normal scatter ``scatter``; 95% intervals exp(±1.96·width)."""
-    rng = np.random.default_rng(seed)
-    ns = np.asarray(ns)
-    n_star = prefactor * base**ns * np.exp(scatter * rng.standard_normal(ns.size))
-    return (
-        ns.tolist(),
-        n_star.tolist(),
-        (n_star * np.exp(-Z95 * width)).tolist(),
-        (n_star * np.exp(Z95 * width)).tolist(),
-    )
 
 
 def wls_truth(x, y, w):
@@ -58,7 +46,7 @@ def log_data(ns, n_star, lo, hi):
 def test_near_collinear_points_with_wide_intervals_report_the_analytic_interval():
     # Points 100x closer to the line than their intervals say (reduced chi^2 ~ 1e-3): the
     # bootstrap sees only the scatter and is far too narrow; the reported one is the WLS one.
-    data = synthetic(range(3, 9), 2.0, scatter=0.002, width=0.2, seed=1)
+    data = synthetic(range(3, 9), 10.0, 2.0, sd=0.002, seed=1, width=0.2)
     fit = fit_exponential(*data)
     slope, se = wls_truth(*log_data(*data))
     analytic = [slope - Z95 * se, slope + Z95 * se]
@@ -75,7 +63,7 @@ def test_near_collinear_points_with_wide_intervals_report_the_analytic_interval(
 def test_large_scatter_reports_the_bootstrap_interval():
     # Scatter 10x the per-point errors (sd 0.03, above the 0.025 floor): reduced chi^2 >> 1,
     # the WLS interval is too narrow and the bootstrap is the reported interval at both ends.
-    data = synthetic(range(3, 11), 2.0, scatter=0.3, width=0.03, seed=4)
+    data = synthetic(range(3, 11), 10.0, 2.0, sd=0.3, seed=4, width=0.03)
     fit = fit_exponential(*data)
     x, y, w = log_data(*data)
     boot = bootstrap_truth(x, y, w)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from fit_data import synthetic
 
 from copylearn.complexity import wilson_interval
 from copylearn.errors import CopylearnError
@@ -23,19 +24,6 @@ from copylearn.fits import (
 from copylearn.plotting import plot_store
 
 CONTRACT_FIT_KEYS = {"base", "base_ci", "log_base", "log_base_ci", "a", "ns", "n_min"}
-
-
-def synthetic(ns, prefactor, base, sd=0.05, seed=7):
-    """N* = c·b^n with multiplicative log-normal noise, and 95% intervals of matching width."""
-    rng = np.random.default_rng(seed)
-    ns = np.asarray(ns)
-    n_star = prefactor * base**ns * np.exp(sd * rng.standard_normal(ns.size))
-    return (
-        ns.tolist(),
-        n_star.tolist(),
-        (n_star * np.exp(-1.96 * sd)).tolist(),
-        (n_star * np.exp(1.96 * sd)).tolist(),
-    )
 
 
 # ------------------------------------------------------------------------------------------
