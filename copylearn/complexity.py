@@ -196,9 +196,10 @@ def run_point(
         Processes the point's trials may be spread over (default 1: this process only), or a
         function returning that count, asked at each doubling stage until the helpers fork
         (a sweep's pool passes :func:`copylearn.sweep.pool_share`).
-        From the first doubling stage that simulates at least :data:`PARALLEL_SHOTS` shots
-        (all trials together), or that follows a stage of at least :data:`PARALLEL_SECONDS`
-        seconds (when to fork changes no result), ``workers - 1`` forked helpers each judge
+        From the first doubling stage of two batches or more (of at most 2^19 shots each)
+        that simulates at least :data:`PARALLEL_SHOTS` shots (all trials together) or
+        follows a stage of at least :data:`PARALLEL_SECONDS` seconds (when to fork changes no
+        result), ``workers - 1`` forked helpers each judge
         a fixed share of the trials to the end of the point (:mod:`copylearn.trial_workers`);
         the result is bit-identical for every ``workers``. Where processes cannot be forked
         it runs here.
@@ -316,8 +317,13 @@ def run_point(
             if task.one_segment(spec):
                 stop = len(copies) - 1
             first_shot = int(shots_at[done - 1]) if done else 0
-            work = trials * (int(shots_at[stop]) - first_shot)
-            if helpers is None and (work >= PARALLEL_SHOTS or last_seconds >= PARALLEL_SECONDS):
+            segment = int(shots_at[stop]) - first_shot
+            work = trials * segment
+            # A process gains only whole batches (a batch is sampled by every process holding
+            # one of its trials), so a stage of one batch is never spread.
+            several = len(_trial_batches(trials, segment)) > 1
+            long = work >= PARALLEL_SHOTS or last_seconds >= PARALLEL_SECONDS
+            if helpers is None and several and long:
                 count = workers() if callable(workers) else workers
                 if count > 1 and can_fork():
                     # Forked now, the helpers inherit every learner as it stands (docs/theory.md

@@ -77,6 +77,7 @@ def test_pool_sweep_asks_for_its_share_with_identical_rows(tmp_path, monkeypatch
 
     monkeypatch.setattr(sweep, "_with_pool", spy)
     monkeypatch.setattr(complexity, "PARALLEL_SHOTS", 1)  # fork at the first stage
+    monkeypatch.setattr(complexity, "_BATCH_ROWS", 8)  # of several batches
     config = tmp_path / "c.toml"
     config.write_text(_CONFIG.format(n="[1, 2, 3]"))
     rows = {}

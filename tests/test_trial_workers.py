@@ -42,6 +42,7 @@ def _spec(strategy: str, noise: str, trials: int) -> dict:
 )
 def test_point_is_bit_identical_for_every_number_of_processes(monkeypatch, strategy, noise):
     monkeypatch.setattr(complexity, "PARALLEL_SHOTS", 1)  # fork at the first stage
+    monkeypatch.setattr(complexity, "_BATCH_ROWS", 8)  # of several batches (a gain)
     spec = _spec(strategy, noise, trials=23)  # shares of 12 and 11, or 8, 8 and 7
     seed = np.random.SeedSequence(11)
     rows = [complexity.run_point(dict(spec), seed, workers=w) for w in (1, 2, 3)]
@@ -66,6 +67,7 @@ def _count_forks(monkeypatch) -> list[int]:
 def test_helpers_fork_only_for_long_stages(monkeypatch):
     forked = _count_forks(monkeypatch)
     monkeypatch.setattr(complexity, "PARALLEL_SECONDS", float("inf"))  # shots alone decide
+    monkeypatch.setattr(complexity, "_BATCH_ROWS", 8)  # stages of several batches
     spec, seed = _spec("bell", "none", trials=23), np.random.SeedSequence(3)
     complexity.run_point(dict(spec), seed, workers=2)  # far below 2^24 shots a stage
     assert forked == []
@@ -87,6 +89,7 @@ class _SlowClock:
 
 def test_helpers_fork_after_a_long_stage_with_identical_rows(monkeypatch):
     """Few, slow shots (a Clifford on a state vector): forked after the first stage, by time."""
+    monkeypatch.setattr(complexity, "_BATCH_ROWS", 8)  # stages of several batches
     spec, seed = _spec("bell", "none", trials=23), np.random.SeedSequence(5)
     alone = complexity.run_point(dict(spec), seed, workers=1)
     forked = _count_forks(monkeypatch)
@@ -134,6 +137,7 @@ def test_bad_worker_counts_are_refused_in_one_line(bad):
 
 def test_a_sweep_with_workers_gives_the_rows_of_an_in_process_sweep(tmp_path, monkeypatch):
     monkeypatch.setattr(complexity, "PARALLEL_SHOTS", 1)  # inherited by the forked pool
+    monkeypatch.setattr(complexity, "_BATCH_ROWS", 8)  # of several batches
     config = parse_config(
         '[sweep]\ntask = "pauli-prediction"\nseed = 5\nstrategies = ["pauli-shadow"]\n'
         "[grid]\nn = [1, 2]\nqueries = 3\ntrials = 17\ntarget = 0.8\nmax_copies = 20000\n"
@@ -144,3 +148,14 @@ def test_a_sweep_with_workers_gives_the_rows_of_an_in_process_sweep(tmp_path, mo
         got = run_sweep(config, tmp_path / str(workers), workers=workers, progress=False)
         rows[workers] = [{k: row.get(k) for k in keep} for row in got]
     assert rows[0] == rows[2]
+
+
+def test_a_stage_of_one_batch_is_never_spread(monkeypatch):
+    """Every process samples a whole batch holding one of its trials, so spreading a stage of
+    one batch gains nothing: no helpers, however long the stages."""
+    forked = _count_forks(monkeypatch)
+    monkeypatch.setattr(complexity, "PARALLEL_SHOTS", 1)
+    monkeypatch.setattr(complexity, "time", _SlowClock())
+    spec = _spec("bell", "none", trials=23)  # 23 trials x < 2^19 / 23 shots: one batch a stage
+    complexity.run_point(dict(spec), np.random.SeedSequence(3), workers=2)
+    assert forked == []
